@@ -28,7 +28,10 @@ public struct Module: Hashable, Sendable {
     public init(loadBias: UInt64, path: String, buildID: [UInt8], segments: [Segment]) {
         self.loadBias = loadBias; self.path = path; self.buildID = buildID; self.segments = segments
     }
-    public var buildIDHex: String { buildID.map { String(format: "%02x", $0) }.joined() }
+    public var buildIDHex: String {
+        let digits = Array("0123456789abcdef")
+        return String(buildID.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
+    }
     public func contains(_ address: UInt64) -> Bool {
         segments.contains { address >= $0.start && address < $0.end }
     }
