@@ -1,0 +1,135 @@
+// Finds the dump files of a directory, decodes them (on all cores) and folds them per process.
+// Decoding is the expensive part, so files are decoded in small parallel batches and folded
+// in epoch order between batches; at most one batch of decoded dumps is in memory.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+
+/// A file whose name has the `<pid>.<epoch>.swheap` shape.
+struct DumpFileName: Hashable, Sendable {
+    var pid: Int32
+    var epoch: UInt64
+    var path: String
+
+    /// Nil for anything that is not a finished dump (temporaries, dot-files, other files).
+    init?(fileName: String, directory: String) {
+        guard !fileName.hasPrefix(".") else { return nil }
+        let parts = fileName.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[2] == "swheap",
+              parts[0].allSatisfy(\.isASCIIDigitCharacter), parts[1].allSatisfy(\.isASCIIDigitCharacter),
+              let pid = Int32(parts[0]), let epoch = UInt64(parts[1]) else { return nil }
+        self.pid = pid
+        self.epoch = epoch
+        self.path = directory.hasSuffix("/") ? directory + fileName : directory + "/" + fileName
+    }
+}
+
+private extension Character {
+    var isASCIIDigitCharacter: Bool { isASCII && isNumber }
+}
+
+enum HeapStoreLoader {
+    static func load(directory: String) throws(DumpError) -> HeapStore {
+        let files = try listDumpFiles(directory: directory)
+        guard !files.isEmpty else { throw DumpError(path: directory, problem: .noDumps) }
+        var byPID: [Int32: [DumpFileName]] = [:]
+        for file in files { byPID[file.pid, default: []].append(file) }
+        var processes: [ProcessHeap] = []
+        for (pid, files) in byPID {
+            processes.append(try loadProcess(pid: pid, files: files.sorted { $0.epoch < $1.epoch }))
+        }
+        processes.sort {
+            ($0.epochs[0].wallTimeNs, $0.pid) < ($1.epochs[0].wallTimeNs, $1.pid)
+        }
+        return HeapStore(directory: directory, processes: processes)
+    }
+
+    /// The dump files in `directory`, unordered.
+    static func listDumpFiles(directory: String) throws(DumpError) -> [DumpFileName] {
+        var info = stat()
+        if stat(directory, &info) != 0 {
+            if errno == ENOENT { throw DumpError(path: directory, problem: .missingDirectory) }
+            throw DumpError(path: directory, problem: .unreadable(reason: errnoText()))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw DumpError(path: directory, problem: .notADirectory) }
+        guard let handle = opendir(directory) else {
+            throw DumpError(path: directory, problem: .unreadable(reason: errnoText()))
+        }
+        defer { closedir(handle) }
+        var files: [DumpFileName] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if let file = DumpFileName(fileName: name, directory: directory) { files.append(file) }
+        }
+        return files
+    }
+
+    private static func loadProcess(pid: Int32, files: [DumpFileName]) throws(DumpError) -> ProcessHeap {
+        var builder = ProcessHeapBuilder(pid: pid, epochCount: files.count)
+        let batchSize = max(2, 2 * activeProcessors)
+        var start = 0
+        while start < files.count {
+            let batch = Array(files[start..<min(start + batchSize, files.count)])
+            for (file, result) in zip(batch, decodeConcurrently(batch)) {
+                let dump = try result.get()
+                builder.add(dump, file: file.path)
+            }
+            start += batch.count
+        }
+        return builder.build()
+    }
+
+    /// Decodes `files` in parallel; results are in the order of `files`.
+    private static func decodeConcurrently(_ files: [DumpFileName]) -> [Result<Dump, DumpError>] {
+        let results = ResultSlots(count: files.count)
+        DispatchQueue.concurrentPerform(iterations: files.count) { i in
+            results.store(decode(files[i]), at: i)
+        }
+        return results.take()
+    }
+
+    private static func decode(_ file: DumpFileName) -> Result<Dump, DumpError> {
+        Result { () throws(DumpError) -> Dump in
+            let dump = try DumpReader.read(path: file.path)
+            // The name decides which process and epoch a file is; a header that disagrees means
+            // a renamed or damaged file, and trusting either would silently mix processes.
+            if dump.header.pid != file.pid || dump.header.epoch != file.epoch {
+                throw DumpError(path: file.path, problem: .nameMismatch(
+                    namePID: file.pid, nameEpoch: file.epoch,
+                    headerPID: dump.header.pid, headerEpoch: dump.header.epoch))
+            }
+            return dump
+        }
+    }
+
+    private static var activeProcessors: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+}
+
+/// Fixed slots written by concurrent workers, each slot by exactly one worker.
+private final class ResultSlots: @unchecked Sendable {
+    private let buffer: UnsafeMutableBufferPointer<Result<Dump, DumpError>?>
+
+    init(count: Int) {
+        buffer = .allocate(capacity: count)
+        buffer.initialize(repeating: nil)
+    }
+
+    deinit {
+        buffer.deinitialize()
+        buffer.deallocate()
+    }
+
+    func store(_ result: Result<Dump, DumpError>, at index: Int) { buffer[index] = result }
+
+    func take() -> [Result<Dump, DumpError>] {
+        buffer.map { $0! }
+    }
+}
