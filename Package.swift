@@ -18,8 +18,8 @@ let package = Package(
         // excluded here because they would interpose malloc in the test process.
         .target(
             name: "CSwHeap",
-            exclude: ["hooks.c", "dump.c", "dumper.c", "modules.c", "unwind.c", "config.c", "scan.c", "shim.c"],
-            cSettings: [.unsafeFlags(["-std=c11", "-D_GNU_SOURCE"])],
+            exclude: ["hooks.c", "record.c", "buffer.c", "dump.c", "dumper.c", "modules.c", "unwind.c", "config.c", "scan.c", "shim.h"],
+            cSettings: [.unsafeFlags(["-std=c11"])],
             linkerSettings: [.linkedLibrary("m")]
         ),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),

@@ -1,0 +1,171 @@
+/* Start-up, the background writer of periodic dumps, fork and exit. Dumps are written
+ * by a thread that blocks every signal, so allocating threads only ever wait for the
+ * brief lock of one live-table stripe while it is copied. */
+#define _GNU_SOURCE
+#include "shim.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static pthread_mutex_t dump_mutex = PTHREAD_MUTEX_INITIALIZER;
+static sem_t wake;
+static atomic_int poked, stopping, running;
+static pthread_t dumper;
+static atomic_int warned;
+
+void sw_warn(const char *what, const char *detail) {
+    if (atomic_exchange(&warned, 1)) return;
+    const char *parts[] = {"swheap: ", what, detail ? ": " : "", detail ? detail : "", "; the program runs on unprofiled\n"};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        ssize_t ignored = write(2, parts[i], strlen(parts[i]));
+        (void)ignored;
+    }
+}
+
+static bool periodic(void) { return sw.config.interval_ns || sw.config.dump_bytes || sw.config.signal; }
+
+static void write_dump(bool final) {
+    pthread_mutex_lock(&dump_mutex);
+    if (!sw_dump_write(final)) sw_warn("cannot write a dump to", sw.config.dir);
+    pthread_mutex_unlock(&dump_mutex);
+}
+
+static struct timespec at_ns(uint64_t ns) {
+    return (struct timespec){.tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull)};
+}
+
+static void *dumper_main(void *unused) {
+    (void)unused;
+    sw_tls.busy = 1; /* this thread's own allocations are never sampled */
+    uint64_t interval = sw.config.interval_ns;
+    uint64_t next = interval ? sw_now_ns(CLOCK_MONOTONIC) + interval : UINT64_MAX;
+    while (!atomic_load(&stopping)) {
+        struct timespec deadline = at_ns(next == UINT64_MAX ? sw_now_ns(CLOCK_MONOTONIC) + 3600000000000ull : next);
+        int r = sem_clockwait(&wake, CLOCK_MONOTONIC, &deadline);
+        (void)r;
+        if (atomic_load(&stopping)) break;
+        uint64_t now = sw_now_ns(CLOCK_MONOTONIC);
+        bool due = now >= next, asked = atomic_exchange(&poked, 0);
+        if (!due && !asked) continue;
+        write_dump(false);
+        if (due) {
+            next += interval;
+            if (next <= now) next = now + interval; /* fell behind: skip, do not burst */
+        }
+    }
+    return NULL;
+}
+
+void sw_dumper_poke(void) {
+    atomic_store(&poked, 1);
+    sem_post(&wake); /* async-signal-safe */
+}
+
+static void on_dump_signal(int sig) {
+    (void)sig;
+    int saved = errno;
+    sw_dumper_poke();
+    errno = saved;
+}
+
+void sw_dumper_start(void) {
+    if (!periodic() || atomic_exchange(&running, 1)) return;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (pthread_create(&dumper, NULL, dumper_main, NULL) != 0) {
+        atomic_store(&running, 0);
+        sw_warn("cannot start the dump thread", "only the exit dump will be written");
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void sw_dumper_stop(void) {
+    if (!atomic_load(&running)) return;
+    atomic_store(&stopping, 1);
+    sem_post(&wake);
+    pthread_join(dumper, NULL);
+    atomic_store(&running, 0);
+}
+
+/* fork: no lock of ours may be held across it; the child starts with clean books. */
+static void before_fork(void) {
+    sw_tls.busy++;
+    sw_lock_acquire(&sw.stacks->lock);
+    sw_live_lock_all(&sw_live_storage);
+}
+
+static void after_fork_parent(void) {
+    sw_live_unlock_all(&sw_live_storage);
+    sw_lock_release(&sw.stacks->lock);
+    sw_tls.busy--;
+}
+
+static void after_fork_child(void) {
+    sw_live_unlock_all(&sw_live_storage);
+    sw_lock_release(&sw.stacks->lock);
+    sw_live_reset(&sw_live_storage);
+    sw_stacks_reset_weights(sw.stacks);
+    pthread_mutex_init(&dump_mutex, NULL);
+    sem_init(&wake, 0, 0);
+    atomic_store(&poked, 0);
+    atomic_store(&stopping, 0);
+    atomic_store(&running, 0);
+    atomic_store(&sw.truncated, 0);
+    atomic_store(&sw.epoch, 1);
+    __atomic_store_n(&sw.sampled_bytes, 0, __ATOMIC_RELAXED);
+    sw.start_ns = sw_now_ns(CLOCK_MONOTONIC);
+    sw_dumper_start();
+    sw_tls.busy--;
+}
+
+static bool usable_directory(const char *dir) {
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) return false;
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) == 0;
+}
+
+__attribute__((constructor)) static void swheap_start(void) {
+    sw_tls.busy = 1;
+    sw_config_load(&sw.config);
+    if (!sw.config.follow) sw_config_stop_following();
+    if (sw.config.rate == 0) goto done; /* profiling off */
+    if (!usable_directory(sw.config.dir)) {
+        sw_warn("cannot write dumps to", sw.config.dir);
+        goto done;
+    }
+    sw.stacks = sw_stacks_create(1u << 20, (size_t)1 << 30);
+    if (!sw.stacks) {
+        sw_warn("cannot map memory for its tables", NULL);
+        goto done;
+    }
+    sw_unwind_init();
+    sem_init(&wake, 0, 0);
+    sw.start_ns = sw_now_ns(CLOCK_MONOTONIC);
+    atomic_store(&sw.epoch, 1);
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    if (sw.config.signal > 0 && sw.config.signal < NSIG) {
+        struct sigaction sa = {0};
+        sa.sa_handler = on_dump_signal;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sw.config.signal, &sa, NULL);
+    }
+    atomic_store_explicit(&sw.ready, 1, memory_order_release);
+    sw_dumper_start();
+done:
+    sw_tls.busy = 0;
+}
+
+__attribute__((destructor)) static void swheap_finish(void) {
+    if (!atomic_load(&sw.ready)) return;
+    sw_tls.busy = 1;
+    sw_dumper_stop();
+    write_dump(true);
+}

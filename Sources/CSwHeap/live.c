@@ -1,0 +1,150 @@
+/* The table of live sampled allocations. Frees of unsampled pointers (nearly all of
+ * them) stop at the counting filter: one relaxed load, no lock, no atomic RMW. */
+#include "cswheap.h"
+
+#include <string.h>
+
+#define EMPTY ((uintptr_t)0)
+#define DELETED ((uintptr_t)1)
+
+sw_live_table *sw_live_create(void) {
+    sw_live_table *t = sw_os_map(sizeof(sw_live_table), false);
+    if (t) memset(t, 0, sizeof *t);
+    return t;
+}
+
+static void drop_slots(sw_live_stripe *s) {
+    sw_os_unmap(s->slots, (size_t)s->capacity * sizeof(sw_live_entry));
+    s->slots = NULL;
+    s->capacity = s->used = s->deleted = 0;
+}
+
+void sw_live_destroy(sw_live_table *t) {
+    if (!t) return;
+    for (int i = 0; i < SW_LIVE_STRIPES; i++) drop_slots(&t->stripes[i]);
+    sw_os_unmap(t, sizeof *t);
+}
+
+void sw_live_reset(sw_live_table *t) {
+    for (int i = 0; i < SW_LIVE_STRIPES; i++) {
+        sw_live_stripe *s = &t->stripes[i];
+        sw_lock_acquire(&s->lock);
+        drop_slots(s);
+        sw_lock_release(&s->lock);
+    }
+    for (size_t i = 0; i < SW_FILTER_SLOTS; i++) atomic_store_explicit(&t->filter[i], 0, memory_order_relaxed);
+}
+
+static inline sw_live_stripe *stripe_of(sw_live_table *t, uint64_t h) {
+    return &t->stripes[(h >> 58) & (SW_LIVE_STRIPES - 1)];
+}
+
+static inline _Atomic uint8_t *filter_of(sw_live_table *t, uint64_t h) {
+    return &t->filter[(h >> 32) & (SW_FILTER_SLOTS - 1)];
+}
+
+/* Counters saturate at 255 and then stay: "maybe sampled" forever, still correct. */
+static void filter_add(_Atomic uint8_t *c, int delta) {
+    uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
+    while (v != 255 && !(delta < 0 && v == 0)) {
+        if (atomic_compare_exchange_weak_explicit(c, &v, (uint8_t)(v + delta), memory_order_release,
+                                                  memory_order_relaxed))
+            return;
+    }
+}
+
+static sw_live_entry *probe(sw_live_stripe *s, uintptr_t p, uint64_t h, bool for_insert) {
+    uint32_t mask = s->capacity - 1;
+    uint32_t i = (uint32_t)(h >> 8) & mask;
+    sw_live_entry *first_deleted = NULL;
+    for (;;) {
+        sw_live_entry *e = &s->slots[i];
+        if (e->ptr == p) return e;
+        if (e->ptr == EMPTY) return for_insert ? (first_deleted ? first_deleted : e) : NULL;
+        if (e->ptr == DELETED && !first_deleted) first_deleted = e;
+        i = (i + 1) & mask;
+    }
+}
+
+static bool grow(sw_live_stripe *s) {
+    uint32_t capacity = s->capacity ? s->capacity : 256;
+    if (s->used * 2 >= capacity) capacity *= 2; /* else only deleted slots pile up: rehash in place size */
+    if (capacity == 0 || capacity > (1u << 30)) return false;
+    sw_live_entry *slots = sw_os_map((size_t)capacity * sizeof(sw_live_entry), false);
+    if (!slots) return false;
+    sw_live_stripe fresh = {.capacity = capacity, .slots = slots};
+    for (uint32_t i = 0; i < s->capacity; i++) {
+        sw_live_entry *e = &s->slots[i];
+        if (e->ptr > DELETED) *probe(&fresh, e->ptr, sw_live_hash(e->ptr), true) = *e;
+    }
+    sw_os_unmap(s->slots, (size_t)s->capacity * sizeof(sw_live_entry));
+    s->slots = slots;
+    s->capacity = capacity;
+    s->deleted = 0;
+    return true;
+}
+
+bool sw_live_insert(sw_live_table *t, uintptr_t p, uint64_t size, uint32_t stack_id, uint32_t birth_epoch) {
+    if (p <= DELETED) return false;
+    uint64_t h = sw_live_hash(p);
+    sw_live_stripe *s = stripe_of(t, h);
+    sw_lock_acquire(&s->lock);
+    if ((uint64_t)(s->used + s->deleted + 1) * 4 > (uint64_t)s->capacity * 3 && !grow(s)) {
+        sw_lock_release(&s->lock);
+        atomic_store(&t->out_of_memory, 1);
+        return false;
+    }
+    sw_live_entry *e = probe(s, p, h, true);
+    bool fresh = e->ptr != p;
+    if (fresh) {
+        if (e->ptr == DELETED) s->deleted--;
+        s->used++;
+    }
+    *e = (sw_live_entry){p, size, stack_id, birth_epoch};
+    sw_lock_release(&s->lock);
+    /* Counted before the pointer reaches the caller, so any later free sees it. */
+    if (fresh) filter_add(filter_of(t, h), +1);
+    return true;
+}
+
+bool sw_live_remove(sw_live_table *t, uintptr_t p, sw_live_entry *out) {
+    uint64_t h = sw_live_hash(p);
+    sw_live_stripe *s = stripe_of(t, h);
+    sw_lock_acquire(&s->lock);
+    sw_live_entry *e = s->capacity ? probe(s, p, h, false) : NULL;
+    if (e) {
+        if (out) *out = *e;
+        e->ptr = DELETED;
+        s->used--;
+        s->deleted++;
+    }
+    sw_lock_release(&s->lock);
+    if (e) filter_add(filter_of(t, h), -1);
+    return e != NULL;
+}
+
+size_t sw_live_count(sw_live_table *t) {
+    size_t n = 0;
+    for (int i = 0; i < SW_LIVE_STRIPES; i++) n += __atomic_load_n(&t->stripes[i].used, __ATOMIC_RELAXED);
+    return n;
+}
+
+void sw_live_foreach(sw_live_table *t, bool (*visit)(const sw_live_entry *, void *), void *ctx) {
+    for (int i = 0; i < SW_LIVE_STRIPES; i++) {
+        sw_live_stripe *s = &t->stripes[i];
+        sw_lock_acquire(&s->lock);
+        bool go_on = true;
+        for (uint32_t j = 0; j < s->capacity && go_on; j++)
+            if (s->slots[j].ptr > DELETED) go_on = visit(&s->slots[j], ctx);
+        sw_lock_release(&s->lock);
+        if (!go_on) return;
+    }
+}
+
+void sw_live_lock_all(sw_live_table *t) {
+    for (int i = 0; i < SW_LIVE_STRIPES; i++) sw_lock_acquire(&t->stripes[i].lock);
+}
+
+void sw_live_unlock_all(sw_live_table *t) {
+    for (int i = 0; i < SW_LIVE_STRIPES; i++) sw_lock_release(&t->stripes[i].lock);
+}

@@ -1,0 +1,30 @@
+/* Memory and locking primitives that never touch malloc. */
+#define _GNU_SOURCE
+#include "cswheap.h"
+
+#include <sched.h>
+#include <sys/mman.h>
+
+void *sw_os_map(size_t bytes, bool reserve) {
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | (reserve ? MAP_NORESERVE : 0);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, flags, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void sw_os_unmap(void *p, size_t bytes) {
+    if (p) munmap(p, bytes);
+}
+
+void sw_lock_acquire(sw_lock *l) {
+    for (unsigned spins = 0;; spins++) {
+        if (!atomic_load_explicit(&l->held, memory_order_relaxed) &&
+            !atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
+            return;
+        if (spins > 64) sched_yield();
+        else __builtin_ia32_pause();
+    }
+}
+
+void sw_lock_release(sw_lock *l) {
+    atomic_store_explicit(&l->held, 0, memory_order_release);
+}

@@ -1,0 +1,54 @@
+/* The sampled path: taken about once every SWHEAP_RATE bytes, so it may unwind and take
+ * short locks. It never holds a lock while unwinding (the unwinder may take the loader
+ * lock, and a thread inside dlopen holding that lock may be calling malloc). */
+#define _GNU_SOURCE
+#include "shim.h"
+
+sw_state sw;
+sw_live_table sw_live_storage;
+__thread sw_thread sw_tls __attribute__((tls_model("initial-exec")));
+
+static void add_double(_Atomic uint64_t *bits, double delta) {
+    uint64_t old = atomic_load_explicit(bits, memory_order_relaxed), next;
+    do {
+        double v;
+        __builtin_memcpy(&v, &old, sizeof v);
+        v += delta;
+        __builtin_memcpy(&next, &v, sizeof v);
+    } while (!atomic_compare_exchange_weak_explicit(bits, &old, next, memory_order_relaxed, memory_order_relaxed));
+}
+
+__attribute__((noinline)) void sw_countdown_expired(void *p, size_t size) {
+    /* Before start-up finishes, and inside the profiler, leave the countdown expired:
+     * nothing is sampled and the next allocation asks again. */
+    if (!atomic_load_explicit(&sw.ready, memory_order_acquire) || sw_tls.busy) return;
+    if (!sw_sampler_expired(&sw_tls.sampler, size, sw.config.rate)) return;
+    sw_record_allocation(p, size);
+}
+
+void sw_record_allocation(void *p, size_t size) {
+    sw_tls.busy = 1;
+    uintptr_t pcs[SW_MAX_DEPTH];
+    uint32_t depth = sw_unwind(pcs, sw.config.depth);
+    uint32_t id = sw_stacks_intern(sw.stacks, pcs, depth);
+    sw_weight w = sw_sample_weight(size, sw.config.rate);
+    sw_stacks_add_weight(sw.stacks, id, w);
+    uint32_t epoch = atomic_load_explicit(&sw.epoch, memory_order_relaxed);
+    if (!sw_live_insert(&sw_live_storage, (uintptr_t)p, size, id, epoch)) {
+        if (!atomic_exchange(&sw.truncated, 1)) sw_warn("live table is out of memory", "figures are now lower bounds");
+    }
+    if (id == SW_STACK_UNKNOWN && depth > 0 && !atomic_exchange(&sw.truncated, 1))
+        sw_warn("stack table is full", "new stacks are counted as unknown");
+    if (sw.config.dump_bytes) {
+        add_double(&sw.sampled_bytes, w.bytes);
+        double since;
+        uint64_t raw = atomic_load_explicit(&sw.sampled_bytes, memory_order_relaxed);
+        __builtin_memcpy(&since, &raw, sizeof since);
+        if (since >= (double)sw.config.dump_bytes) sw_dumper_poke();
+    }
+    sw_tls.busy = 0;
+}
+
+__attribute__((noinline)) void sw_forget(void *p) {
+    sw_live_remove(&sw_live_storage, (uintptr_t)p, NULL);
+}

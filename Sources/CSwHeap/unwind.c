@@ -1,0 +1,64 @@
+/* Stacks of sampled allocations. libunwind's unw_backtrace with a per-thread cache is the
+ * default; SWHEAP_UNWIND=fp walks frame pointers, checked against the thread's stack so a
+ * bad frame ends the walk instead of faulting. Frames inside this library are dropped. */
+#define _GNU_SOURCE
+#define UNW_LOCAL_ONLY
+#include "shim.h"
+
+#include <libunwind.h>
+#include <pthread.h>
+
+static __thread uintptr_t stack_lo, stack_hi __attribute__((tls_model("initial-exec")));
+
+void sw_unwind_init(void) {
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    sw_self_range((uintptr_t)&sw_unwind_init, &sw.self_lo, &sw.self_hi);
+}
+
+static bool in_self(uintptr_t pc) { return pc >= sw.self_lo && pc < sw.self_hi; }
+
+static void learn_stack_bounds(void) {
+    pthread_attr_t attr;
+    void *base;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        if (pthread_attr_getstack(&attr, &base, &size) == 0) {
+            stack_lo = (uintptr_t)base;
+            stack_hi = (uintptr_t)base + size;
+        }
+        pthread_attr_destroy(&attr);
+    }
+    if (!stack_hi) stack_hi = 1; /* unknown: frame walking stays off for this thread */
+}
+
+static uint32_t walk_frame_pointers(uintptr_t *pcs, uint32_t max) {
+    if (!stack_hi) learn_stack_bounds();
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    uint32_t n = 0;
+    while (n < max && fp >= stack_lo && fp + 2 * sizeof(uintptr_t) <= stack_hi && (fp & 7) == 0) {
+        uintptr_t next = ((uintptr_t *)fp)[0];
+        uintptr_t ret = ((uintptr_t *)fp)[1];
+        if (!ret) break;
+        pcs[n++] = ret;
+        if (next <= fp) break; /* stacks grow down: callers live at higher addresses */
+        fp = next;
+    }
+    return n;
+}
+
+uint32_t sw_unwind(uintptr_t *pcs, uint32_t max_depth) {
+    enum { SLACK = 8 }; /* room for this library's own frames */
+    void *raw[SW_MAX_DEPTH + SLACK];
+    uint32_t want = max_depth + SLACK, n;
+    if (sw.config.frame_pointers) n = walk_frame_pointers((uintptr_t *)raw, want);
+    else {
+        int got = unw_backtrace(raw, (int)want);
+        n = got > 0 ? (uint32_t)got : 0;
+    }
+    uint32_t skip = 0;
+    while (skip < n && in_self((uintptr_t)raw[skip])) skip++;
+    uint32_t depth = 0;
+    for (uint32_t i = skip; i < n && depth < max_depth; i++) pcs[depth++] = (uintptr_t)raw[i];
+    while (depth > 0 && pcs[depth - 1] == 0) depth--;
+    return depth;
+}
