@@ -63,7 +63,7 @@ extension DumpError.Problem: CustomStringConvertible {
         case .truncatedSectionHeader(let offset, let left):
             return "truncated section header at offset \(offset) (needs \(DumpLayout.sectionHeaderSize) bytes, \(left) left)"
         case .sectionPastEnd(let section, let length, let left):
-            return "\(section) section runs past the end of the file (length \(length) bytes, \(left) left)"
+            return "truncated \(section) section (needs \(length) bytes, \(left) left)"
         case .duplicateSection(let section):
             return "duplicate \(section) section"
         case .missingEnd:

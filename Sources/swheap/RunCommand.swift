@@ -1,0 +1,234 @@
+// `swheap run`: runs a program with libswheap.so preloaded and exits the way the program did.
+
+import ArgumentParser
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a program under the heap profiler.",
+        discussion: """
+            Dumps go to --dir (default ./swheap.<program>.<pid>). Options not given here are left \
+            to the shim's defaults (or to SWHEAP_* variables already in the environment).
+            """)
+
+    @Option(help: "Mean bytes between samples (1 records every allocation).")
+    var rate: UInt64?
+
+    @Option(help: ArgumentHelp("Seconds between heap dumps.", valueName: "seconds"))
+    var interval: Double?
+
+    @Option(help: ArgumentHelp("Directory to write dumps into.", valueName: "directory"))
+    var dir: String?
+
+    @Option(help: "Maximum stack depth to record.")
+    var depth: UInt32?
+
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The program and its arguments.", valueName: "command"))
+    var command: [String] = []
+
+    /// The program and its arguments, without the `--` that may separate them from our options.
+    private var programArguments: [String] {
+        command.first == "--" ? Array(command.dropFirst()) : command
+    }
+
+    func validate() throws {
+        // captureForPassthrough also captures options we do not know; report those as usual.
+        if let first = command.first, first != "--", first.hasPrefix("-") {
+            throw ValidationError("Unknown option '\(first)'")
+        }
+        if programArguments.isEmpty { throw ValidationError("Missing the program to run (swheap run -- PROGRAM ARGS...).") }
+        if let rate, rate < 1 { throw ValidationError("--rate must be at least 1.") }
+        if let interval, !(interval > 0 && interval.isFinite) { throw ValidationError("--interval must be a positive number of seconds.") }
+        if let depth, depth < 1 { throw ValidationError("--depth must be at least 1.") }
+    }
+
+    func run() throws {
+        let shim = try ShimLocation.find()
+        var environment = ProcessEnvironment.current()
+        environment.prepend(shim, to: "LD_PRELOAD", separator: ":")
+        if let rate { environment["SWHEAP_RATE"] = String(rate) }
+        if let interval { environment["SWHEAP_INTERVAL"] = String(interval) }
+        if let dir { environment["SWHEAP_DIR"] = dir }
+        if let depth { environment["SWHEAP_DEPTH"] = String(depth) }
+
+        let status = try ChildProcess.run(programArguments, environment: environment)
+        switch status {
+        case .exited(let code):
+            throw ExitCode(code)
+        case .signaled(let signal):
+            ChildProcess.dieLikeChild(signal: signal)
+        }
+    }
+}
+
+/// Where libswheap.so lives: next to the swheap executable.
+enum ShimLocation {
+    static let fileName = "libswheap.so"
+
+    static func find() throws -> String {
+        let executable = try ownExecutable()
+        let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let shim = (directory.isEmpty ? "" : directory) + "/" + fileName
+        guard access(shim, R_OK) == 0 else {
+            throw CommandFailure(message: "\(fileName) not found next to \(executable) (looked for \(shim)); build it with scripts/build and keep it beside the swheap binary")
+        }
+        return shim
+    }
+
+    private static func ownExecutable() throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else {
+            throw CommandFailure(message: "cannot resolve /proc/self/exe: \(String(cString: strerror(errno)))")
+        }
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// The environment as ordered NAME=value entries (order and duplicates are kept as given).
+struct ProcessEnvironment {
+    var entries: [String]
+
+    static func current() -> ProcessEnvironment {
+        var entries: [String] = []
+        var pointer = environ
+        while let entry = pointer.pointee {
+            entries.append(String(cString: entry))
+            pointer += 1
+        }
+        return ProcessEnvironment(entries: entries)
+    }
+
+    subscript(name: String) -> String? {
+        get {
+            let prefix = name + "="
+            return entries.first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+        }
+        set {
+            let prefix = name + "="
+            entries.removeAll { $0.hasPrefix(prefix) }
+            if let newValue { entries.append(prefix + newValue) }
+        }
+    }
+
+    /// Puts `value` first in a list variable such as LD_PRELOAD, keeping what was there.
+    mutating func prepend(_ value: String, to name: String, separator: String) {
+        if let existing = self[name], !existing.isEmpty {
+            self[name] = value + separator + existing
+        } else {
+            self[name] = value
+        }
+    }
+}
+
+/// Spawning the program, forwarding signals to it while it runs, and mirroring how it ended.
+enum ChildProcess {
+    enum Status: Equatable {
+        case exited(Int32)
+        case signaled(Int32)
+    }
+
+    /// Signals that would stop swheap but should stop the program instead.
+    static let forwardedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+
+    static func run(_ arguments: [String], environment: ProcessEnvironment) throws -> Status {
+        // Block the forwarded signals until the child's pid is known, so none is lost between
+        // spawning and installing the handlers; the child starts with them unblocked and default.
+        var forwarded = sigset_t()
+        sigemptyset(&forwarded)
+        for signal in forwardedSignals { sigaddset(&forwarded, signal) }
+        var previousMask = sigset_t()
+        sigprocmask(SIG_BLOCK, &forwarded, &previousMask)
+        defer { sigprocmask(SIG_SETMASK, &previousMask, nil) }
+
+        let pid = try spawn(arguments, environment: environment, defaultSignals: forwarded, mask: previousMask)
+        forwardTarget = pid
+        installForwarders()
+        sigprocmask(SIG_SETMASK, &previousMask, nil)
+        return try wait(for: pid)
+    }
+
+    private static func spawn(_ arguments: [String], environment: ProcessEnvironment,
+                              defaultSignals: sigset_t, mask: sigset_t) throws -> pid_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = defaultSignals, childMask = mask
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setsigmask(&attributes, &childMask)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.entries.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawnp(&pid, arguments[0], nil, &attributes, argv, envp)
+        guard result == 0 else {
+            // 127 and 126 are what shells exit with for "not found" and "cannot execute".
+            let code: Int32 = result == ENOENT ? 127 : 126
+            throw CommandFailure(message: "cannot run '\(arguments[0])': \(String(cString: strerror(result)))", exitCode: code)
+        }
+        return pid
+    }
+
+    private static func wait(for pid: pid_t) throws -> Status {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno == EINTR { continue }
+            throw CommandFailure(message: "cannot wait for '\(pid)': \(String(cString: strerror(errno)))")
+        }
+        // WIFEXITED / WTERMSIG are C macros, which Swift does not import.
+        let terminatingSignal = status & 0x7f
+        if terminatingSignal == 0 { return .exited((status >> 8) & 0xff) }
+        return .signaled(terminatingSignal)
+    }
+
+    private static func installForwarders() {
+        for signal in forwardedSignals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_sigaction = forwardSignal
+            action.sa_flags = SA_SIGINFO | SA_RESTART
+            sigemptyset(&action.sa_mask)
+            sigaction(signal, &action, nil)
+        }
+    }
+
+    /// Ends swheap with the signal that ended the program, so the caller (a shell, a test
+    /// harness) sees the same. Core dumps are disabled first: the program's core, if any,
+    /// is the interesting one.
+    static func dieLikeChild(signal: Int32) -> Never {
+        fflush(nil)  // all C streams
+        var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
+        getrlimit(RLIMIT_CORE_VALUE, &noCore)
+        noCore.rlim_cur = 0
+        setrlimit(RLIMIT_CORE_VALUE, &noCore)
+        Glibc.signal(signal, SIG_DFL)
+        var only = sigset_t()
+        sigemptyset(&only)
+        sigaddset(&only, signal)
+        sigprocmask(SIG_UNBLOCK, &only, nil)
+        raise(signal)
+        Glibc.exit(128 + signal)  // signals that cannot kill us (SIGCHLD-like defaults)
+    }
+
+    private static var RLIMIT_CORE_VALUE: __rlimit_resource_t { __rlimit_resource_t(RLIMIT_CORE.rawValue) }
+}
+
+/// The pid signals are forwarded to; written once before the handlers are installed.
+nonisolated(unsafe) private var forwardTarget: pid_t = 0
+
+/// Signals the terminal sends (si_code SI_KERNEL) already reach the program through the
+/// foreground process group; forwarding those too would deliver them twice.
+private func forwardSignal(_ signal: Int32, _ info: UnsafeMutablePointer<siginfo_t>?, _: UnsafeMutableRawPointer?) {
+    let fromKernel = info?.pointee.si_code == 0x80  // SI_KERNEL
+    if forwardTarget > 0 && !fromKernel { kill(forwardTarget, signal) }
+}

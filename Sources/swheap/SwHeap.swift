@@ -1,0 +1,70 @@
+// The `swheap` root command. It only dispatches to subcommands, and turns the errors
+// they throw into one `swheap: error: ...` line on stderr.
+
+import ArgumentParser
+import SwHeapCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+@main
+struct SwHeap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swheap",
+        abstract: "A sampling heap profiler for native Linux programs.",
+        discussion: """
+            Run a program under the profiler with `swheap run -- PROGRAM ARGS...`; it writes heap \
+            dumps into a directory that the other subcommands read.
+            """,
+        subcommands: allSubcommands)
+
+    /// Every subcommand, in the order `swheap --help` lists them. Add new ones here.
+    static let allSubcommands: [any ParsableCommand.Type] = [
+        RunCommand.self,
+        DumpsCommand.self,
+        SynthCommand.self,
+    ]
+
+    /// Like ArgumentParser's `main()`, except that errors from reading dumps or running a
+    /// command are reported as `swheap: error: <one line>` instead of with usage text.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as DumpError {
+            fail(error.description, exitCode: 1)
+        } catch let error as CommandFailure {
+            fail(error.message, exitCode: error.exitCode)
+        } catch {
+            exit(withError: error)  // argument errors, --help, ExitCode
+        }
+    }
+
+    private static func fail(_ message: String, exitCode: Int32) -> Never {
+        writeToStandardError("swheap: error: \(message)\n")
+        Glibc.exit(exitCode)
+    }
+}
+
+/// A failure a subcommand reports to the user as one line (not an argument error).
+struct CommandFailure: Error, CustomStringConvertible {
+    var message: String
+    var exitCode: Int32 = 1
+    var description: String { message }
+}
+
+/// Unbuffered write to fd 2 (the C `stderr` global is not concurrency-safe in Swift 6).
+func writeToStandardError(_ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }
+        bytes = bytes.dropFirst(n)
+    }
+}
