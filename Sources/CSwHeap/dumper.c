@@ -125,8 +125,19 @@ static void after_fork_child(void) {
     sw_tls.busy--;
 }
 
+/* Creates the directory and any missing parents (mode 0700), like mkdir -p. */
 static bool usable_directory(const char *dir) {
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) return false;
+    char path[sizeof sw.config.dir];
+    size_t n = strlen(dir);
+    if (n >= sizeof path) return false;
+    memcpy(path, dir, n + 1);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) return false;
+        *p = '/';
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) return false;
     struct stat st;
     return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) == 0;
 }
