@@ -1,0 +1,36 @@
+/* Output and exit status that must not change under the preload.
+ *   behaviour a b   prints, allocates, exits 3
+ *   behaviour kill  dies of SIGTERM
+ *   behaviour exec  re-executes itself as "behaviour child", which reports LD_PRELOAD */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "kill") == 0) raise(SIGTERM);
+    if (argc > 1 && strcmp(argv[1], "exec") == 0) {
+        fflush(stdout);
+        execl("/proc/self/exe", argv[0], "child", (char *)NULL);
+        return 1;
+    }
+    if (argc > 1 && strcmp(argv[1], "child") == 0) {
+        const char *preload = getenv("LD_PRELOAD");
+        printf("LD_PRELOAD=%s\n", preload ? preload : "<unset>");
+        free(malloc(100));
+        return 3;
+    }
+    char *total = malloc(1);
+    total[0] = 0;
+    for (int i = 1; i < argc; i++) {
+        total = realloc(total, strlen(total) + strlen(argv[i]) + 2);
+        strcat(total, argv[i]);
+        strcat(total, ",");
+    }
+    for (int i = 0; i < 1000; i++) free(malloc((size_t)i * 10));
+    printf("args: %s\n", total);
+    fprintf(stderr, "to stderr\n");
+    free(total);
+    return 3;
+}

@@ -1,0 +1,150 @@
+// Runs fixture programs under the real LD_PRELOAD shim and reads back what it wrote.
+// scripts/test builds .build/release/{swheap,libswheap.so} before the tests run.
+
+import Foundation
+import SwHeapCore
+import XCTest
+
+struct RunResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    /// True when the process ended by a signal (status then holds the signal number).
+    var signalled: Bool
+}
+
+struct FunctionRange {
+    var name: String
+    var start: UInt64
+    var end: UInt64
+}
+
+enum Harness {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    static var release: URL { root.appendingPathComponent(".build/release") }
+    static var shim: String { release.appendingPathComponent("libswheap.so").path }
+    static var swheap: String { release.appendingPathComponent("swheap").path }
+    static var fixtures: URL { root.appendingPathComponent("Tests/Fixtures") }
+
+    static func requireBuild() throws {
+        for path in [shim, swheap] where !FileManager.default.isExecutableFile(atPath: path)
+            && !FileManager.default.fileExists(atPath: path) {
+            throw HarnessError("\(path) is missing: run scripts/build (scripts/test does) before the tests")
+        }
+    }
+
+    /// A fresh directory for one test's binaries and dumps.
+    static func scratch(_ name: String = #function) throws -> URL {
+        let clean = name.filter { $0.isLetter || $0.isNumber }
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("swheap-tests/\(clean)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// Compiles Tests/Fixtures/<file> with debug info and frame pointers.
+    static func compile(_ file: String, into dir: URL, extraFlags: [String] = []) throws -> String {
+        let source = fixtures.appendingPathComponent(file).path
+        let output = dir.appendingPathComponent((file as NSString).deletingPathExtension).path
+        let compiler = file.hasSuffix(".cpp") ? "c++" : "cc"
+        let flags = ["-O1", "-g", "-fno-omit-frame-pointer", "-pthread", source, "-o", output] + extraFlags
+        let result = try run(compiler, flags, environment: [:])
+        guard result.status == 0 else { throw HarnessError("\(compiler) \(file) failed:\n\(result.stderr)") }
+        return output
+    }
+
+    /// Runs a program (PATH is searched) and collects its output.
+    static func run(_ program: String, _ arguments: [String] = [], environment: [String: String],
+                    preload: Bool = false, timeout: TimeInterval = 120) throws -> RunResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "LD_PRELOAD")
+        for key in env.keys where key.hasPrefix("SWHEAP_") { env.removeValue(forKey: key) }
+        env.merge(environment) { _, new in new }
+        if preload { env["LD_PRELOAD"] = shim }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Drain both pipes concurrently so a chatty program cannot block on a full pipe.
+        var outData = Data(), errData = Data()
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) { outData = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        if group.wait(timeout: .now() + timeout) == .timedOut {
+            process.terminate()
+            throw HarnessError("\(program) did not finish within \(Int(timeout)) s")
+        }
+        process.waitUntilExit()
+        return RunResult(status: process.terminationStatus,
+                         stdout: String(decoding: outData, as: UTF8.self),
+                         stderr: String(decoding: errData, as: UTF8.self),
+                         signalled: process.terminationReason == .uncaughtSignal)
+    }
+
+    /// Runs `program` under the shim writing dumps to `dumps`, then loads them.
+    static func profile(_ program: String, _ arguments: [String] = [], dumps: URL, rate: UInt64,
+                        interval: Double = 0, extra: [String: String] = [:]) throws -> (RunResult, HeapStore) {
+        var env = extra
+        env["SWHEAP_RATE"] = String(rate)
+        env["SWHEAP_INTERVAL"] = String(interval)
+        env["SWHEAP_DIR"] = dumps.path
+        let result = try run(program, arguments, environment: env, preload: true)
+        return (result, try HeapStore.load(directory: dumps.path))
+    }
+
+    /// Function symbols of an executable, from `nm -S` (our own symboliser is not under test here).
+    static func functions(of executable: String) throws -> [FunctionRange] {
+        let result = try run("nm", ["-S", "--defined-only", executable], environment: [:])
+        return result.stdout.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ")
+            guard parts.count == 4, "tTwW".contains(parts[2]),
+                  let start = UInt64(parts[0], radix: 16), let size = UInt64(parts[1], radix: 16) else { return nil }
+            return FunctionRange(name: String(parts[3]), start: start, end: start + size)
+        }
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The figures of one fixture site (all stacks whose innermost fixture frame is that function).
+struct SiteFigures: Equatable, CustomStringConvertible {
+    var allocObjects = 0.0, allocBytes = 0.0, liveObjects = 0.0, liveBytes = 0.0
+    var unreferencedBytes = 0.0
+    var description: String {
+        "alloc \(allocObjects) obj / \(allocBytes) B, live \(liveObjects) obj / \(liveBytes) B, unreferenced \(unreferencedBytes) B"
+    }
+}
+
+extension ProcessHeap {
+    /// Per fixture function, the figures at `epochIndex` (default: last), found by mapping each
+    /// stack's frames (return address - 1 - load bias) into the executable's symbol table.
+    func figuresBySite(functions: [FunctionRange], epochIndex: Int? = nil) -> [String: SiteFigures] {
+        let index = epochIndex ?? lastEpochIndex
+        let exe = modules.first { $0.path == executable }
+        var result: [String: SiteFigures] = [:]
+        for site in sites {
+            let name = site.frames.lazy.compactMap { pc -> String? in
+                guard let exe, exe.contains(pc) else { return nil }
+                let address = pc - 1 - exe.loadBias
+                return functions.first { address >= $0.start && address < $0.end && $0.name.contains("site_") }?.name
+            }.first
+            guard let name else { continue }
+            var f = result[name, default: SiteFigures()]
+            f.allocObjects += site.allocObjects[index]
+            f.allocBytes += site.allocBytes[index]
+            f.liveObjects += site.liveObjects[index]
+            f.liveBytes += site.liveBytes[index]
+            f.unreferencedBytes += site.unreferencedBytes[index]
+            result[name] = f
+        }
+        return result
+    }
+}
