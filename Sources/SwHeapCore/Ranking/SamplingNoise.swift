@@ -1,0 +1,30 @@
+// How much a sampled live-bytes estimate wobbles by chance. With mean sampling interval R, an
+// object of s bytes is sampled with p = 1 - exp(-s/R) and counted as s/p bytes, so an estimate
+// B made of objects of mean size s has variance about B * s * (1 - p) / p. Small objects at a
+// large R are noisy (a 700 KiB cache of 1 KiB objects at R = 64 KiB: ±30%); objects much larger
+// than R are always sampled and exact. R = 1 records everything: no noise at all.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+enum SamplingNoise {
+    /// Standard deviation (bytes) of a live-bytes estimate.
+    static func standardDeviation(liveBytes: Double, liveObjects: Double, rate: Double) -> Double {
+        guard rate > 1, liveBytes > 0, liveObjects > 0 else { return 0 }
+        let meanSize = liveBytes / liveObjects
+        let p = 1 - exp(-meanSize / rate)
+        guard p > 0 else { return liveBytes }
+        return (liveBytes * meanSize * (1 - p) / p).squareRoot()
+    }
+
+    /// Expected number of sampled objects behind an estimate of `objects` of mean size `meanSize`.
+    static func expectedSamples(objects: Double, meanSize: Double, rate: Double) -> Double {
+        guard rate > 1 else { return objects }
+        return objects * (1 - exp(-meanSize / rate))
+    }
+}

@@ -1,0 +1,28 @@
+// The classifier's conclusion about one site, with the evidence behind it.
+
+public struct SiteAssessment: Hashable, Sendable {
+    public var shape: SiteShape
+    public var verdict: Verdict
+    /// Nil when there were too few epochs for a trend.
+    public var trend: LiveTrend?
+    public var survival: BirthSurvival?
+    /// Epochs in the process (including a final dump).
+    public var epochCount: Int
+    /// Epoch number where growth began (late growth) or the plateau was reached.
+    public var turningEpoch: UInt64?
+    /// Current pace: over the growth for growing sites, over the second half otherwise.
+    public var growthBytesPerSecond: Double
+    /// Live bytes and objects at the last epoch (the final dump when there is one).
+    public var liveBytes: Double
+    public var liveObjects: Double
+    /// Unreferenced bytes at the last epoch; nil when it was not scanned.
+    public var unreferencedBytes: Double?
+    /// Growth seen over the analysed epochs (bytes), for ranking by size.
+    public var grownBytes: Double
+
+    public var referencedBytes: Double? { unreferencedBytes.map { max(0, liveBytes - $0) } }
+    /// Share of the site's live bytes that nothing points to at exit.
+    public var unreferencedShare: Double? {
+        unreferencedBytes.map { liveBytes > 0 ? min(1, $0 / liveBytes) : 0 }
+    }
+}

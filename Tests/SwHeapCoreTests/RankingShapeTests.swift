@@ -1,0 +1,96 @@
+import XCTest
+@testable import SwHeapCore
+
+final class RankingShapeTests: XCTestCase {
+    let classifier = ShapeClassifier()
+
+    func testExactScenariosGetTheirShape() {
+        let expected: [Scenario: SiteShape] = [
+            .steadyLeak: .steadyGrowth, .lateLeak: .lateGrowth, .boundedCache: .plateau,
+            .batches: .sawtooth, .startupTable: .oneTime, .boundedReallocBuffer: .oneTime,
+            .unboundedReallocBuffer: .growthWithTurnover,
+        ]
+        for scenario in Scenario.allCases {
+            let (site, timeline) = scenario.simulate()
+            let result = classifier.assess(site, timeline: timeline)
+            XCTAssertEqual(result.shape, expected[scenario], "\(scenario)")
+            XCTAssertEqual(result.verdict == .growing, scenario.isLeak, "\(scenario)")
+        }
+    }
+
+    /// Rate 64 KiB with 1 KiB objects: about 1.5 sampled objects per epoch for the leaks and
+    /// about 11 live samples (±30%) for the cache. Leaks must nearly always be found, bounded
+    /// sites must nearly never be called growing.
+    func testSampledScenariosAcrossSeeds() {
+        for scenario in Scenario.allCases {
+            var growing = 0
+            for seed in 1...200 as ClosedRange<UInt64> {
+                let (site, timeline) = scenario.simulate(rate: 64 * 1024, seed: seed)
+                if classifier.assess(site, timeline: timeline).verdict == .growing { growing += 1 }
+            }
+            if scenario.isLeak {
+                XCTAssertGreaterThanOrEqual(growing, 185, "\(scenario): only \(growing)/200 growing")
+            } else {
+                XCTAssertLessThanOrEqual(growing, 2, "\(scenario): \(growing)/200 growing")
+            }
+        }
+    }
+
+    func testSampledCacheAndLeakWithFixedSeed() {
+        let (cache, cacheTimeline) = Scenario.boundedCache.simulate(rate: 64 * 1024, seed: 7)
+        XCTAssertEqual(classifier.assess(cache, timeline: cacheTimeline).verdict, .plateau)
+        let (leak, leakTimeline) = Scenario.steadyLeak.simulate(rate: 64 * 1024, seed: 7)
+        XCTAssertEqual(classifier.assess(leak, timeline: leakTimeline).verdict, .growing)
+    }
+
+    /// ±30% independent noise on a flat level never makes a sawtooth or growth; the same noise
+    /// on a leak over 24 epochs still reads as growth.
+    func testMultiplicativeNoiseOnSeriesWithoutBirths() {
+        var generator = SeededGenerator(seed: 3)
+        let times = (1...24).map { Double($0) * 5 }
+        let timeline = EpochTimeline(elapsedSeconds: times)
+        for _ in 0..<50 {
+            let flat = times.map { _ in 1_000_000 * Double.random(in: 0.7...1.3, using: &generator) }
+            let result = classifier.assess(SiteHistory(stackID: 1, liveBytes: flat), timeline: timeline)
+            XCTAssertNotEqual(result.verdict, .growing)
+            XCTAssertNotEqual(result.verdict, .sawtooth)
+        }
+        let rising = times.map { $0 * 10_000 * Double.random(in: 0.7...1.3, using: &generator) }
+        XCTAssertEqual(classifier.assess(SiteHistory(stackID: 1, liveBytes: rising), timeline: timeline).verdict, .growing)
+    }
+
+    func testTooFewEpochsGiveExitOnlyVerdicts() {
+        let timeline = EpochTimeline(elapsedSeconds: [5], endsWithFinalDump: true, lastEpochScanned: true)
+        let lost = SiteHistory(stackID: 1, liveBytes: [4096], liveObjects: [4], unreferencedBytes: [4096])
+        let held = SiteHistory(stackID: 2, liveBytes: [4096], liveObjects: [4], unreferencedBytes: [0])
+        XCTAssertEqual(classifier.assess(lost, timeline: timeline).verdict, .leakedAtExit)
+        XCTAssertEqual(classifier.assess(lost, timeline: timeline).shape, .exitOnly)
+        XCTAssertEqual(classifier.assess(held, timeline: timeline).verdict, .stable)
+    }
+
+    func testTeardownDropInFinalDumpIsIgnored() {
+        let (site, timeline) = Scenario.steadyLeak.simulate()
+        var withTeardown = site
+        withTeardown.liveBytes.append(0)
+        withTeardown.liveObjects.append(0)
+        withTeardown.unreferencedBytes.append(0)
+        var finalTimeline = timeline
+        finalTimeline.elapsedSeconds.append(130)
+        finalTimeline.epochNumbers.append(13)
+        finalTimeline.endsWithFinalDump = true
+        let result = classifier.assess(withTeardown, timeline: finalTimeline)
+        XCTAssertEqual(result.verdict, .growing)
+        XCTAssertEqual(result.trend?.ignoredTeardown, true)
+    }
+
+    func testBoundedCacheUnreferencedAtExitIsLeakedAtExit() {
+        let (cache, timeline) = Scenario.boundedCache.simulate()
+        var scanned = cache
+        scanned.unreferencedBytes[scanned.unreferencedBytes.count - 1] = 100 * 1024
+        var scannedTimeline = timeline
+        scannedTimeline.lastEpochScanned = true
+        let result = classifier.assess(scanned, timeline: scannedTimeline)
+        XCTAssertEqual(result.shape, .plateau)
+        XCTAssertEqual(result.verdict, .leakedAtExit)
+    }
+}
