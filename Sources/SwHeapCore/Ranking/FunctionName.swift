@@ -1,0 +1,69 @@
+// Demangled names carry parameter lists and qualifiers ("ns::Cache::put(std::string const&) const");
+// reports show the function alone ("ns::Cache::put").
+
+public enum FunctionName {
+    /// Drops a trailing parameter list (and cv/ref/noexcept qualifiers after it), keeping
+    /// template arguments and names such as `operator()` or `(anonymous namespace)::f` intact.
+    public static func withoutArguments(_ name: String) -> String {
+        var text = Substring(name.trimmingTrailingSpaces())
+        // Swift: "Module.Type.method(label: Swift.Int) -> Swift.String": drop the result type.
+        if let arrow = topLevelArrow(in: text) { text = text[..<arrow] }
+        let qualifiers = [" const", " volatile", " &&", " &", " noexcept", " override"]
+        var stripped = true
+        while stripped {
+            stripped = false
+            for qualifier in qualifiers where text.hasSuffix(qualifier) {
+                text = text.dropLast(qualifier.count); stripped = true
+            }
+        }
+        guard text.hasSuffix(")"), let open = matchingOpen(in: text) else { return String(text) }
+        let head = text[..<open]
+        // "operator()" and a name that is only a parenthesised group stay as they are.
+        if head.isEmpty || head.hasSuffix("operator") { return String(text) }
+        return String(head)
+    }
+
+    /// Index of the "(" matching the final ")".
+    private static func matchingOpen(in text: Substring) -> Substring.Index? {
+        var depth = 0
+        var index = text.endIndex
+        while index > text.startIndex {
+            index = text.index(before: index)
+            switch text[index] {
+            case ")": depth += 1
+            case "(":
+                depth -= 1
+                if depth == 0 { return index }
+            default: break
+            }
+        }
+        return nil
+    }
+
+    /// " -> " outside any brackets.
+    private static func topLevelArrow(in text: Substring) -> Substring.Index? {
+        var depth = 0
+        var index = text.startIndex
+        while index < text.endIndex {
+            switch text[index] {
+            case "(", "<", "[": depth += 1
+            case ")", "]": depth -= 1
+            case ">" where index > text.startIndex && text[text.index(before: index)] != "-": depth -= 1
+            case "-" where depth == 0 && text[index...].hasPrefix("-> ") && index > text.startIndex
+                && text[text.index(before: index)] == " ":
+                return text.index(before: index)
+            default: break
+            }
+            index = text.index(after: index)
+        }
+        return nil
+    }
+}
+
+private extension String {
+    func trimmingTrailingSpaces() -> String {
+        var copy = self
+        while copy.last == " " { copy.removeLast() }
+        return copy
+    }
+}

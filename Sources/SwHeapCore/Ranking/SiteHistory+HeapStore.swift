@@ -1,0 +1,21 @@
+// Builds the ranker's input from what HeapStore loaded.
+
+extension EpochTimeline {
+    public init(process: ProcessHeap) {
+        self.init(elapsedSeconds: process.epochs.map(\.elapsedSeconds),
+                  epochNumbers: process.epochs.map(\.epoch),
+                  endsWithFinalDump: process.isFinal, lastEpochScanned: process.isScanned,
+                  samplingRate: Double(max(process.rate, 1)))
+    }
+}
+
+extension SiteHistory {
+    public init(site: Site) {
+        self.init(stackID: site.stackID, liveBytes: site.liveBytes, liveObjects: site.liveObjects,
+                  unreferencedBytes: site.unreferencedBytes,
+                  births: site.births.map {
+                      BirthShare(epochIndex: $0.epochIndex, birthEpoch: UInt64($0.birthEpoch),
+                                 liveObjects: $0.liveObjects, liveBytes: $0.liveBytes)
+                  })
+    }
+}

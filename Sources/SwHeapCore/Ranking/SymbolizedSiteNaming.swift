@@ -1,0 +1,23 @@
+// Site names from the llvm-symbolizer based Symbolizer: every address of a process is
+// symbolised once, inlined frames expanded (innermost first), runtime frames marked.
+
+public struct SymbolizedSiteNaming: SiteNaming {
+    let locations: [UInt64: SymbolizedLocation]
+
+    /// Symbolises all addresses of `process` up front (one batch: llvm-symbolizer is slow to start).
+    public init(process: ProcessHeap, symbolizer: Symbolizer) {
+        locations = symbolizer.symbolize(process.sites.flatMap(\.frames), in: process.modules)
+    }
+
+    public func names(stackID: UInt32, frames: [UInt64]) -> StackNames {
+        StackNames(frames: frames.flatMap { address -> [FrameName] in
+            guard let location = locations[address] else {
+                return [FrameName(function: "0x" + String(address, radix: 16))]
+            }
+            return location.frames.map { frame in
+                FrameName(function: frame.function, file: frame.file, line: frame.line, modulePath: location.modulePath,
+                          isRuntime: RuntimeFrames.isRuntime(function: frame.function, modulePath: location.modulePath))
+            }
+        })
+    }
+}
