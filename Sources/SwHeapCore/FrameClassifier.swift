@@ -156,7 +156,7 @@ public struct FrameClassifier: Sendable {
         let c = [
             "malloc", "calloc", "realloc", "reallocarray", "free", "cfree", "posix_memalign", "aligned_alloc",
             "memalign", "valloc", "pvalloc", "sysmalloc", "__libc_[a-z_]*alloc[a-z_]*", "__libc_free",
-            "_int_[a-z_]+", "tcache_[a-z_]+", "__?strn?dup", "wcsdup", "v?asprintf", "__vasprintf_internal",
+            "_int_[a-z_]+", "tcache_[a-z_]+", "(?:__)?strn?dup", "wcsdup", "v?asprintf", "__vasprintf_internal",
             "swheap_[A-Za-z0-9_]+", "je_[A-Za-z0-9_]+", "tc_[A-Za-z0-9_]+",
         ]
         let cxx = [

@@ -172,14 +172,13 @@ final class PprofTests: XCTestCase {
         XCTAssertTrue(raw.contains("leak \(sourceFile):\(lines("// LEAK"))"), raw)
 
         // inuse_space is the default: leak holds 3000 bytes, churn 24.
-        let top = try pprof(["-top", path])
+        let top = try pprof(["-top", "-unit=B", path])
         XCTAssertTrue(top.contains("Type: inuse_space"), top)
-        let leakLine = try XCTUnwrap(top.split(separator: "\n").first { $0.hasSuffix(" leak") }, top)
-        XCTAssertTrue(leakLine.hasPrefix("    3000B") || leakLine.contains("3000B"), top)
-        XCTAssertTrue(top.split(separator: "\n").contains { $0.hasSuffix(" churn") && $0.contains("24B") }, top)
+        XCTAssertTrue(top.split(separator: "\n").contains { $0.hasSuffix(" leak") && $0.contains(" 3000B ") }, top)
+        XCTAssertTrue(top.split(separator: "\n").contains { $0.hasSuffix(" churn") && $0.contains(" 24B ") }, top)
 
-        let alloc = try pprof(["-top", "-sample_index=alloc_space", path])
-        XCTAssertTrue(alloc.split(separator: "\n").contains { $0.hasSuffix(" churn") && $0.contains("24000B") }, alloc)
+        let alloc = try pprof(["-top", "-unit=B", "-sample_index=alloc_space", path])
+        XCTAssertTrue(alloc.split(separator: "\n").contains { $0.hasSuffix(" churn") && $0.contains(" 24000B ") }, alloc)
 
         let byLine = try pprof(["-top", "-lines", path])
         XCTAssertTrue(byLine.contains("leak \(sourceFile):\(lines("// LEAK"))"), byLine)
@@ -189,7 +188,7 @@ final class PprofTests: XCTestCase {
         let growth = PprofBuilder(process: try scenario.process()).profile(epochIndex: 2, baseIndex: 0, symbolizer: Symbolizer())
         let growthPath = scenario.fixture.directory + "/growth.pb.gz"
         try PprofFile.write(growth, to: growthPath)
-        let growthTop = try pprof(["-top", "-tagfocus=birth_epoch=3", growthPath])
-        XCTAssertTrue(growthTop.split(separator: "\n").contains { $0.hasSuffix(" leak") && $0.contains("1000B") }, growthTop)
+        let growthTop = try pprof(["-top", "-unit=B", "-tagfocus=birth_epoch=3", growthPath])
+        XCTAssertTrue(growthTop.split(separator: "\n").contains { $0.hasSuffix(" leak") && $0.contains(" 1000B ") }, growthTop)
     }
 }
