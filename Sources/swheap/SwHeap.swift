@@ -28,6 +28,7 @@ struct SwHeap: ParsableCommand {
         RunCommand.self,
         DumpsCommand.self,
         SynthCommand.self,
+        PprofCommand.self,
     ]
 
     /// Like ArgumentParser's `main()`, except that errors from reading dumps or running a

@@ -1,0 +1,79 @@
+// `swheap pprof DIR`: one process's heap at one epoch (or its growth since another) as a
+// gzip-compressed pprof profile, symbolised here so pprof needs no binaries.
+
+import ArgumentParser
+import SwHeapCore
+
+struct PprofCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pprof",
+        abstract: "Write a pprof heap profile (alloc_* and inuse_* sample types) for one process.",
+        discussion: """
+            Samples carry a `birth_epoch` label: the dump interval the objects were allocated in \
+            (filter with `pprof -tagfocus=birth_epoch=N`). With --base, values are the growth \
+            from that epoch to the chosen one. When the directory holds several processes and no \
+            --pid is given, the first (the parent) is written and the others are named on stderr.
+            View with: go tool pprof -http=: heap.pb.gz
+            """)
+
+    @Argument(help: ArgumentHelp("A dump directory written by `swheap run`.", valueName: "directory"))
+    var directory: String
+
+    @Option(help: "The process to write (default: the first process in the directory).")
+    var pid: Int32?
+
+    @Option(help: ArgumentHelp("The epoch to write (default: the last).", valueName: "n"))
+    var epoch: UInt64?
+
+    @Flag(help: "Write the last epoch (the default).")
+    var last = false
+
+    @Option(help: ArgumentHelp("Subtract this earlier epoch: a growth view.", valueName: "n"))
+    var base: UInt64?
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The file to write.", valueName: "file"))
+    var output = "heap.pb.gz"
+
+    func validate() throws {
+        if last && epoch != nil { throw ValidationError("--epoch and --last exclude each other") }
+    }
+
+    func run() throws {
+        let store = try HeapStore.load(directory: directory)
+        let process = try chooseProcess(in: store)
+        let summary: String
+        do { summary = try writeProfile(of: process) } catch { throw CommandFailure(message: error.description) }
+        print(summary)
+    }
+
+    /// Builds, symbolises and writes the profile; returns the line to print.
+    private func writeProfile(of process: ProcessHeap) throws(PprofError) -> String {
+        let builder = PprofBuilder(process: process)
+        let indices = try builder.epochIndices(epoch: last ? nil : epoch, base: base)
+        let symbolizer = Symbolizer()
+        let profile = builder.profile(epochIndex: indices.epoch, baseIndex: indices.base, symbolizer: symbolizer)
+        if let reason = symbolizer.unavailableReason { writeToStandardError("swheap: warning: \(reason)\n") }
+        try PprofFile.write(profile, to: output)
+        let epochNumber = process.epochs[indices.epoch].epoch
+        let view = indices.base.map { "epochs \(process.epochs[$0].epoch)-\(epochNumber)" } ?? "epoch \(epochNumber)"
+        return "wrote \(output): pid \(process.pid), \(view), \(profile.sample.count) samples, \(profile.location.count) locations"
+    }
+
+    private func chooseProcess(in store: HeapStore) throws -> ProcessHeap {
+        let pids = store.processes.map(\.pid)
+        if let pid {
+            guard let process = store.process(pid: pid) else {
+                throw CommandFailure(message: PprofError.unknownPID(pid: pid, available: pids).description)
+            }
+            return process
+        }
+        guard let first = store.processes.first else {
+            throw CommandFailure(message: "no processes in \(directory)")
+        }
+        if pids.count > 1 {
+            let others = pids.dropFirst().map(String.init).joined(separator: ", ")
+            writeToStandardError("swheap: writing pid \(first.pid); the directory also has pids \(others) (choose with --pid)\n")
+        }
+        return first
+    }
+}
