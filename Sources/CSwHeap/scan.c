@@ -114,8 +114,9 @@ static uintptr_t parse_hex(const char **p) {
     }
 }
 
-/* Ranges never to treat as roots: the sampled objects (reached only through marking),
- * the live table's slots and the snapshot, which hold every sampled pointer. */
+/* Ranges never to treat as roots: the sampled objects (reached only through marking) and
+ * the profiler's own memory that holds sampled pointers: live table slots, the snapshot,
+ * this scan's buffers and this very list. */
 static size_t collect_exclusions(scan_state *s, range *out, size_t cap) {
     size_t n = 0;
     for (size_t i = 0; i < s->n && n < cap; i++) out[n++] = (range){s->objects[i].ptr, end_of(&s->objects[i])};
@@ -126,6 +127,8 @@ static size_t collect_exclusions(scan_state *s, range *out, size_t cap) {
     if (n < cap) out[n++] = (range){(uintptr_t)s->objects, (uintptr_t)(s->objects + s->n)};
     if (n < cap) out[n++] = (range){(uintptr_t)s->unreferenced, (uintptr_t)(s->unreferenced + s->n)};
     if (n < cap) out[n++] = (range){(uintptr_t)s->worklist, (uintptr_t)(s->worklist + s->n)};
+    if (n < cap) out[n++] = (range){(uintptr_t)s->chunk, (uintptr_t)s->chunk + CHUNK};
+    if (n < cap) out[n++] = (range){(uintptr_t)out, (uintptr_t)(out + cap)}; /* holds every object's address */
     /* insertion sort is enough: the object ranges are already in order */
     for (size_t i = 1; i < n; i++) {
         range r = out[i];

@@ -1,19 +1,27 @@
 /* Output and exit status that must not change under the preload.
  *   behaviour a b   prints, allocates, exits 3
  *   behaviour kill  dies of SIGTERM
- *   behaviour exec  re-executes itself as "behaviour child", which reports LD_PRELOAD */
+ *   behaviour exec  forks; the child re-executes this program as "behaviour child", which
+ *                   reports LD_PRELOAD; the parent exits with the child's status */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "kill") == 0) raise(SIGTERM);
     if (argc > 1 && strcmp(argv[1], "exec") == 0) {
         fflush(stdout);
-        execl("/proc/self/exe", argv[0], "child", (char *)NULL);
-        return 1;
+        pid_t pid = fork();
+        if (pid == 0) {
+            execl("/proc/self/exe", argv[0], "child", (char *)NULL);
+            _exit(1);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
     }
     if (argc > 1 && strcmp(argv[1], "child") == 0) {
         const char *preload = getenv("LD_PRELOAD");

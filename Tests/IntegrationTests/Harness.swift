@@ -58,28 +58,38 @@ enum Harness {
     static func run(_ program: String, _ arguments: [String] = [], environment: [String: String],
                     preload: Bool = false, timeout: TimeInterval = 120) throws -> RunResult {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program] + arguments
+        // A path runs directly (so only the program itself is preloaded); a bare name via PATH.
+        process.executableURL = URL(fileURLWithPath: program.contains("/") ? program : "/usr/bin/env")
+        process.arguments = program.contains("/") ? arguments : [program] + arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "LD_PRELOAD")
         for key in env.keys where key.hasPrefix("SWHEAP_") { env.removeValue(forKey: key) }
         env.merge(environment) { _, new in new }
         if preload { env["LD_PRELOAD"] = shim }
         process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        // Output goes to files: no pipe can fill up and block the program.
+        let capture = FileManager.default.temporaryDirectory.appendingPathComponent("swheap-run-\(UUID().uuidString)")
+        let outURL = capture.appendingPathExtension("out"), errURL = capture.appendingPathExtension("err")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outURL)
+            try? FileManager.default.removeItem(at: errURL)
+        }
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
         try process.run()
-        // Drain both pipes concurrently so a chatty program cannot block on a full pipe.
-        var outData = Data(), errData = Data()
-        let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) { outData = out.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        if group.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
-            throw HarnessError("\(program) did not finish within \(Int(timeout)) s")
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning {
+            if Date() > deadline {
+                process.terminate()
+                throw HarnessError("\(program) did not finish within \(Int(timeout)) s")
+            }
+            Thread.sleep(forTimeInterval: 0.01)
         }
         process.waitUntilExit()
+        let outData = (try? Data(contentsOf: outURL)) ?? Data()
+        let errData = (try? Data(contentsOf: errURL)) ?? Data()
         return RunResult(status: process.terminationStatus,
                          stdout: String(decoding: outData, as: UTF8.self),
                          stderr: String(decoding: errData, as: UTF8.self),
