@@ -9,21 +9,19 @@
 #define CACHE_SLOTS 512
 
 struct session {
-    struct session *next;
     char user[120];
-    char payload[1912];
+    char payload[904];
 };
 
-static struct session *forgotten; /* the leak: appended to, never trimmed */
 static char *cache[CACHE_SLOTS];
+static volatile size_t audited;
 
-/* The bug: sessions are remembered "for auditing" and never released. */
+/* The bug: a session record is filled for auditing and then dropped without free. */
 __attribute__((noinline)) static void remember_session(const char *user) {
     struct session *s = malloc(sizeof *s);
     snprintf(s->user, sizeof s->user, "%s", user);
     memset(s->payload, 'x', sizeof s->payload);
-    s->next = forgotten;
-    forgotten = s;
+    audited += strlen(s->user);
 }
 
 /* A bounded cache: the oldest entry is freed when its slot is reused. */
@@ -54,7 +52,7 @@ __attribute__((noinline)) static size_t handle_request(unsigned id) {
 
 int main(int argc, char **argv) {
     double seconds = argc > 1 ? atof(argv[1]) : 6;
-    struct timespec start, now, pause = {0, 250000};
+    struct timespec start, now, pause = {0, 1000000};
     clock_gettime(CLOCK_MONOTONIC, &start);
     unsigned id = 0;
     size_t work = 0;
