@@ -150,6 +150,8 @@ public struct FrameClassifier: Sendable {
     /// matching frame and every frame beneath it, scanning from the root, so this list is
     /// narrower than `kind(of:)`: `std::` or `Swift.` in general also names frames that call back
     /// into user code (std::thread, Array.map), and dropping those would drop the user's frames too.
+    /// Template arguments are optional in the C++ patterns: pprof strips them (and parameters)
+    /// from names whose Name equals their SystemName before it applies drop_frames.
     public static let dropFramesPattern: String = {
         let returnType = "(?:.* )?"
         let swiftPrefix = "(?:(?:generic specialization <.*> of |specialized |merged )*)"
@@ -161,17 +163,17 @@ public struct FrameClassifier: Sendable {
         ]
         let cxx = [
             "operator new.*", "operator delete.*", "__cxa_allocate_exception",
-            returnType + "__gnu_cxx::new_allocator<.*>::allocate.*",
-            returnType + "std::__new_allocator<.*>::allocate.*",
-            returnType + "std::allocator<.*>::allocate.*",
-            returnType + "std::allocator_traits<.*>::allocate.*",
-            returnType + "std::_Vector_base<.*>::_M_allocate.*",
-            returnType + "std::vector<.*>::_M_(?:realloc_insert|realloc_append|default_append|fill_insert|range_insert).*",
-            returnType + "std::__cxx11::basic_string<.*>::_M_(?:create|mutate|construct|append|replace).*",
-            returnType + "std::__detail::_Hashtable_alloc<.*>::_M_allocate_.*",
-            returnType + "std::_Hashtable<.*>::_M_(?:rehash|allocate_buckets).*",
-            returnType + "std::_Rb_tree<.*>::_M_(?:get_node|create_node).*",
-            returnType + "std::__shared_count<.*>::__shared_count.*",
+            returnType + "__gnu_cxx::new_allocator(?:<.*>)?::allocate.*",
+            returnType + "std::__new_allocator(?:<.*>)?::allocate.*",
+            returnType + "std::allocator(?:<.*>)?::allocate.*",
+            returnType + "std::allocator_traits(?:<.*>)?::allocate.*",
+            returnType + "std::_Vector_base(?:<.*>)?::_M_allocate.*",
+            returnType + "std::vector(?:<.*>)?::_M_(?:realloc_insert|realloc_append|default_append|fill_insert|range_insert).*",
+            returnType + "std::__cxx11::basic_string(?:<.*>)?::_M_(?:create|mutate|construct|append|replace).*",
+            returnType + "std::__detail::_Hashtable_alloc(?:<.*>)?::_M_allocate_.*",
+            returnType + "std::_Hashtable(?:<.*>)?::_M_(?:rehash|allocate_buckets).*",
+            returnType + "std::_Rb_tree(?:<.*>)?::_M_(?:get_node|create_node).*",
+            returnType + "std::__shared_count(?:<.*>)?::__shared_count.*",
             returnType + "std::__allocate_guarded.*",
         ]
         let swift = [

@@ -75,6 +75,8 @@ final class PprofFrameClassifierTests: XCTestCase {
         for name in ["malloc", "calloc", "__libc_malloc", "strdup", "operator new(unsigned long)", "operator new[](unsigned long)",
                      "std::__new_allocator<int>::allocate(unsigned long, void const*)",
                      "void std::vector<int, std::allocator<int> >::_M_realloc_insert<int const&>(int const&)",
+                     // as pprof simplifies them before matching (Name == SystemName)
+                     "std::__new_allocator::allocate", "void std::vector::_M_realloc_insert",
                      "swift_allocObject", "swift_slowAlloc",
                      "generic specialization <Swift.Int> of Swift.Array._createNewBuffer(bufferIsUnique: Swift.Bool) -> ()",
                      "Swift._ContiguousArrayBuffer.init(_uninitializedCount: Swift.Int, minimumCapacity: Swift.Int) -> Swift._ContiguousArrayBuffer<A>",
