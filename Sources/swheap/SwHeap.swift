@@ -28,6 +28,7 @@ struct SwHeap: ParsableCommand {
         RunCommand.self,
         DumpsCommand.self,
         SynthCommand.self,
+        ReportCommand.self,
         PprofCommand.self,
     ]
 

@@ -2,9 +2,31 @@
 // reports show the function alone ("ns::Cache::put").
 
 public enum FunctionName {
-    /// Drops a trailing parameter list (and cv/ref/noexcept qualifiers after it), keeping
-    /// template arguments and names such as `operator()` or `(anonymous namespace)::f` intact.
+    /// Drops a trailing parameter list (and cv/ref/noexcept qualifiers after it) and a leading
+    /// return type, keeping template arguments and names such as `operator()` or
+    /// `(anonymous namespace)::f` intact. Swift closures ("closure #1 ... in f()") keep their words.
     public static func withoutArguments(_ name: String) -> String {
+        if name.contains(" in ") { return name }
+        return withoutReturnType(withoutParameters(name))
+    }
+
+    /// "void ns::f<int>" → "ns::f<int>"; spaces inside brackets and after `operator` do not split.
+    static func withoutReturnType(_ name: String) -> String {
+        var depth = 0, start = name.startIndex, index = name.startIndex
+        while index < name.endIndex {
+            switch name[index] {
+            case "<", "(", "[": depth += 1
+            case ">", ")", "]": depth = max(0, depth - 1)
+            case " " where depth == 0 && !name[..<index].hasSuffix("operator"):
+                start = name.index(after: index)
+            default: break
+            }
+            index = name.index(after: index)
+        }
+        return start < name.endIndex ? String(name[start...]) : name
+    }
+
+    static func withoutParameters(_ name: String) -> String {
         var text = Substring(name.trimmingTrailingSpaces())
         // Swift: "Module.Type.method(label: Swift.Int) -> Swift.String": drop the result type.
         if let arrow = topLevelArrow(in: text) { text = text[..<arrow] }

@@ -1,0 +1,67 @@
+// `swheap report`: one table per process, then the stacks of the top suspects.
+
+public struct ReportTable {
+    public var style: ReportStyle
+    /// How many suspects get their stack printed, and how many frames of each.
+    public var stacksShown = 3
+    public var framesShown = 12
+
+    public init(style: ReportStyle) { self.style = style }
+
+    public func render(_ processes: [ProcessReport]) -> String {
+        processes.map(render).joined(separator: "\n")
+    }
+
+    public func render(_ report: ProcessReport) -> String {
+        var out = style.bold("pid \(report.pid)") + (report.parentPID > 0 ? " (parent \(report.parentPID))" : "")
+            + ": \(report.command)\n"
+        out += "  \(report.epochCount) epoch(s), \(Quantity.bytes(report.ranking.liveBytes)) live at the last"
+        out += report.ranking.timeline.endsWithFinalDump ? " (final dump)\n" : "\n"
+        if let note = report.evidenceNote { out += "  note: \(note)\n" }
+        if report.suppressedCount > 0 {
+            out += style.dim("  \(report.suppressedCount) site(s), \(Quantity.bytes(report.suppressedBytes)) live, hidden by suppressions") + "\n"
+        }
+        guard !report.listed.isEmpty else { return out + "  no suspects and no site holds 1% of the heap\n" }
+
+        let headers = ["#", "verdict", "site", "live", "growth", "unref", "reason"]
+        let rows = report.listed.map { v -> [String] in
+            ["\(v.rank)", v.verdict.rawValue, truncated(v.site, 48), Quantity.bytes(v.liveBytes),
+             v.verdict == .growing ? Quantity.rate(v.growthBytesPerSecond) : "-",
+             v.unreferencedBytes.map(Quantity.bytes) ?? "-", v.reason]
+        }
+        let widths = headers.indices.map { column in
+            ([headers[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0
+        }
+        let rightAligned: Set<Int> = [0, 3, 4, 5]
+        func line(_ cells: [String], verdict: Verdict?) -> String {
+            let padded = cells.enumerated().map { column, cell -> String in
+                let padding = String(repeating: " ", count: widths[column] - cell.count)
+                let text = column == cells.count - 1 ? cell : (rightAligned.contains(column) ? padding + cell : cell + padding)
+                return column == 1 && verdict != nil ? style.verdict(verdict!, text: text) : text
+            }
+            return "  " + padded.joined(separator: "  ") + "\n"
+        }
+        out += style.bold(line(headers, verdict: nil).dropLast().description) + "\n"
+        for (row, v) in zip(rows, report.listed) { out += line(row, verdict: v.verdict) }
+
+        let stacks = report.listed.filter(\.isSuspect).prefix(stacksShown)
+        for v in stacks {
+            out += "\n  #\(v.rank) \(style.verdict(v.verdict, text: v.verdict.rawValue)) \(v.site)  score \(Self.twoDecimals(v.score))\n"
+            for frame in v.stack.frames.prefix(framesShown) {
+                let text = "      " + frame.displayText
+                out += (frame.isRuntime ? style.dim(text) : text) + "\n"
+            }
+            if v.stack.frames.count > framesShown { out += style.dim("      ... \(v.stack.frames.count - framesShown) more") + "\n" }
+        }
+        return out
+    }
+
+    static func twoDecimals(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        return "\(hundredths / 100)." + (hundredths % 100 < 10 ? "0" : "") + "\(hundredths % 100)"
+    }
+
+    private func truncated(_ text: String, _ limit: Int) -> String {
+        text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
+    }
+}

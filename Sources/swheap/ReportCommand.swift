@@ -1,0 +1,69 @@
+// `swheap report DIR`: ranks allocation sites by evidence that they grow without release.
+
+import ArgumentParser
+import SwHeapCore
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Rank allocation sites by evidence that they grow and are never released.",
+        discussion: """
+            Each process in the directory (a parent and its forked children) is reported \
+            separately. Verdicts: growing (a leak), plateau (bounded: cache, pool), sawtooth \
+            (batches filled and released), stable, leaked-at-exit (unreferenced at exit, not \
+            growing). See docs/REPORT.md for how verdicts are decided and for the JSON schema.
+            """)
+
+    @Argument(help: ArgumentHelp("A dump directory written by `swheap run`.", valueName: "directory"))
+    var directory: String
+
+    @Option(help: "List at most this many sites per process (suspects first).")
+    var top: Int = 20
+
+    @Flag(help: "Print JSON (schema in docs/REPORT.md) instead of a table.")
+    var json = false
+
+    @Option(help: ArgumentHelp("LeakSanitizer-style suppressions (`leak:PATTERN` lines).", valueName: "file"))
+    var suppressions: String?
+
+    @Flag(help: "Do not apply the built-in suppressions for glibc and C++ runtime start-up allocations.")
+    var noBuiltinSuppressions = false
+
+    @Option(help: "Report only this process.")
+    var pid: Int32?
+
+    func validate() throws {
+        if top < 1 { throw ValidationError("--top must be at least 1") }
+    }
+
+    func run() throws {
+        let store = try HeapStore.load(directory: directory)
+        var processes = store.processes
+        if let pid {
+            processes = processes.filter { $0.pid == pid }
+            if processes.isEmpty {
+                let known = store.processes.map { String($0.pid) }.joined(separator: ", ")
+                throw CommandFailure(message: "no process \(pid) in \(directory) (processes: \(known))")
+            }
+        }
+        var rules = noBuiltinSuppressions ? Suppressions() : Suppressions.builtIn
+        if let suppressions {
+            do { rules = rules + (try Suppressions.load(path: suppressions)) } catch {
+                throw CommandFailure(message: error.description)
+            }
+        }
+
+        let symbolizer = Symbolizer(options: .init(showsProgress: !json))
+        let reports = processes.map { process in
+            let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer)
+            let ranking = LeakRanker.ranking(process: process, names: names, suppressions: rules)
+            return ProcessReport(process: process, ranking: ranking, top: top)
+        }
+        if let reason = symbolizer.unavailableReason { writeToStandardError("swheap: warning: \(reason)\n") }
+        if json {
+            print(ReportJSON.render(reports), terminator: "")
+        } else {
+            print(ReportTable(style: .forStandardOutput()).render(reports), terminator: "")
+        }
+    }
+}
