@@ -85,19 +85,30 @@ public enum DumpReader {
             throw DumpError(path: path, problem: .unreadable(reason: "not a regular file"))
         }
         // One spare byte so a file that grew since fstat is read whole, not cut short.
-        var bytes = [UInt8](repeating: 0, count: max(Int(info.st_size), 0) + 1)
+        // The buffer is left uninitialised: only the `filled` bytes read are kept.
+        var capacity = max(Int(info.st_size), 0) + 1
+        var bytes: [UInt8] = []
         var filled = 0
-        while true {
-            if filled == bytes.count { bytes.append(contentsOf: repeatElement(0, count: bytes.count)) }
-            let n = bytes.withUnsafeMutableBytes { posixRead(fd, $0.baseAddress! + filled, $0.count - filled) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DumpError(path: path, problem: .unreadable(reason: errnoText()))
+        var failure: Int32 = 0
+        while failure == 0 {
+            if filled == capacity { capacity *= 2 }
+            let previous = bytes
+            bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+                previous.withUnsafeBufferPointer { old in
+                    if old.count > 0 { buffer.baseAddress!.initialize(from: old.baseAddress!, count: old.count) }
+                }
+                while filled < capacity {
+                    let n = posixRead(fd, buffer.baseAddress! + filled, capacity - filled)
+                    if n < 0 && errno == EINTR { continue }
+                    if n < 0 { failure = errno; break }
+                    if n == 0 { break }
+                    filled += n
+                }
+                initialized = filled
             }
-            if n == 0 { break }
-            filled += n
+            if filled < capacity { break }
         }
-        bytes.removeSubrange(filled...)
+        if failure != 0 { throw DumpError(path: path, problem: .unreadable(reason: errnoText(failure))) }
         return bytes
     }
 }

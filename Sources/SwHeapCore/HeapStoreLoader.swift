@@ -1,6 +1,6 @@
 // Finds the dump files of a directory, decodes them (on all cores) and folds them per process.
 // Decoding is the expensive part, so files are decoded in small parallel batches and folded
-// in epoch order between batches; at most one batch of decoded dumps is in memory.
+// in (pid, epoch) order between batches; at most one batch of decoded dumps is in memory.
 
 #if canImport(Glibc)
 import Glibc
@@ -36,17 +36,26 @@ private extension Character {
 
 enum HeapStoreLoader {
     static func load(directory: String) throws(DumpError) -> HeapStore {
-        let files = try listDumpFiles(directory: directory)
+        // Sorted by pid, then epoch: each process's dumps arrive at its builder in order.
+        let files = try listDumpFiles(directory: directory).sorted { ($0.pid, $0.epoch) < ($1.pid, $1.epoch) }
         guard !files.isEmpty else { throw DumpError(path: directory, problem: .noDumps) }
-        var byPID: [Int32: [DumpFileName]] = [:]
-        for file in files { byPID[file.pid, default: []].append(file) }
-        var processes: [ProcessHeap] = []
-        for (pid, files) in byPID {
-            processes.append(try loadProcess(pid: pid, files: files.sorted { $0.epoch < $1.epoch }))
+        var epochCounts: [Int32: Int] = [:]
+        for file in files { epochCounts[file.pid, default: 0] += 1 }
+        var builders: [Int32: ProcessHeapBuilder] = [:]
+        for (pid, count) in epochCounts { builders[pid] = ProcessHeapBuilder(pid: pid, epochCount: count) }
+
+        let batchSize = max(2, 2 * activeProcessors)
+        var start = 0
+        while start < files.count {
+            let batch = Array(files[start..<min(start + batchSize, files.count)])
+            for (file, result) in zip(batch, decodeConcurrently(batch)) {
+                builders[file.pid]!.add(try result.get(), file: file.path)
+            }
+            start += batch.count
         }
-        processes.sort {
-            ($0.epochs[0].wallTimeNs, $0.pid) < ($1.epochs[0].wallTimeNs, $1.pid)
-        }
+        // Taken out of the dictionary so each builder is uniquely owned and builds in place.
+        var processes = epochCounts.keys.map { builders.removeValue(forKey: $0)!.build() }
+        processes.sort { ($0.epochs[0].wallTimeNs, $0.pid) < ($1.epochs[0].wallTimeNs, $1.pid) }
         return HeapStore(directory: directory, processes: processes)
     }
 
@@ -70,21 +79,6 @@ enum HeapStoreLoader {
             if let file = DumpFileName(fileName: name, directory: directory) { files.append(file) }
         }
         return files
-    }
-
-    private static func loadProcess(pid: Int32, files: [DumpFileName]) throws(DumpError) -> ProcessHeap {
-        var builder = ProcessHeapBuilder(pid: pid, epochCount: files.count)
-        let batchSize = max(2, 2 * activeProcessors)
-        var start = 0
-        while start < files.count {
-            let batch = Array(files[start..<min(start + batchSize, files.count)])
-            for (file, result) in zip(batch, decodeConcurrently(batch)) {
-                let dump = try result.get()
-                builder.add(dump, file: file.path)
-            }
-            start += batch.count
-        }
-        return builder.build()
     }
 
     /// Decodes `files` in parallel; results are in the order of `files`.
