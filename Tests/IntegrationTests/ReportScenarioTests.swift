@@ -1,0 +1,108 @@
+// Leak ranking end to end: fixture scenarios with known truth run under the real preload
+// with dense periodic dumps, then `swheap report --json` (the real CLI) must rank the leaks
+// first as `growing` and never call the caches, batches and tables `growing`.
+
+import Foundation
+import XCTest
+
+final class ReportScenarioTests: XCTestCase {
+    override func setUpWithError() throws { try Harness.requireBuild() }
+
+    struct Suspect: Decodable {
+        var rank: Int
+        var site: String
+        var verdict: String
+        var inuse_bytes: Double
+        var unreferenced_bytes: Double?
+        var referenced_bytes: Double?
+    }
+    struct Process: Decodable {
+        var pid: Int32
+        var epochs: Int
+        var suspects: [Suspect]
+    }
+    struct Report: Decodable { var processes: [Process] }
+
+    private func report(_ dumps: URL) throws -> Report {
+        let result = try Harness.run(Harness.swheap, ["report", dumps.path, "--json"], environment: [:])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+    }
+
+    private func assertLeaksFirst(_ process: Process, leaks: Set<String>, others: Set<String>,
+                                  file: StaticString = #filePath, line: UInt = #line) {
+        let summary = process.suspects.map { "\($0.rank) \($0.verdict) \($0.site)" }.joined(separator: "\n")
+        let top = process.suspects.sorted { $0.rank < $1.rank }.prefix(leaks.count)
+        XCTAssertEqual(Set(top.map(\.site)), leaks, "leaks are ranked first:\n\(summary)", file: file, line: line)
+        for leak in top {
+            XCTAssertEqual(leak.verdict, "growing", "\(leak.site):\n\(summary)", file: file, line: line)
+            // Dropped pointers: most of what the leak holds is unreferenced at exit.
+            XCTAssertGreaterThan(leak.unreferenced_bytes ?? 0, 0.5 * leak.inuse_bytes, leak.site, file: file, line: line)
+        }
+        for other in process.suspects where others.contains(other.site) {
+            XCTAssertNotEqual(other.verdict, "growing", "\(other.site) is not a leak:\n\(summary)", file: file, line: line)
+            XCTAssertEqual(other.unreferenced_bytes ?? 0, 0, "\(other.site) is still referenced", file: file, line: line)
+        }
+    }
+
+    func testLeaksOutrankCachesBatchesAndTables() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("scenarios.c", into: dir, extraFlags: ["-ldl"])
+        let lib = dir.appendingPathComponent("libleaky.so").path
+        let build = try Harness.run("cc", ["-O1", "-g", "-fno-omit-frame-pointer", "-shared", "-fPIC",
+                                           Harness.fixtures.appendingPathComponent("leaky.c").path, "-o", lib],
+                                    environment: [:])
+        XCTAssertEqual(build.status, 0, build.stderr)
+        let dumps = dir.appendingPathComponent("dumps")
+        let (result, _) = try Harness.profile(exe, ["40", "25", lib], dumps: dumps, rate: 1, interval: 0.05)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let process = try XCTUnwrap(try report(dumps).processes.first)
+        XCTAssertGreaterThanOrEqual(process.epochs, 8)
+        assertLeaksFirst(process, leaks: ["steady_leak", "late_leak", "leaky_record"],
+                         others: ["cache_insert", "batch_fill", "startup_table", "grow_buffer"])
+        let sites = Dictionary(process.suspects.map { ($0.site, $0) }, uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(sites["cache_insert"]?.verdict, "plateau")
+    }
+
+    func testALeakOnlyInAForkedChildIsReportedForTheChild() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("scenarios.c", into: dir, extraFlags: ["-ldl"])
+        let dumps = dir.appendingPathComponent("dumps")
+        let (result, store) = try Harness.profile(exe, ["40", "25", "", "fork"], dumps: dumps, rate: 1, interval: 0.05)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let child = try XCTUnwrap(store.processes.first { $0.parentPID != getpid() && $0.parentPID != 0
+            && store.processes.contains { p in p.pid == $0.parentPID } })
+        let processes = try report(dumps).processes
+        XCTAssertEqual(processes.count, 2, "parent and child are reported separately")
+        let childReport = try XCTUnwrap(processes.first { $0.pid == child.pid })
+        let parentReport = try XCTUnwrap(processes.first { $0.pid != child.pid })
+        assertLeaksFirst(childReport, leaks: ["steady_leak", "late_leak"], others: [])
+        XCTAssertFalse(parentReport.suspects.contains { $0.verdict == "growing" },
+                       parentReport.suspects.map { "\($0.verdict) \($0.site)" }.joined(separator: ", "))
+    }
+
+    func testSwiftRetainCycleIsAGrowingUnreferencedLeakInUserCode() throws {
+        let dir = try Harness.scratch()
+        let exe = dir.appendingPathComponent("cycles").path
+        let build = try Harness.run("swiftc", ["-g", "-Onone", Harness.fixtures.appendingPathComponent("cycles.swift").path,
+                                               "-o", exe], environment: [:])
+        XCTAssertEqual(build.status, 0, build.stderr)
+        let dumps = dir.appendingPathComponent("dumps")
+        let (result, _) = try Harness.profile(exe, ["40", "25"], dumps: dumps, rate: 1, interval: 0.05)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let process = try XCTUnwrap(try report(dumps).processes.first)
+        let summary = process.suspects.map { "\($0.rank) \($0.verdict) \($0.site)" }.joined(separator: "\n")
+        let growing = process.suspects.filter { $0.verdict == "growing" }
+        XCTAssertFalse(growing.isEmpty, summary)
+        for leak in growing {
+            XCTAssertTrue(leak.site.hasPrefix("cycles."), "the site is user code, not the Swift runtime:\n\(summary)")
+            XCTAssertFalse(leak.site.contains("swift_"), summary)
+            XCTAssertGreaterThan(leak.unreferenced_bytes ?? 0, 0.5 * leak.inuse_bytes, "\(leak.site):\n\(summary)")
+        }
+        XCTAssertTrue(growing.contains { $0.site.contains("Parent") } && growing.contains { $0.site.contains("Child") },
+                      summary)
+        let cache = process.suspects.first { $0.site.contains("rememberInCache") }
+        XCTAssertNotEqual(cache?.verdict, "growing", summary)
+        XCTAssertEqual(cache?.unreferenced_bytes ?? 0, 0, summary)
+    }
+}
