@@ -1,0 +1,205 @@
+// HeapStore over real directories written with DumpWriter.
+
+import Foundation
+import XCTest
+@testable import SwHeapCore
+
+final class HeapStoreTests: XCTestCase {
+    private var directory = ""
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("swheap-store-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    // MARK: Aggregation
+
+    func testSitesAcrossEpochs() throws {
+        // Stack 1 from epoch 1; stack 2 appears in epoch 2; epoch 3 is final and scanned.
+        try write(pid: 50, epoch: 1, stacks: [stack(1, objects: 1, bytes: 100)],
+                  live: [live(1, born: 1, objects: 1, bytes: 100)])
+        try write(pid: 50, epoch: 2, stacks: [stack(1, objects: 3, bytes: 300), stack(2, objects: 1, bytes: 64)],
+                  live: [live(1, born: 2, objects: 2, bytes: 200), live(1, born: 1, objects: 1, bytes: 100),
+                         live(2, born: 2, objects: 1, bytes: 64)])
+        try write(pid: 50, epoch: 3, final: true, scanned: true,
+                  stacks: [stack(1, objects: 4, bytes: 400), stack(2, objects: 2, bytes: 128)],
+                  live: [live(1, born: 1, objects: 1, bytes: 100, unreferenced: 1)])
+
+        let store = try HeapStore.load(directory: directory)
+        XCTAssertEqual(store.processes.count, 1)
+        let process = try XCTUnwrap(store.process(pid: 50))
+        XCTAssertEqual(process.epochs.map(\.epoch), [1, 2, 3])
+        XCTAssertEqual(process.lastEpochIndex, 2)
+        XCTAssertTrue(process.isFinal)
+        XCTAssertTrue(process.isScanned)
+        XCTAssertEqual(process.elapsedSeconds(at: 1), 2, accuracy: 1e-9)
+        XCTAssertEqual(process.sites.map(\.stackID), [1, 2])
+
+        let one = process.sites[0], two = process.sites[1]
+        XCTAssertEqual(one.frames, [0x1000 + 1, 0x2000])
+        XCTAssertEqual(one.allocBytes, [100, 300, 400])
+        XCTAssertEqual(two.allocBytes, [0, 64, 128], "zero before the stack existed")
+        XCTAssertEqual(two.allocObjects, [0, 1, 2])
+        XCTAssertEqual(one.liveBytes, [100, 300, 100])
+        XCTAssertEqual(one.liveObjects, [1, 3, 1])
+        XCTAssertEqual(two.liveBytes, [0, 64, 0])
+        XCTAssertEqual(one.unreferencedBytes, [0, 0, 100])
+        XCTAssertEqual(one.liveBytes(at: 1), 300)
+        XCTAssertEqual(one.allocBytesDuring(epochIndex: 2), 100)
+
+        XCTAssertEqual(process.totalLiveBytes(at: 1), 364)
+        XCTAssertEqual(process.totalAllocBytes(at: 2), 528)
+        XCTAssertEqual(process.allocBytesDuring(epochIndex: 1), 264)
+        XCTAssertEqual(process.totals.map(\.stackCount), [1, 2, 2])
+        XCTAssertEqual(process.totalUnreferencedBytes(at: 2), 100)
+    }
+
+    func testBirthsAreSortedByEpochIndexThenBirthEpoch() throws {
+        try write(pid: 7, epoch: 1, stacks: [stack(1)], live: [live(1, born: 1, objects: 1, bytes: 10)])
+        try write(pid: 7, epoch: 2, stacks: [stack(1)],
+                  live: [live(1, born: 2, objects: 2, bytes: 20), live(1, born: 1, objects: 1, bytes: 10)])
+        let site = try HeapStore.load(directory: directory).processes[0].sites[0]
+        XCTAssertEqual(site.births.map(\.epochIndex), [0, 1, 1])
+        XCTAssertEqual(site.births.map(\.birthEpoch), [1, 1, 2])
+        XCTAssertEqual(site.births(at: 1).map(\.liveBytes), [10, 20])
+        XCTAssertEqual(site.births(at: 0).count, 1)
+        XCTAssertEqual(site.births(at: 5).count, 0)
+    }
+
+    func testEpochGapsAndNumericOrder() throws {
+        // Epochs past 999999 outgrow the zero padding; order must stay numeric.
+        for epoch: UInt64 in [2, 1_000_000, 9, 1] {
+            try write(pid: 3, epoch: epoch, stacks: [stack(1, bytes: Double(epoch))])
+        }
+        let process = try HeapStore.load(directory: directory).processes[0]
+        XCTAssertEqual(process.epochs.map(\.epoch), [1, 2, 9, 1_000_000])
+        XCTAssertEqual(process.epochIndex(ofEpoch: 9), 2)
+        XCTAssertNil(process.epochIndex(ofEpoch: 3))
+        XCTAssertEqual(process.files[0], directory + "/3.000001.swheap")
+    }
+
+    func testStackMissingFromALaterDumpKeepsItsCumulativeFigure() throws {
+        try write(pid: 3, epoch: 1, stacks: [stack(1, objects: 2, bytes: 20)])
+        try write(pid: 3, epoch: 2, stacks: [stack(2)])
+        let process = try HeapStore.load(directory: directory).processes[0]
+        XCTAssertEqual(process.sites[0].allocBytes, [20, 20])
+        XCTAssertEqual(process.totalAllocBytes(at: 1), 20 + 16)
+    }
+
+    func testForkedChildIsItsOwnProcess() throws {
+        try write(pid: 100, parent: 1, epoch: 1, wall: 10, stacks: [stack(1, bytes: 100)])
+        try write(pid: 100, parent: 1, epoch: 2, wall: 20, final: true, stacks: [stack(1, bytes: 200)])
+        try write(pid: 101, parent: 100, epoch: 1, wall: 15, stacks: [stack(1, bytes: 5)], executable: "/bin/child")
+        let store = try HeapStore.load(directory: directory)
+        XCTAssertEqual(store.processes.map(\.pid), [100, 101])
+        let child = try XCTUnwrap(store.process(pid: 101))
+        XCTAssertEqual(child.parentPID, 100)
+        XCTAssertEqual(child.executable, "/bin/child")
+        XCTAssertEqual(child.commandLine, ["/bin/child", "arg"])
+        XCTAssertEqual(child.epochs.count, 1)
+        XCTAssertFalse(child.isFinal)
+        XCTAssertEqual(child.sites[0].allocBytes, [5])
+        XCTAssertEqual(store.process(pid: 100)?.sites[0].allocBytes, [100, 200])
+    }
+
+    func testModulesAreTheUnionLatestWinning() throws {
+        let exe = module("/usr/bin/app", bias: 0x1000, id: 1)
+        let plugin = module("/usr/lib/plugin.so", bias: 0x9000, id: 2)
+        var rebuiltExe = exe
+        rebuiltExe.buildID = [9, 9]
+        try write(pid: 4, epoch: 1, stacks: [stack(1)], modules: [exe, plugin])
+        try write(pid: 4, epoch: 2, stacks: [stack(1)], modules: [rebuiltExe])
+        let process = try HeapStore.load(directory: directory).processes[0]
+        XCTAssertEqual(process.modules, [rebuiltExe, plugin], "dlclose'd plugin kept, same path+bias replaced")
+        XCTAssertEqual(process.module(containing: 0x9000 + 0x10)?.path, "/usr/lib/plugin.so")
+        XCTAssertNil(process.module(containing: 0x50))
+    }
+
+    // MARK: Which files count
+
+    func testIgnoresTemporariesDotFilesAndOtherNames() throws {
+        try write(pid: 8, epoch: 1, stacks: [stack(1)])
+        for name in [".8.2.tmp", ".hidden.000001.swheap", "8.000002.swheap.tmp", "notes.txt", "8.x.swheap", "8.2.pprof"] {
+            XCTAssertTrue(FileManager.default.createFile(atPath: directory + "/" + name, contents: Data("junk".utf8)))
+        }
+        let process = try HeapStore.load(directory: directory).processes[0]
+        XCTAssertEqual(process.epochs.map(\.epoch), [1])
+    }
+
+    // MARK: Errors name the path
+
+    func testMissingDirectory() {
+        assertLoadError(directory + "/nope", .missingDirectory)
+    }
+
+    func testNotADirectory() throws {
+        let path = try write(pid: 8, epoch: 1, stacks: [])
+        assertLoadError(path, .notADirectory)
+    }
+
+    func testDirectoryWithoutDumps() throws {
+        FileManager.default.createFile(atPath: directory + "/.1.1.tmp", contents: Data())
+        assertLoadError(directory, .noDumps)
+    }
+
+    func testBadFileIsNamed() throws {
+        try write(pid: 8, epoch: 1, stacks: [stack(1)])
+        let bad = directory + "/8.000002.swheap"
+        FileManager.default.createFile(atPath: bad, contents: Data("SWHEAPD1".utf8))
+        XCTAssertThrowsError(try HeapStore.load(directory: directory)) { error in
+            XCTAssertEqual((error as? DumpError)?.path, bad)
+            XCTAssertEqual((error as? DumpError)?.problem, .truncatedHeader(size: 8))
+        }
+    }
+
+    func testHeaderThatDisagreesWithTheFileName() throws {
+        let path = try write(pid: 8, epoch: 1, stacks: [])
+        let renamed = directory + "/9.000001.swheap"
+        try FileManager.default.moveItem(atPath: path, toPath: renamed)
+        XCTAssertThrowsError(try HeapStore.load(directory: directory)) { error in
+            XCTAssertEqual(error as? DumpError, DumpError(path: renamed, problem: .nameMismatch(
+                namePID: 9, nameEpoch: 1, headerPID: 8, headerEpoch: 1)))
+        }
+    }
+
+    // MARK: Helpers
+
+    private func assertLoadError(_ path: String, _ problem: DumpError.Problem, line: UInt = #line) {
+        XCTAssertThrowsError(try HeapStore.load(directory: path), line: line) { error in
+            XCTAssertEqual(error as? DumpError, DumpError(path: path, problem: problem), line: line)
+            XCTAssertTrue("\(error)".hasPrefix(path + ": "), line: line)
+        }
+    }
+
+    @discardableResult
+    private func write(pid: Int32, parent: Int32 = 1, epoch: UInt64, wall: UInt64? = nil,
+                       final: Bool = false, scanned: Bool = false,
+                       stacks: [StackRecord], live: [LiveBucket] = [], modules: [Module] = [],
+                       executable: String = "/usr/bin/app") throws -> String {
+        let header = DumpHeader(isFinal: final, isScanned: scanned, pid: pid, parentPID: parent, epoch: epoch,
+                                wallTimeNs: wall ?? epoch, monotonicNs: 1_000_000_000 * (epoch + 1),
+                                startMonotonicNs: 1_000_000_000, rate: 4096, maxDepth: 32)
+        let dump = Dump(header: header, executable: executable, commandLine: [executable, "arg"],
+                        modules: modules, stacks: stacks, live: live)
+        return try DumpWriter.write(dump, toDirectory: directory)
+    }
+
+    private func stack(_ id: UInt32, objects: Double = 1, bytes: Double = 16) -> StackRecord {
+        StackRecord(id: id, frames: [0x1000 + UInt64(id), 0x2000], allocObjects: objects, allocBytes: bytes)
+    }
+
+    private func live(_ id: UInt32, born: UInt32, objects: Double, bytes: Double, unreferenced: Double = 0) -> LiveBucket {
+        LiveBucket(stackID: id, birthEpoch: born, liveObjects: objects, liveBytes: bytes,
+                   unreferencedObjects: unreferenced, unreferencedBytes: unreferenced * bytes / objects)
+    }
+
+    private func module(_ path: String, bias: UInt64, id: UInt8) -> Module {
+        Module(loadBias: bias, path: path, buildID: [id],
+               segments: [Segment(start: bias, end: bias + 0x1000, fileOffset: 0, flags: 5)])
+    }
+}
