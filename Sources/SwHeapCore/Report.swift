@@ -10,7 +10,9 @@ public struct ProcessReport: Sendable {
     /// Sites listed: suspects, then notable others; at most `top` suspects.
     public var listed: [SiteVerdict]
 
-    public init(process: ProcessHeap, ranking: ProcessRanking, top: Int? = nil, notableShare: Double = 0.01) {
+    /// - Parameter notableShare: non-suspects are listed from this share of the heap; nil lists
+    ///   every site, suppressed ones included.
+    public init(process: ProcessHeap, ranking: ProcessRanking, top: Int? = nil, notableShare: Double? = 0.01) {
         pid = process.pid
         parentPID = process.parentPID
         executable = process.executable
@@ -20,15 +22,15 @@ public struct ProcessReport: Sendable {
     }
 
     public init(pid: Int32, parentPID: Int32 = 0, executable: String, commandLine: [String],
-                ranking: ProcessRanking, top: Int? = nil, notableShare: Double = 0.01) {
+                ranking: ProcessRanking, top: Int? = nil, notableShare: Double? = 0.01) {
         self.pid = pid; self.parentPID = parentPID; self.executable = executable
         self.commandLine = commandLine; self.ranking = ranking
         listed = Self.listing(ranking, top: top, notableShare: notableShare)
     }
 
     /// `top` caps the whole listing; suspects come first so they are never cut before others.
-    static func listing(_ ranking: ProcessRanking, top: Int?, notableShare: Double) -> [SiteVerdict] {
-        let all = ranking.listed(notableShare: notableShare)
+    static func listing(_ ranking: ProcessRanking, top: Int?, notableShare: Double?) -> [SiteVerdict] {
+        let all = notableShare.map { ranking.listed(notableShare: $0) } ?? ranking.sites
         return top.map { Array(all.prefix(max(0, $0))) } ?? all
     }
 

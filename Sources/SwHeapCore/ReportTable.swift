@@ -25,7 +25,7 @@ public struct ReportTable {
 
         let headers = ["#", "verdict", "site", "live", "growth", "unref", "reason"]
         let rows = report.listed.map { v -> [String] in
-            ["\(v.rank)", v.verdict.rawValue, truncated(v.site, 48), Quantity.bytes(v.liveBytes),
+            ["\(v.rank)", v.suppressedBy == nil ? v.verdict.rawValue : "suppressed", truncated(v.site, 48), Quantity.bytes(v.liveBytes),
              v.verdict == .growing ? Quantity.rate(v.growthBytesPerSecond) : "-",
              v.unreferencedBytes.map(Quantity.bytes) ?? "-", v.reason]
         }

@@ -29,6 +29,9 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Do not apply the built-in suppressions for glibc and C++ runtime start-up allocations.")
     var noBuiltinSuppressions = false
 
+    @Flag(help: "List every site, not only suspects and sites holding 1% of the heap; suppressed ones too.")
+    var all = false
+
     @Option(help: "Report only this process.")
     var pid: Int32?
 
@@ -57,7 +60,7 @@ struct ReportCommand: ParsableCommand {
         let reports = processes.map { process in
             let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer)
             let ranking = LeakRanker.ranking(process: process, names: names, suppressions: rules)
-            return ProcessReport(process: process, ranking: ranking, top: top)
+            return ProcessReport(process: process, ranking: ranking, top: top, notableShare: all ? nil : 0.01)
         }
         if let reason = symbolizer.unavailableReason { writeToStandardError("swheap: warning: \(reason)\n") }
         if json {

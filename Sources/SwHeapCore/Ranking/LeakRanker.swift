@@ -60,9 +60,11 @@ public enum LeakRanker {
         return ProcessRanking(sites: verdicts, timeline: timeline)
     }
 
-    /// Suspects first; then score; then the faster grower; then the larger; then stack id (stable output).
+    /// Suspects first, by score; the rest by live bytes (what a reader of the table wants to
+    /// see next); then the faster grower; then stack id (stable output).
     static func ranksBefore(_ a: SiteVerdict, _ b: SiteVerdict) -> Bool {
         if a.isSuspect != b.isSuspect { return a.isSuspect }
+        if !a.isSuspect && a.liveBytes != b.liveBytes { return a.liveBytes > b.liveBytes }
         if a.score != b.score { return a.score > b.score }
         if a.growthBytesPerSecond != b.growthBytesPerSecond { return a.growthBytesPerSecond > b.growthBytesPerSecond }
         if a.liveBytes != b.liveBytes { return a.liveBytes > b.liveBytes }
