@@ -1,29 +1,42 @@
 // Folds the dumps of one process, in epoch order, into a `ProcessHeap`.
 // Dumps are added one at a time so a loader never has to hold every decoded file at once.
+// This runs on one thread while other cores decode, so the inner loops avoid nested
+// array mutation and per-element copies.
 
 struct ProcessHeapBuilder {
     private let epochCount: Int
     private var heap: ProcessHeap
     private var moduleIndex: [ModuleKey: Int] = [:]
 
-    // Per-site figures are kept in flat site-major tables (site * epochCount + epoch) while
-    // loading: one level of array instead of millions of nested-array mutations.
     private var siteIndex: [UInt32: Int] = [:]
     private var stackIDs: [UInt32] = []
     private var frames: [[UInt64]] = []
-    private var allocObjects: [Double] = []
-    private var allocBytes: [Double] = []
-    private var liveObjects: [Double] = []
-    private var liveBytes: [Double] = []
-    private var unreferencedObjects: [Double] = []
-    private var unreferencedBytes: [Double] = []
-    /// Every LIVE bucket in load order (epoch order), with the site it belongs to.
-    private var birthSites: [Int] = []
-    private var birthCells: [BirthCell] = []
+    /// Site-major: the figures of site s at epoch index i are at s * epochCount + i.
+    private var figures: [SiteFigures] = []
+    /// Every LIVE bucket in load (epoch) order, with the site it belongs to.
+    private var births: [(site: Int, cell: BirthCell)] = []
 
     private struct ModuleKey: Hashable {
         var path: String
         var loadBias: UInt64
+    }
+
+    /// What one site says in one dump.
+    private struct SiteFigures {
+        // NaN marks "not in this dump" until build() fills the gaps.
+        var allocObjects = Double.nan
+        var allocBytes = Double.nan
+        var liveObjects = 0.0
+        var liveBytes = 0.0
+        var unreferencedObjects = 0.0
+        var unreferencedBytes = 0.0
+
+        mutating func addLive(_ bucket: LiveBucket) {
+            liveObjects += bucket.liveObjects
+            liveBytes += bucket.liveBytes
+            unreferencedObjects += bucket.unreferencedObjects
+            unreferencedBytes += bucket.unreferencedBytes
+        }
     }
 
     /// `epochCount` is how many dumps will be added; per-epoch arrays are sized for it up front.
@@ -50,15 +63,11 @@ struct ProcessHeapBuilder {
         heap.totals[index].stackCount = dump.stacks.count
 
         let n = epochCount
-        var stackSites: [Int] = []
-        stackSites.reserveCapacity(dump.stacks.count)
-        for stack in dump.stacks { stackSites.append(site(for: stack)) }
-        allocObjects.withUnsafeMutableBufferPointer { objects in
-            allocBytes.withUnsafeMutableBufferPointer { bytes in
-                for (stack, site) in zip(dump.stacks, stackSites) {
-                    objects[site * n + index] = stack.allocObjects
-                    bytes[site * n + index] = stack.allocBytes
-                }
+        dump.stacks.withUnsafeBufferPointer { stacks in
+            for j in stacks.indices {
+                let slot = site(for: stacks[j].id, frames: stacks[j].frames) * n + index
+                figures[slot].allocObjects = stacks[j].allocObjects
+                figures[slot].allocBytes = stacks[j].allocBytes
             }
         }
 
@@ -66,16 +75,11 @@ struct ProcessHeapBuilder {
         for bucket in dump.live {
             // The reader guarantees every LIVE stack id is listed in STACKS of the same file.
             guard let site = siteIndex[bucket.stackID] else { continue }
-            let slot = site * n + index
-            liveObjects[slot] += bucket.liveObjects
-            liveBytes[slot] += bucket.liveBytes
-            unreferencedObjects[slot] += bucket.unreferencedObjects
-            unreferencedBytes[slot] += bucket.unreferencedBytes
-            birthSites.append(site)
-            birthCells.append(BirthCell(epochIndex: index, birthEpoch: bucket.birthEpoch,
-                                        liveObjects: bucket.liveObjects, liveBytes: bucket.liveBytes,
-                                        unreferencedObjects: bucket.unreferencedObjects,
-                                        unreferencedBytes: bucket.unreferencedBytes))
+            figures[site * n + index].addLive(bucket)
+            births.append((site, BirthCell(epochIndex: index, birthEpoch: bucket.birthEpoch,
+                                           liveObjects: bucket.liveObjects, liveBytes: bucket.liveBytes,
+                                           unreferencedObjects: bucket.unreferencedObjects,
+                                           unreferencedBytes: bucket.unreferencedBytes)))
             totals.liveObjects += bucket.liveObjects
             totals.liveBytes += bucket.liveBytes
             totals.unreferencedObjects += bucket.unreferencedObjects
@@ -88,76 +92,70 @@ struct ProcessHeapBuilder {
     consuming func build() -> ProcessHeap {
         precondition(heap.epochs.count == epochCount, "fewer dumps than announced")
         let n = epochCount
-        let siteCount = stackIDs.count
-        fillCumulativeGaps(sites: siteCount)
-        for site in 0..<siteCount {
+        var birthsBySite = distributeBirths()
+        heap.sites.reserveCapacity(stackIDs.count)
+        for site in stackIDs.indices {
+            var columns = Columns(count: n)
+            // An epoch whose dump did not list the stack gets 0 before the stack first appeared
+            // and the previous cumulative figure after (a stack never un-allocates).
+            var objects = 0.0, bytes = 0.0
             for index in 0..<n {
-                heap.totals[index].allocObjects += allocObjects[site * n + index]
-                heap.totals[index].allocBytes += allocBytes[site * n + index]
+                let figure = figures[site * n + index]
+                if !figure.allocBytes.isNaN { objects = figure.allocObjects; bytes = figure.allocBytes }
+                columns.allocObjects.append(objects)
+                columns.allocBytes.append(bytes)
+                columns.liveObjects.append(figure.liveObjects)
+                columns.liveBytes.append(figure.liveBytes)
+                columns.unreferencedObjects.append(figure.unreferencedObjects)
+                columns.unreferencedBytes.append(figure.unreferencedBytes)
+                heap.totals[index].allocObjects += objects
+                heap.totals[index].allocBytes += bytes
             }
-        }
-        var births = birthsBySite(sites: siteCount)
-        heap.sites.reserveCapacity(siteCount)
-        for site in 0..<siteCount {
-            let row = site * n ..< (site + 1) * n
             var built = Site(stackID: stackIDs[site], frames: frames[site],
-                             allocObjects: Array(allocObjects[row]), allocBytes: Array(allocBytes[row]),
-                             liveObjects: Array(liveObjects[row]), liveBytes: Array(liveBytes[row]),
-                             unreferencedObjects: Array(unreferencedObjects[row]),
-                             unreferencedBytes: Array(unreferencedBytes[row]),
-                             births: [])
-            swap(&built.births, &births[site])
+                             allocObjects: columns.allocObjects, allocBytes: columns.allocBytes,
+                             liveObjects: columns.liveObjects, liveBytes: columns.liveBytes,
+                             unreferencedObjects: columns.unreferencedObjects,
+                             unreferencedBytes: columns.unreferencedBytes, births: [])
+            swap(&built.births, &birthsBySite[site])
             built.sortBirthsIfNeeded()
             heap.sites.append(built)
         }
         return heap
     }
 
-    private mutating func site(for stack: StackRecord) -> Int {
-        if let existing = siteIndex[stack.id] { return existing }
-        let site = stackIDs.count
-        siteIndex[stack.id] = site
-        stackIDs.append(stack.id)
-        frames.append(stack.frames)
-        // NaN marks "not in this dump" until build() fills the gaps.
-        allocObjects.append(contentsOf: repeatElement(.nan, count: epochCount))
-        allocBytes.append(contentsOf: repeatElement(.nan, count: epochCount))
-        liveObjects.append(contentsOf: repeatElement(0, count: epochCount))
-        liveBytes.append(contentsOf: repeatElement(0, count: epochCount))
-        unreferencedObjects.append(contentsOf: repeatElement(0, count: epochCount))
-        unreferencedBytes.append(contentsOf: repeatElement(0, count: epochCount))
-        return site
-    }
-
-    /// An epoch whose dump did not list a stack gets 0 before the stack first appeared and
-    /// the previous cumulative figure after (a stack never un-allocates).
-    private mutating func fillCumulativeGaps(sites: Int) {
-        let n = epochCount
-        for site in 0..<sites {
-            var objects = 0.0, bytes = 0.0
-            for slot in site * n ..< (site + 1) * n {
-                if allocBytes[slot].isNaN {
-                    allocObjects[slot] = objects
-                    allocBytes[slot] = bytes
-                } else {
-                    objects = allocObjects[slot]
-                    bytes = allocBytes[slot]
-                }
+    private struct Columns {
+        var allocObjects: [Double] = [], allocBytes: [Double] = []
+        var liveObjects: [Double] = [], liveBytes: [Double] = []
+        var unreferencedObjects: [Double] = [], unreferencedBytes: [Double] = []
+        init(count: Int) {
+            for column in [\Columns.allocObjects, \.allocBytes, \.liveObjects, \.liveBytes,
+                           \.unreferencedObjects, \.unreferencedBytes] {
+                self[keyPath: column].reserveCapacity(count)
             }
         }
     }
 
-    /// Distributes the flat LIVE list to its sites, keeping load (epoch) order.
-    private func birthsBySite(sites: Int) -> [[BirthCell]] {
-        var counts = [Int](repeating: 0, count: sites)
-        for site in birthSites { counts[site] += 1 }
-        var births = counts.map { count -> [BirthCell] in
+    private mutating func site(for id: UInt32, frames stackFrames: [UInt64]) -> Int {
+        if let existing = siteIndex[id] { return existing }
+        let site = stackIDs.count
+        siteIndex[id] = site
+        stackIDs.append(id)
+        frames.append(stackFrames)
+        figures.append(contentsOf: repeatElement(SiteFigures(), count: epochCount))
+        return site
+    }
+
+    /// Splits the flat LIVE list by site, keeping load (epoch) order.
+    private func distributeBirths() -> [[BirthCell]] {
+        var counts = [Int](repeating: 0, count: stackIDs.count)
+        for birth in births { counts[birth.site] += 1 }
+        var bySite = counts.map { count -> [BirthCell] in
             var cells: [BirthCell] = []
             cells.reserveCapacity(count)
             return cells
         }
-        for (site, cell) in zip(birthSites, birthCells) { births[site].append(cell) }
-        return births
+        for birth in births { bySite[birth.site].append(birth.cell) }
+        return bySite
     }
 
     private mutating func addModules(_ modules: [Module]) {
