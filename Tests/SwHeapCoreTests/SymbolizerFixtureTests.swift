@@ -18,7 +18,7 @@ func runTool(_ tool: String, _ arguments: [String], environment: [String: String
     if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     // stderr goes to a file so only one pipe has to be drained while the tool runs.
     let errorPath = NSTemporaryDirectory() + "swheap-tool-" + UUID().uuidString
-    FileManager.default.createFile(atPath: errorPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
     defer { try? FileManager.default.removeItem(atPath: errorPath) }
     let output = Pipe()
     process.standardOutput = output
