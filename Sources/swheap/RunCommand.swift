@@ -140,16 +140,18 @@ enum ChildProcess {
     static func run(_ arguments: [String], environment: ProcessEnvironment) throws -> Status {
         // Block the forwarded signals until the child's pid is known, so none is lost between
         // spawning and installing the handlers; the child starts with them unblocked and default.
+        // A signal swheap inherited as ignored (nohup, `&` in scripts) stays ignored for both.
+        let signals = forwardedSignals.filter { !isIgnored($0) }
         var forwarded = sigset_t()
         sigemptyset(&forwarded)
-        for signal in forwardedSignals { sigaddset(&forwarded, signal) }
+        for signal in signals { sigaddset(&forwarded, signal) }
         var previousMask = sigset_t()
         sigprocmask(SIG_BLOCK, &forwarded, &previousMask)
         defer { sigprocmask(SIG_SETMASK, &previousMask, nil) }
 
         let pid = try spawn(arguments, environment: environment, defaultSignals: forwarded, mask: previousMask)
         forwardTarget = pid
-        installForwarders()
+        installForwarders(signals)
         sigprocmask(SIG_SETMASK, &previousMask, nil)
         return try wait(for: pid)
     }
@@ -192,8 +194,15 @@ enum ChildProcess {
         return .signaled(terminatingSignal)
     }
 
-    private static func installForwarders() {
-        for signal in forwardedSignals {
+    private static func isIgnored(_ signal: Int32) -> Bool {
+        var current = sigaction()
+        sigaction(signal, nil, &current)
+        return current.sa_flags & SA_SIGINFO == 0
+            && unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
+    }
+
+    private static func installForwarders(_ signals: [Int32]) {
+        for signal in signals {
             var action = sigaction()
             action.__sigaction_handler.sa_sigaction = forwardSignal
             action.sa_flags = SA_SIGINFO | SA_RESTART
