@@ -44,14 +44,19 @@ enum HeapStoreLoader {
         var builders: [Int32: ProcessHeapBuilder] = [:]
         for (pid, count) in epochCounts { builders[pid] = ProcessHeapBuilder(pid: pid, epochCount: count) }
 
+        // Batch b + 1 is decoded on other threads while batch b is folded on this one.
         let batchSize = max(2, 2 * activeProcessors)
-        var start = 0
-        while start < files.count {
-            let batch = Array(files[start..<min(start + batchSize, files.count)])
-            for (file, result) in zip(batch, decodeConcurrently(batch)) {
+        let batches = stride(from: 0, to: files.count, by: batchSize).map {
+            Array(files[$0..<min($0 + batchSize, files.count)])
+        }
+        var decoding = PendingDecode(batches[0])
+        for b in batches.indices {
+            let decoded = decoding.results()
+            if b + 1 < batches.count { decoding = PendingDecode(batches[b + 1]) }
+            defer { decoding.wait() }  // never leave work running past an error
+            for (file, result) in zip(batches[b], decoded) {
                 builders[file.pid]!.add(try result.get(), file: file.path)
             }
-            start += batch.count
         }
         // Taken out of the dictionary so each builder is uniquely owned and builds in place.
         var processes = epochCounts.keys.map { builders.removeValue(forKey: $0)!.build() }
@@ -82,15 +87,7 @@ enum HeapStoreLoader {
     }
 
     /// Decodes `files` in parallel; results are in the order of `files`.
-    private static func decodeConcurrently(_ files: [DumpFileName]) -> [Result<Dump, DumpError>] {
-        let results = ResultSlots(count: files.count)
-        DispatchQueue.concurrentPerform(iterations: files.count) { i in
-            results.store(decode(files[i]), at: i)
-        }
-        return results.take()
-    }
-
-    private static func decode(_ file: DumpFileName) -> Result<Dump, DumpError> {
+    static func decode(_ file: DumpFileName) -> Result<Dump, DumpError> {
         Result { () throws(DumpError) -> Dump in
             let dump = try DumpReader.read(path: file.path)
             // The name decides which process and epoch a file is; a header that disagrees means
@@ -104,26 +101,38 @@ enum HeapStoreLoader {
         }
     }
 
-    private static var activeProcessors: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    static var activeProcessors: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }
 
-/// Fixed slots written by concurrent workers, each slot by exactly one worker.
-private final class ResultSlots: @unchecked Sendable {
-    private let buffer: UnsafeMutableBufferPointer<Result<Dump, DumpError>?>
+/// The decoding of one batch, started on a global queue and spread over all cores.
+private final class PendingDecode: @unchecked Sendable {
+    // Each slot is written by exactly one worker and read only after `group` is done.
+    private let slots: UnsafeMutableBufferPointer<Result<Dump, DumpError>?>
+    private let group = DispatchGroup()
 
-    init(count: Int) {
-        buffer = .allocate(capacity: count)
-        buffer.initialize(repeating: nil)
+    init(_ files: [DumpFileName]) {
+        slots = .allocate(capacity: files.count)
+        slots.initialize(repeating: nil)
+        DispatchQueue.global().async(group: group) { [self] in
+            DispatchQueue.concurrentPerform(iterations: files.count) { i in
+                self.slots[i] = HeapStoreLoader.decode(files[i])
+            }
+        }
     }
 
     deinit {
-        buffer.deinitialize()
-        buffer.deallocate()
+        group.wait()
+        slots.deinitialize()
+        slots.deallocate()
     }
 
-    func store(_ result: Result<Dump, DumpError>, at index: Int) { buffer[index] = result }
+    func wait() { group.wait() }
 
-    func take() -> [Result<Dump, DumpError>] {
-        buffer.map { $0! }
+    /// Waits for the batch and hands its results over, in the order of the files.
+    func results() -> [Result<Dump, DumpError>] {
+        group.wait()
+        let taken = slots.map { $0! }
+        for i in slots.indices { slots[i] = nil }  // the builder holds the only copy from here
+        return taken
     }
 }
