@@ -59,10 +59,15 @@ public enum DumpReader {
     /// Decodes the bytes of one dump; `path` only names the file in errors.
     public static func decode(_ bytes: [UInt8], path: String) throws(DumpError) -> Dump {
         let result: Result<Dump, DumpError> = bytes.withUnsafeBytes { raw in
-            var parser = DumpParser(raw, path: path)
-            do throws(DumpError) { return .success(try parser.parseDump()) } catch { return .failure(error) }
+            do throws(DumpError) { return .success(try decode(raw, path: path)) } catch { return .failure(error) }
         }
         return try result.get()
+    }
+
+    /// Decodes a dump from memory the caller owns (a mapped file, `Data.withUnsafeBytes`).
+    public static func decode(_ bytes: UnsafeRawBufferPointer, path: String) throws(DumpError) -> Dump {
+        var parser = DumpParser(bytes, path: path)
+        return try parser.parseDump()
     }
 
     /// Reads only the fixed header (for listing without decoding whole files).

@@ -157,6 +157,41 @@ final class HeapStoreTests: XCTestCase {
         }
     }
 
+    func testManyEpochsAndProcessesAcrossDecodeBatches() throws {
+        for pid: Int32 in [20, 21, 22] {
+            for epoch: UInt64 in 1...13 {
+                try write(pid: pid, parent: pid == 20 ? 1 : 20, epoch: epoch, wall: epoch * 10 + UInt64(pid),
+                          stacks: [stack(1, bytes: Double(epoch)), stack(UInt32(epoch) + 1, bytes: 1)],
+                          live: [live(1, born: UInt32(epoch), objects: 1, bytes: Double(pid))])
+            }
+        }
+        let store = try HeapStore.load(directory: directory)
+        XCTAssertEqual(store.processes.map(\.pid), [20, 21, 22])
+        for process in store.processes {
+            XCTAssertEqual(process.epochs.map(\.epoch), Array(1...13))
+            XCTAssertEqual(process.sites.count, 14)
+            XCTAssertEqual(process.sites[0].allocBytes, (1...13).map(Double.init))
+            XCTAssertEqual(process.sites[0].births.map(\.birthEpoch), Array(1...13))
+            XCTAssertEqual(process.totalLiveBytes(at: 12), Double(process.pid))
+        }
+    }
+
+    func testBadFileInALaterBatchIsNamed() throws {
+        for epoch: UInt64 in 1...20 { try write(pid: 5, epoch: epoch, stacks: [stack(1)]) }
+        let bad = directory + "/5.000017.swheap"
+        var bytes = try XCTUnwrap(FileManager.default.contents(atPath: bad))
+        bytes.removeLast(DumpLayout.sectionHeaderSize)
+        try bytes.write(to: URL(fileURLWithPath: bad))
+        XCTAssertThrowsError(try HeapStore.load(directory: directory)) { error in
+            XCTAssertEqual(error as? DumpError, DumpError(path: bad, problem: .missingEnd))
+        }
+    }
+
+    func testWriterFileNames() {
+        XCTAssertEqual(DumpWriter.fileName(pid: 4242, epoch: 3), "4242.000003.swheap")
+        XCTAssertEqual(DumpWriter.fileName(pid: 1, epoch: 1_234_567), "1.1234567.swheap")
+    }
+
     func testHeaderThatDisagreesWithTheFileName() throws {
         let path = try write(pid: 8, epoch: 1, stacks: [])
         let renamed = directory + "/9.000001.swheap"
