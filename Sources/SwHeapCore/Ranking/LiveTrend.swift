@@ -36,7 +36,6 @@ extension LiveTrend {
     /// Thresholds, named so tests and docs/REPORT.md can refer to them.
     static let minimumWindow = 5
     static let maximumPoints = 64
-    static let maximumWindowStarts = 16
 
     public init(liveBytes allBytes: [Double], elapsedSeconds allTimes: [Double], endsWithFinalDump: Bool) {
         var bytes = allBytes, times = allTimes
@@ -64,15 +63,24 @@ extension LiveTrend {
 
         // The window with the strongest evidence of a rise. Windows cover at least the last
         // third so that a late start is seen without letting a short noisy tail decide.
+        // Kendall's S of every suffix comes from one pass over the pairs (row sums, last row first).
         let minimum = max(Self.minimumWindow, (n + 2) / 3)
         var best = (start: 0, tau: 0.0, z: 0.0)
         if n >= minimum {
-            let lastStart = n - minimum
-            let step = max(1, (lastStart + Self.maximumWindowStarts - 1) / Self.maximumWindowStarts)
-            for start in stride(from: 0, through: lastStart, by: step) {
-                let x = Array(times[start...]), y = Array(bytes[start...])
-                let z = RobustStatistics.kendallZ(x: x, y: y)
-                if z > best.z { best = (start, RobustStatistics.kendallTau(x: x, y: y), z) }
+            var score = 0.0, untiedX = 0.0, untiedY = 0.0
+            for start in stride(from: n - 1, through: 0, by: -1) {
+                for j in (start + 1)..<n {
+                    let dx = times[j] - times[start], dy = bytes[j] - bytes[start]
+                    if dx != 0 { untiedX += 1 }
+                    if dy != 0 { untiedY += 1 }
+                    if dx != 0 && dy != 0 { score += (dx > 0) == (dy > 0) ? 1 : -1 }
+                }
+                guard n - start >= minimum else { continue }
+                let z = RobustStatistics.kendallZ(score: score, count: n - start)
+                if z >= best.z {   // ties go to the earlier (longer) window
+                    let denominator = (untiedX * untiedY).squareRoot()
+                    best = (start, denominator > 0 ? score / denominator : 0, z)
+                }
             }
         }
         windowStart = picks.isEmpty ? 0 : picks[best.start]

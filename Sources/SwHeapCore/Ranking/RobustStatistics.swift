@@ -35,9 +35,13 @@ enum RobustStatistics {
     /// The normal approximation of Kendall's S under "no trend" (ties ignored in the
     /// variance, which makes it slightly conservative). About 2.3 means p ≈ 0.01 one-sided.
     static func kendallZ(x: [Double], y: [Double]) -> Double {
-        let n = Double(x.count)
+        kendallZ(score: kendallS(x: x, y: y).score, count: x.count)
+    }
+
+    /// The same from Kendall's S of `count` points.
+    static func kendallZ(score s: Double, count: Int) -> Double {
+        let n = Double(count)
         guard n >= 3 else { return 0 }
-        let s = kendallS(x: x, y: y).score
         let variance = n * (n - 1) * (2 * n + 5) / 18
         // Continuity correction: S moves in steps of 2.
         let corrected = s > 0 ? s - 1 : (s < 0 ? s + 1 : 0)
