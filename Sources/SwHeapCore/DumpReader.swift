@@ -79,8 +79,13 @@ public enum DumpReader {
         return try result.get()
     }
 
-    /// Whole-file read with plain POSIX calls: one allocation, no Foundation.
-    static func readFile(path: String) throws(DumpError) -> [UInt8] {
+    /// Reads and decodes only the fixed header of the file at `path`.
+    public static func readHeader(path: String) throws(DumpError) -> DumpHeader {
+        try decodeHeader(readFile(path: path, limit: DumpLayout.headerSize), path: path)
+    }
+
+    /// Whole-file (or first `limit` bytes) read with plain POSIX calls: one allocation, no Foundation.
+    static func readFile(path: String, limit: Int = .max) throws(DumpError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw DumpError(path: path, problem: .unreadable(reason: errnoText())) }
         defer { close(fd) }
@@ -91,7 +96,7 @@ public enum DumpReader {
         }
         // One spare byte so a file that grew since fstat is read whole, not cut short.
         // The buffer is left uninitialised: only the `filled` bytes read are kept.
-        var capacity = max(Int(info.st_size), 0) + 1
+        var capacity = limit < Int.max ? limit : max(Int(info.st_size), 0) + 1
         var bytes: [UInt8] = []
         var filled = 0
         var failure: Int32 = 0
@@ -111,7 +116,7 @@ public enum DumpReader {
                 }
                 initialized = filled
             }
-            if filled < capacity { break }
+            if filled < capacity || filled >= limit { break }
         }
         if failure != 0 { throw DumpError(path: path, problem: .unreadable(reason: errnoText(failure))) }
         return bytes

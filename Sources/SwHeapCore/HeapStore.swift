@@ -7,7 +7,10 @@
 public struct HeapStore: Sendable {
     /// The directory the dumps were loaded from.
     public var directory: String
-    /// One entry per pid, parents before children (ordered by first dump time, then pid).
+    /// One entry per process image, parents before children (ordered by first dump time, then
+    /// pid). Usually one per pid; a program that exec'd without forking has one entry per image
+    /// under the same pid (told apart by `epochs[0].startMonotonicNs`), since its figures
+    /// restart with the new image.
     public var processes: [ProcessHeap]
 
     public init(directory: String, processes: [ProcessHeap]) {
@@ -20,8 +23,9 @@ public struct HeapStore: Sendable {
         try HeapStoreLoader.load(directory: directory)
     }
 
+    /// The process with this pid; for a pid that exec'd, the latest image.
     public func process(pid: Int32) -> ProcessHeap? {
-        processes.first { $0.pid == pid }
+        processes.last { $0.pid == pid }
     }
 }
 

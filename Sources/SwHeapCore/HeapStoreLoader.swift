@@ -1,6 +1,6 @@
 // Finds the dump files of a directory, decodes them (on all cores) and folds them per process.
 // Decoding is the expensive part, so files are decoded in small parallel batches and folded
-// in (pid, epoch) order between batches; at most one batch of decoded dumps is in memory.
+// in (pid, image, epoch) order between batches; at most one batch of decoded dumps is in memory.
 
 #if canImport(Glibc)
 import Glibc
@@ -16,6 +16,10 @@ struct DumpFileName: Hashable, Sendable {
     var pid: Int32
     var epoch: UInt64
     var path: String
+    /// The header's startMonotonicNs, once read: which image of the pid wrote the file.
+    var imageStart: UInt64 = 0
+
+    var image: ProcessImage { ProcessImage(pid: pid, start: imageStart) }
 
     /// Nil for anything that is not a finished dump (temporaries, dot-files, other files).
     init?(fileName: String, directory: String) {
@@ -30,19 +34,29 @@ struct DumpFileName: Hashable, Sendable {
     }
 }
 
+/// One program image that ran under a pid (exec without fork starts a new one).
+struct ProcessImage: Hashable, Sendable {
+    var pid: Int32
+    var start: UInt64
+}
+
 private extension Character {
     var isASCIIDigitCharacter: Bool { isASCII && isNumber }
 }
 
 enum HeapStoreLoader {
     static func load(directory: String) throws(DumpError) -> HeapStore {
-        // Sorted by pid, then epoch: each process's dumps arrive at its builder in order.
-        let files = try listDumpFiles(directory: directory).sorted { ($0.pid, $0.epoch) < ($1.pid, $1.epoch) }
+        var files = try listDumpFiles(directory: directory)
         guard !files.isEmpty else { throw DumpError(path: directory, problem: .noDumps) }
-        var epochCounts: [Int32: Int] = [:]
-        for file in files { epochCounts[file.pid, default: 0] += 1 }
-        var builders: [Int32: ProcessHeapBuilder] = [:]
-        for (pid, count) in epochCounts { builders[pid] = ProcessHeapBuilder(pid: pid, epochCount: count) }
+        // A program that execs without forking (wrapper scripts, pyenv shims) keeps its pid but
+        // restarts the shim: its dumps are a separate image, told apart by the shim start time.
+        for i in files.indices { files[i].imageStart = try DumpReader.readHeader(path: files[i].path).startMonotonicNs }
+        // Each image's dumps must reach its builder in epoch order.
+        files.sort { ($0.pid, $0.imageStart, $0.epoch) < ($1.pid, $1.imageStart, $1.epoch) }
+        var epochCounts: [ProcessImage: Int] = [:]
+        for file in files { epochCounts[file.image, default: 0] += 1 }
+        var builders: [ProcessImage: ProcessHeapBuilder] = [:]
+        for (image, count) in epochCounts { builders[image] = ProcessHeapBuilder(pid: image.pid, epochCount: count) }
 
         // Batch b + 1 is decoded on other threads while batch b is folded on this one.
         let batchSize = max(2, 2 * activeProcessors)
@@ -55,12 +69,15 @@ enum HeapStoreLoader {
             if b + 1 < batches.count { decoding = PendingDecode(batches[b + 1]) }
             defer { decoding.wait() }  // never leave work running past an error
             for (file, result) in zip(batches[b], decoded) {
-                builders[file.pid]!.add(try result.get(), file: file.path)
+                builders[file.image]!.add(try result.get(), file: file.path)
             }
         }
         // Taken out of the dictionary so each builder is uniquely owned and builds in place.
         var processes = epochCounts.keys.map { builders.removeValue(forKey: $0)!.build() }
-        processes.sort { ($0.epochs[0].wallTimeNs, $0.pid) < ($1.epochs[0].wallTimeNs, $1.pid) }
+        processes.sort {
+            ($0.epochs[0].wallTimeNs, $0.pid, $0.epochs[0].startMonotonicNs)
+                < ($1.epochs[0].wallTimeNs, $1.pid, $1.epochs[0].startMonotonicNs)
+        }
         return HeapStore(directory: directory, processes: processes)
     }
 

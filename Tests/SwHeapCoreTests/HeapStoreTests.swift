@@ -107,6 +107,23 @@ final class HeapStoreTests: XCTestCase {
         XCTAssertEqual(store.process(pid: 100)?.sites[0].allocBytes, [100, 200])
     }
 
+    func testExecWithoutForkIsASeparateImageOfTheSamePID() throws {
+        // A wrapper script (image A, epochs 1-4) execs the real program (image B), whose shim
+        // restarts at epoch 1 and overwrites A's first two files.
+        for epoch: UInt64 in 3...4 {
+            try write(pid: 7, epoch: epoch, wall: epoch, start: 100, stacks: [stack(1, bytes: 1000)], executable: "/bin/sh")
+        }
+        for epoch: UInt64 in 1...2 {
+            try write(pid: 7, epoch: epoch, wall: 10 + epoch, start: 900, stacks: [stack(1, bytes: Double(epoch))])
+        }
+        let store = try HeapStore.load(directory: directory)
+        XCTAssertEqual(store.processes.map(\.pid), [7, 7])
+        XCTAssertEqual(store.processes.map(\.executable), ["/bin/sh", "/usr/bin/app"])
+        XCTAssertEqual(store.processes[0].epochs.map(\.epoch), [3, 4])
+        XCTAssertEqual(store.processes[1].sites[0].allocBytes, [1, 2])
+        XCTAssertEqual(store.process(pid: 7)?.executable, "/usr/bin/app", "the latest image")
+    }
+
     func testModulesAreTheUnionLatestWinning() throws {
         let exe = module("/usr/bin/app", bias: 0x1000, id: 1)
         let plugin = module("/usr/lib/plugin.so", bias: 0x9000, id: 2)
@@ -212,13 +229,13 @@ final class HeapStoreTests: XCTestCase {
     }
 
     @discardableResult
-    private func write(pid: Int32, parent: Int32 = 1, epoch: UInt64, wall: UInt64? = nil,
+    private func write(pid: Int32, parent: Int32 = 1, epoch: UInt64, wall: UInt64? = nil, start: UInt64 = 0,
                        final: Bool = false, scanned: Bool = false,
                        stacks: [StackRecord], live: [LiveBucket] = [], modules: [Module] = [],
                        executable: String = "/usr/bin/app") throws -> String {
         let header = DumpHeader(isFinal: final, isScanned: scanned, pid: pid, parentPID: parent, epoch: epoch,
-                                wallTimeNs: wall ?? epoch, monotonicNs: 1_000_000_000 * (epoch + 1),
-                                startMonotonicNs: 1_000_000_000, rate: 4096, maxDepth: 32)
+                                wallTimeNs: wall ?? epoch, monotonicNs: start + 1_000_000_000 * (epoch + 1),
+                                startMonotonicNs: start + 1_000_000_000, rate: 4096, maxDepth: 32)
         let dump = Dump(header: header, executable: executable, commandLine: [executable, "arg"],
                         modules: modules, stacks: stacks, live: live)
         return try DumpWriter.write(dump, toDirectory: directory)
