@@ -182,11 +182,13 @@ public struct FrameClassifier: Sendable {
             swiftPrefix + "Swift\\.(?:_ContiguousArrayBuffer|_ArrayBuffer|__ContiguousArrayStorageBase|__StringStorage"
                 + "|_DictionaryStorage|_SetStorage|ManagedBuffer\\.create|_allocateUninitializedArray"
                 + "|_copyCollectionToContiguousArray|_copySequenceToContiguousArray"
-                + "|Array\\.(?:_createNewBuffer|_copyToNewBuffer|reserveCapacity|_reserveCapacityImpl|append)"
+                + "|Array\\.(?:_createNewBuffer|_copyToNewBuffer|reserveCapacity|_reserveCapacityImpl|append"
+                + "|_allocateUninitialized|init|_allocateBufferUninitialized)"
                 + "|ContiguousArray\\.(?:_createNewBuffer|_copyToNewBuffer|reserveCapacity|append)"
                 + "|_StringGuts\\.(?:grow|reserveCapacity|_allocateForDeconstruct|append|prepareForAppendInPlace)"
                 + "|String\\.(?:append|reserveCapacity)"
-                + "|_NativeDictionary\\.(?:resize|copyAndResize|ensureUnique|_copyOrMoveAndResize)"
+                + "|_NativeDictionary\\.(?:resize|copyAndResize|ensureUnique|_copyOrMoveAndResize|setValue|insertNew)"
+                + "|Dictionary\\._Variant\\.setValue"
                 + "|_NativeSet\\.(?:resize|copyAndResize|ensureUnique|_copyOrMoveAndResize)).*",
         ]
         return (c + cxx + swift).joined(separator: "|")
