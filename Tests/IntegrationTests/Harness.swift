@@ -54,6 +54,15 @@ enum Harness {
         return output
     }
 
+    /// Compiles the Swift fixture Tests/Fixtures/<file> with debug info, unoptimised.
+    static func compileSwift(_ file: String, into dir: URL) throws -> String {
+        let output = dir.appendingPathComponent((file as NSString).deletingPathExtension).path
+        let result = try run("swiftc", ["-g", "-Onone", fixtures.appendingPathComponent(file).path, "-o", output],
+                             environment: [:])
+        guard result.status == 0 else { throw HarnessError("swiftc \(file) failed:\n\(result.stderr)") }
+        return output
+    }
+
     /// Runs a program (PATH is searched) and collects its output.
     static func run(_ program: String, _ arguments: [String] = [], environment: [String: String],
                     preload: Bool = false, timeout: TimeInterval = 120) throws -> RunResult {

@@ -12,10 +12,7 @@ final class PprofSwiftTests: XCTestCase {
             throw XCTSkip("go is not installed")
         }
         let dir = try Harness.scratch()
-        let exe = dir.appendingPathComponent("cycles").path
-        let build = try Harness.run("swiftc", ["-g", "-Onone", Harness.fixtures.appendingPathComponent("cycles.swift").path,
-                                               "-o", exe], environment: [:])
-        XCTAssertEqual(build.status, 0, build.stderr)
+        let exe = try Harness.compileSwift("cycles.swift", into: dir)
         let dumps = dir.appendingPathComponent("dumps")
         let (run, _) = try Harness.profile(exe, ["10", "5"], dumps: dumps, rate: 1)
         XCTAssertEqual(run.status, 0, run.stderr)

@@ -82,10 +82,7 @@ final class ReportScenarioTests: XCTestCase {
 
     func testSwiftRetainCycleIsAGrowingUnreferencedLeakInUserCode() throws {
         let dir = try Harness.scratch()
-        let exe = dir.appendingPathComponent("cycles").path
-        let build = try Harness.run("swiftc", ["-g", "-Onone", Harness.fixtures.appendingPathComponent("cycles.swift").path,
-                                               "-o", exe], environment: [:])
-        XCTAssertEqual(build.status, 0, build.stderr)
+        let exe = try Harness.compileSwift("cycles.swift", into: dir)
         let dumps = dir.appendingPathComponent("dumps")
         let (result, _) = try Harness.profile(exe, ["40", "25"], dumps: dumps, rate: 1, interval: 0.05)
         XCTAssertEqual(result.status, 0, result.stderr)
