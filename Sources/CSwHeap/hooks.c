@@ -1,6 +1,9 @@
 /* The interposed allocator entry points. Each calls glibc's real implementation
- * (exported as __libc_*, so no dlsym bootstrap is needed) and then pays one TLS
- * countdown decrement; frees pay one filter load unless the pointer may be sampled. */
+ * (exported as __libc_*, so no dlsym bootstrap is needed) and pays one TLS countdown
+ * decrement; frees pay one filter load unless the pointer may be sampled.
+ * malloc and calloc charge the countdown before calling glibc, so their fast path is a
+ * frameless tail call (a failed allocation still charges its bytes: harmless). The
+ * __libc_* entries are called through the GOT directly (noplt), not through PLT stubs. */
 #define _GNU_SOURCE
 #include "shim.h"
 
@@ -8,13 +11,14 @@
 #include <stdint.h>
 #include <unistd.h>
 
-extern void *__libc_malloc(size_t);
-extern void __libc_free(void *);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void *__libc_memalign(size_t, size_t);
-extern void *__libc_valloc(size_t);
-extern void *__libc_pvalloc(size_t);
+#define SW_NOPLT __attribute__((noplt))
+extern void *__libc_malloc(size_t) SW_NOPLT;
+extern void __libc_free(void *) SW_NOPLT;
+extern void *__libc_calloc(size_t, size_t) SW_NOPLT;
+extern void *__libc_realloc(void *, size_t) SW_NOPLT;
+extern void *__libc_memalign(size_t, size_t) SW_NOPLT;
+extern void *__libc_valloc(size_t) SW_NOPLT;
+extern void *__libc_pvalloc(size_t) SW_NOPLT;
 
 static inline void *allocated(void *p, size_t size) {
     if (SW_LIKELY(p != NULL)) {
@@ -29,7 +33,22 @@ static inline void released(void *p) {
     if (p && sw_live_maybe_contains(&sw_live_storage, (uintptr_t)p)) sw_forget(p);
 }
 
-SW_EXPORT void *malloc(size_t size) { return allocated(__libc_malloc(size), size); }
+/* The countdown ran out: allocate, then let the sampler decide (countdown untouched
+ * until then, as in allocated()). Out of line so the fast paths stay frameless. */
+__attribute__((noinline)) static void *malloc_expired(size_t size) { return allocated(__libc_malloc(size), size); }
+
+__attribute__((noinline)) static void *calloc_expired(size_t n, size_t size, size_t total) {
+    return allocated(__libc_calloc(n, size), total);
+}
+
+/* The countdown is never negative (it is only stored when positive, or re-armed by the
+ * sampler), so one unsigned compare decides: sizes of 2^63 and more go the slow way too. */
+SW_EXPORT void *malloc(size_t size) {
+    uint64_t countdown = (uint64_t)sw_tls.sampler.countdown;
+    if (SW_UNLIKELY(size >= countdown)) return malloc_expired(size);
+    sw_tls.sampler.countdown = (int64_t)(countdown - size);
+    return __libc_malloc(size);
+}
 
 SW_EXPORT void free(void *p) {
     released(p);
@@ -42,7 +61,10 @@ SW_EXPORT void *calloc(size_t n, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    return allocated(__libc_calloc(n, size), total);
+    uint64_t countdown = (uint64_t)sw_tls.sampler.countdown;
+    if (SW_UNLIKELY(total >= countdown)) return calloc_expired(n, size, total);
+    sw_tls.sampler.countdown = (int64_t)(countdown - total);
+    return __libc_calloc(n, size);
 }
 
 SW_EXPORT void *realloc(void *p, size_t size) {

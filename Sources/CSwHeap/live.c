@@ -40,7 +40,7 @@ static inline sw_live_stripe *stripe_of(sw_live_table *t, uint64_t h) {
 }
 
 static inline _Atomic uint8_t *filter_of(sw_live_table *t, uint64_t h) {
-    return &t->filter[(h >> 32) & (SW_FILTER_SLOTS - 1)];
+    return &t->filter[sw_live_filter_slot(h)];
 }
 
 /* Counters saturate at 255 and then stay: "maybe sampled" forever, still correct. */

@@ -94,9 +94,12 @@ void sw_live_reset(sw_live_table *t);
 static inline uint64_t sw_live_hash(uintptr_t p) {
     return (uint64_t)(p >> 4) * 0x9E3779B97F4A7C15ull;
 }
+/* The filter counter of hash h: its top bits, so the index needs no extra mask. */
+static inline uint32_t sw_live_filter_slot(uint64_t h) {
+    return (uint32_t)(h >> (64 - 16)) & (SW_FILTER_SLOTS - 1);
+}
 static inline bool sw_live_maybe_contains(const sw_live_table *t, uintptr_t p) {
-    uint64_t h = sw_live_hash(p);
-    return atomic_load_explicit(&t->filter[(h >> 32) & (SW_FILTER_SLOTS - 1)], memory_order_relaxed) != 0;
+    return atomic_load_explicit(&t->filter[sw_live_filter_slot(sw_live_hash(p))], memory_order_relaxed) != 0;
 }
 
 /* false when the table could not grow (the sample is dropped). */
