@@ -11,10 +11,11 @@ struct ProcessHeapBuilder {
     private var siteIndex: [UInt32: Int] = [:]
     private var stackIDs: [UInt32] = []
     private var frames: [[UInt64]] = []
-    /// Site-major: the figures of site s at epoch index i are at s * epochCount + i.
-    private var figures: [SiteFigures] = []
-    /// Every LIVE bucket in load (epoch) order, with the site it belongs to.
-    private var births: [(site: Int, cell: BirthCell)] = []
+    /// Epoch-major: figures[i][s] is site s in the dump at epoch index i; a row only covers the
+    /// sites known by then. Each row is allocated once at its final size (no growth copies).
+    private var figures: [[SiteFigures]] = []
+    /// The LIVE buckets of each dump, with the site each belongs to.
+    private var births: [[(site: Int, cell: BirthCell)]] = []
 
     private struct ModuleKey: Hashable {
         var path: String
@@ -62,30 +63,38 @@ struct ProcessHeapBuilder {
         addModules(dump.modules)
         heap.totals[index].stackCount = dump.stacks.count
 
-        let n = epochCount
+        var stackSites: [Int] = []
+        stackSites.reserveCapacity(dump.stacks.count)
         dump.stacks.withUnsafeBufferPointer { stacks in
-            for j in stacks.indices {
-                let slot = site(for: stacks[j].id, frames: stacks[j].frames) * n + index
-                figures[slot].allocObjects = stacks[j].allocObjects
-                figures[slot].allocBytes = stacks[j].allocBytes
+            for j in stacks.indices { stackSites.append(site(for: stacks[j].id, frames: stacks[j].frames)) }
+        }
+        var row = [SiteFigures](repeating: SiteFigures(), count: stackIDs.count)
+        dump.stacks.withUnsafeBufferPointer { stacks in
+            for (j, site) in stackSites.enumerated() {
+                row[site].allocObjects = stacks[j].allocObjects
+                row[site].allocBytes = stacks[j].allocBytes
             }
         }
 
         var totals = heap.totals[index]
+        var cells: [(site: Int, cell: BirthCell)] = []
+        cells.reserveCapacity(dump.live.count)
         for bucket in dump.live {
             // The reader guarantees every LIVE stack id is listed in STACKS of the same file.
             guard let site = siteIndex[bucket.stackID] else { continue }
-            figures[site * n + index].addLive(bucket)
-            births.append((site, BirthCell(epochIndex: index, birthEpoch: bucket.birthEpoch,
-                                           liveObjects: bucket.liveObjects, liveBytes: bucket.liveBytes,
-                                           unreferencedObjects: bucket.unreferencedObjects,
-                                           unreferencedBytes: bucket.unreferencedBytes)))
+            row[site].addLive(bucket)
+            cells.append((site, BirthCell(epochIndex: index, birthEpoch: bucket.birthEpoch,
+                                          liveObjects: bucket.liveObjects, liveBytes: bucket.liveBytes,
+                                          unreferencedObjects: bucket.unreferencedObjects,
+                                          unreferencedBytes: bucket.unreferencedBytes)))
             totals.liveObjects += bucket.liveObjects
             totals.liveBytes += bucket.liveBytes
             totals.unreferencedObjects += bucket.unreferencedObjects
             totals.unreferencedBytes += bucket.unreferencedBytes
         }
         heap.totals[index] = totals
+        figures.append(row)
+        births.append(cells)
     }
 
     /// Fills the gaps in cumulative figures, computes allocation totals and makes the sites.
@@ -93,68 +102,67 @@ struct ProcessHeapBuilder {
         precondition(heap.epochs.count == epochCount, "fewer dumps than announced")
         let n = epochCount
         var birthsBySite = distributeBirths()
+        births = []  // peak memory: the cells now live in birthsBySite
+        var allocObjectTotals = [Double](repeating: 0, count: n)
+        var allocByteTotals = [Double](repeating: 0, count: n)
         heap.sites.reserveCapacity(stackIDs.count)
         for site in stackIDs.indices {
-            var columns = Columns(count: n)
+            // Sites not yet known at an epoch read as "not in this dump".
+            var column = (0..<n).map { site < figures[$0].count ? figures[$0][site] : SiteFigures() }
             // An epoch whose dump did not list the stack gets 0 before the stack first appeared
             // and the previous cumulative figure after (a stack never un-allocates).
-            var objects = 0.0, bytes = 0.0
-            for index in 0..<n {
-                let figure = figures[site * n + index]
-                if !figure.allocBytes.isNaN { objects = figure.allocObjects; bytes = figure.allocBytes }
-                columns.allocObjects.append(objects)
-                columns.allocBytes.append(bytes)
-                columns.liveObjects.append(figure.liveObjects)
-                columns.liveBytes.append(figure.liveBytes)
-                columns.unreferencedObjects.append(figure.unreferencedObjects)
-                columns.unreferencedBytes.append(figure.unreferencedBytes)
-                heap.totals[index].allocObjects += objects
-                heap.totals[index].allocBytes += bytes
+            column.withUnsafeMutableBufferPointer { column in
+                var objects = 0.0, bytes = 0.0
+                for index in column.indices {
+                    if column[index].allocBytes.isNaN {
+                        column[index].allocObjects = objects
+                        column[index].allocBytes = bytes
+                    } else {
+                        objects = column[index].allocObjects
+                        bytes = column[index].allocBytes
+                    }
+                    allocObjectTotals[index] += objects
+                    allocByteTotals[index] += bytes
+                }
             }
             var built = Site(stackID: stackIDs[site], frames: frames[site],
-                             allocObjects: columns.allocObjects, allocBytes: columns.allocBytes,
-                             liveObjects: columns.liveObjects, liveBytes: columns.liveBytes,
-                             unreferencedObjects: columns.unreferencedObjects,
-                             unreferencedBytes: columns.unreferencedBytes, births: [])
+                             allocObjects: column.map(\.allocObjects), allocBytes: column.map(\.allocBytes),
+                             liveObjects: column.map(\.liveObjects), liveBytes: column.map(\.liveBytes),
+                             unreferencedObjects: column.map(\.unreferencedObjects),
+                             unreferencedBytes: column.map(\.unreferencedBytes), births: [])
             swap(&built.births, &birthsBySite[site])
             built.sortBirthsIfNeeded()
             heap.sites.append(built)
         }
-        return heap
-    }
-
-    private struct Columns {
-        var allocObjects: [Double] = [], allocBytes: [Double] = []
-        var liveObjects: [Double] = [], liveBytes: [Double] = []
-        var unreferencedObjects: [Double] = [], unreferencedBytes: [Double] = []
-        init(count: Int) {
-            for column in [\Columns.allocObjects, \.allocBytes, \.liveObjects, \.liveBytes,
-                           \.unreferencedObjects, \.unreferencedBytes] {
-                self[keyPath: column].reserveCapacity(count)
-            }
+        for index in 0..<n {
+            heap.totals[index].allocObjects = allocObjectTotals[index]
+            heap.totals[index].allocBytes = allocByteTotals[index]
         }
+        return heap
     }
 
     private mutating func site(for id: UInt32, frames stackFrames: [UInt64]) -> Int {
         if let existing = siteIndex[id] { return existing }
-        let site = stackIDs.count
-        siteIndex[id] = site
+        siteIndex[id] = stackIDs.count
         stackIDs.append(id)
         frames.append(stackFrames)
-        figures.append(contentsOf: repeatElement(SiteFigures(), count: epochCount))
-        return site
+        return stackIDs.count - 1
     }
 
-    /// Splits the flat LIVE list by site, keeping load (epoch) order.
+    /// Splits the LIVE buckets by site, keeping load (epoch) order.
     private func distributeBirths() -> [[BirthCell]] {
         var counts = [Int](repeating: 0, count: stackIDs.count)
-        for birth in births { counts[birth.site] += 1 }
+        for cells in births {
+            for birth in cells { counts[birth.site] += 1 }
+        }
         var bySite = counts.map { count -> [BirthCell] in
             var cells: [BirthCell] = []
             cells.reserveCapacity(count)
             return cells
         }
-        for birth in births { bySite[birth.site].append(birth.cell) }
+        for cells in births {
+            for birth in cells { bySite[birth.site].append(birth.cell) }
+        }
         return bySite
     }
 
