@@ -1,0 +1,81 @@
+// The command line tool on real dumps and on bad input: one-line errors, non-zero exits,
+// nothing the user had is touched. And the shim's own linkage.
+
+import Foundation
+import SwHeapCore
+import XCTest
+
+final class CLITests: XCTestCase {
+    override func setUpWithError() throws { try Harness.requireBuild() }
+
+    private func realDumps() throws -> URL {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("growing.c", into: dir)
+        let dumps = dir.appendingPathComponent("dumps")
+        let (result, _) = try Harness.profile(exe, ["10", "20"], dumps: dumps, rate: 1, interval: 0.05)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return dumps
+    }
+
+    func testDumpsListsEveryEpoch() throws {
+        let dumps = try realDumps()
+        let heap = try XCTUnwrap(try HeapStore.load(directory: dumps.path).processes.first)
+        let result = try Harness.run(Harness.swheap, ["dumps", dumps.path], environment: [:])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let rows = result.stdout.split(separator: "\n").dropFirst() // header
+        XCTAssertEqual(rows.count, heap.epochs.count, result.stdout)
+        XCTAssertTrue(rows.last?.contains("final") ?? false, result.stdout)
+        XCTAssertTrue(rows.allSatisfy { $0.contains(String(heap.pid)) }, result.stdout)
+    }
+
+    func testCorruptDumpGivesOneLineErrorNamingTheFile() throws {
+        let dumps = try realDumps()
+        let files = try FileManager.default.contentsOfDirectory(atPath: dumps.path).filter { $0.hasSuffix(".swheap") }.sorted()
+        let victim = dumps.appendingPathComponent(try XCTUnwrap(files.first))
+        let original = try Data(contentsOf: victim)
+        try original.prefix(original.count / 2).write(to: victim) // truncated
+        let before = try Data(contentsOf: victim)
+        for command in [["dumps"], ["report"], ["pprof", "-o", dumps.deletingLastPathComponent().appendingPathComponent("x.pb.gz").path]] {
+            let result = try Harness.run(Harness.swheap, [command[0], dumps.path] + command.dropFirst(), environment: [:])
+            XCTAssertNotEqual(result.status, 0, "\(command[0]) must fail")
+            let lines = result.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "\(command[0]): \(result.stderr)")
+            XCTAssertTrue(lines.first?.contains(victim.lastPathComponent) ?? false, "\(command[0]): \(result.stderr)")
+        }
+        XCTAssertEqual(try Data(contentsOf: victim), before, "the tool never rewrites a dump")
+    }
+
+    func testMissingDirectoryAndForeignFiles() throws {
+        let missing = try Harness.run(Harness.swheap, ["dumps", "/nonexistent/swheap.dir"], environment: [:])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("/nonexistent/swheap.dir"), missing.stderr)
+
+        let dir = try Harness.scratch()
+        try Data("not a dump".utf8).write(to: dir.appendingPathComponent("123.000001.swheap"))
+        let foreign = try Harness.run(Harness.swheap, ["dumps", dir.path], environment: [:])
+        XCTAssertNotEqual(foreign.status, 0)
+        XCTAssertTrue(foreign.stderr.contains("123.000001.swheap"), foreign.stderr)
+        XCTAssertFalse(foreign.stderr.contains("Fatal error"), foreign.stderr)
+
+        let badFlag = try Harness.run(Harness.swheap, ["report", dir.path, "--top", "many"], environment: [:])
+        XCTAssertNotEqual(badFlag.status, 0)
+    }
+
+    /// The preload library must not drag the Swift runtime or libstdc++ into every process.
+    func testShimLinksOnlyTheCRuntimeAndLibunwind() throws {
+        let result = try Harness.run("readelf", ["-d", Harness.shim], environment: [:])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let needed = result.stdout.split(separator: "\n").filter { $0.contains("(NEEDED)") }
+            .compactMap { $0.split(separator: "[").last?.split(separator: "]").first.map(String.init) }
+        XCTAssertFalse(needed.isEmpty)
+        let allowed = ["libc.so", "libunwind.so", "libm.so", "libdl.so", "libpthread.so", "librt.so", "ld-linux"]
+        for lib in needed {
+            XCTAssertTrue(allowed.contains { lib.hasPrefix($0) }, "libswheap.so needs \(lib)")
+        }
+        let symbols = try Harness.run("nm", ["-D", "--defined-only", Harness.shim], environment: [:])
+        let exported = Set(symbols.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) })
+        XCTAssertEqual(exported, ["malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign",
+                                  "aligned_alloc", "memalign", "valloc", "pvalloc"])
+    }
+}
