@@ -36,6 +36,18 @@ final class RankingShapeTests: XCTestCase {
         }
     }
 
+    /// A long run gives Poisson noise many chances to dip below half its peak; that alone
+    /// must not read as batches, nor wander into growth.
+    func testLongSampledCacheIsNeitherSawtoothNorGrowing() {
+        var wrong: [SiteShape] = []
+        for seed in 1...100 as ClosedRange<UInt64> {
+            let (site, timeline) = Scenario.boundedCache.simulate(epochs: 40, rate: 64 * 1024, seed: seed)
+            let shape = classifier.assess(site, timeline: timeline).shape
+            if shape == .sawtooth || shape.verdict == .growing { wrong.append(shape) }
+        }
+        XCTAssertLessThanOrEqual(wrong.count, 2, "\(wrong)")
+    }
+
     func testSampledCacheAndLeakWithFixedSeed() {
         let (cache, cacheTimeline) = Scenario.boundedCache.simulate(rate: 64 * 1024, seed: 7)
         XCTAssertEqual(classifier.assess(cache, timeline: cacheTimeline).verdict, .plateau)

@@ -37,22 +37,26 @@ extension LiveTrend {
     static let minimumWindow = 5
     static let maximumPoints = 64
 
-    public init(liveBytes allBytes: [Double], elapsedSeconds allTimes: [Double], endsWithFinalDump: Bool) {
+    /// - Parameter noise: standard deviation of each epoch's estimate (sampling noise), if known.
+    public init(liveBytes allBytes: [Double], elapsedSeconds allTimes: [Double], endsWithFinalDump: Bool,
+                noise allNoise: [Double]? = nil) {
         var bytes = allBytes, times = allTimes
+        var noise = allNoise ?? allBytes.map { _ in 0 }
         // A final dump written after exit handlers freed caches says nothing about the run.
         let teardown = endsWithFinalDump && bytes.count >= 3
             && bytes[bytes.count - 1] <= 0.5 * bytes[bytes.count - 2]
-        if teardown { bytes.removeLast(); times.removeLast() }
+        if teardown { bytes.removeLast(); times.removeLast(); noise.removeLast() }
         let picks = Self.thinnedIndices(count: times.count)
         times = picks.map { times[$0] }
         bytes = picks.map { bytes[$0] }
+        noise = picks.map { noise[$0] }
 
         let n = bytes.count
         analysedCount = n
         ignoredTeardown = teardown
         peakBytes = bytes.max() ?? 0
         lastBytes = bytes.last ?? 0
-        drops = Self.countDrops(bytes, peak: peakBytes)
+        drops = Self.countDrops(bytes, noise: noise, peak: peakBytes)
         earlyLevel = RobustStatistics.median(Array(bytes.prefix(max(1, n / 4))))
         lateLevel = RobustStatistics.median(Array(bytes.suffix((n + 1) / 2)))
         slope = RobustStatistics.theilSenSlope(x: times, y: bytes)
@@ -98,22 +102,25 @@ extension LiveTrend {
         return (0..<maximumPoints).map { $0 * (count - 1) / (maximumPoints - 1) }
     }
 
-    /// Counts fill-and-release cycles. A drop is a fall to half the running peak or less;
-    /// the next one counts only after a refill to twice the trough, so a slow decay or ±30%
-    /// sampling noise (0.7/1.3 > 0.5) never counts.
-    static func countDrops(_ bytes: [Double], peak globalPeak: Double) -> Int {
+    /// Counts fill-and-release cycles. A drop is a fall to half the running peak or less, by
+    /// more than three standard deviations of sampling noise; the next one counts only after a
+    /// refill to twice the trough, so a slow decay or ±30% noise (0.7/1.3 > 0.5) never counts.
+    static func countDrops(_ bytes: [Double], noise: [Double], peak globalPeak: Double) -> Int {
         guard var peak = bytes.first else { return 0 }
+        var peakNoise = noise.first ?? 0
         var trough = 0.0, rising = true, drops = 0
         let significant = 0.25 * globalPeak
-        for value in bytes.dropFirst() {
+        for (value, valueNoise) in zip(bytes, noise).dropFirst() {
             if rising {
-                if value <= 0.5 * peak && peak - value >= significant {
+                let fall = peak - value
+                if value <= 0.5 * peak && fall >= significant
+                    && fall >= 3 * (peakNoise * peakNoise + valueNoise * valueNoise).squareRoot() {
                     drops += 1; rising = false; trough = value
-                } else {
-                    peak = max(peak, value)
+                } else if value > peak {
+                    peak = value; peakNoise = valueNoise
                 }
             } else if value >= 2 * trough && value - trough >= significant {
-                rising = true; peak = value
+                rising = true; peak = value; peakNoise = valueNoise
             } else {
                 trough = min(trough, value)
             }

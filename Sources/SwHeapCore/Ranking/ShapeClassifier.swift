@@ -19,15 +19,20 @@ public struct ShapeClassifier: Sendable {
 
         if n >= thresholds.minimumEpochsForTrend {
             let times = Array(timeline.elapsedSeconds.prefix(n)), bytes = Array(site.liveBytes.prefix(n))
-            let trend = LiveTrend(liveBytes: bytes, elapsedSeconds: times, endsWithFinalDump: timeline.endsWithFinalDump)
+            let noise = (0..<n).map {
+                SamplingNoise.standardDeviation(liveBytes: site.liveBytes[$0], liveObjects: site.liveObjects[$0],
+                                                rate: timeline.samplingRate)
+            }
+            let trend = LiveTrend(liveBytes: bytes, elapsedSeconds: times, endsWithFinalDump: timeline.endsWithFinalDump,
+                                  noise: noise)
             let lastIndex = n - 1 - (trend.ignoredTeardown ? 1 : 0)
             let analysedTimes = Array(times.prefix(lastIndex + 1)), analysedBytes = Array(bytes.prefix(lastIndex + 1))
             let survival = BirthSurvival(births: site.births, timeline: timeline,
                                          windowStart: Self.onsetIndex(analysedBytes), lastIndex: lastIndex)
             assessment.trend = trend
             assessment.survival = survival
-            let noise = Self.risingNoise(site, timeline: timeline, lastIndex: lastIndex)
-            assessment.shape = shape(trend: trend, survival: survival, noise: noise)
+            let riseNoise = Self.risingNoise(site, timeline: timeline, lastIndex: lastIndex)
+            assessment.shape = shape(trend: trend, survival: survival, noise: riseNoise)
             assessment.grownBytes = max(0, trend.slope * ((analysedTimes.last ?? 0) - (analysedTimes.first ?? 0)))
 
             switch assessment.shape {
