@@ -23,7 +23,7 @@ struct ProcessHeapBuilder {
     }
 
     /// What one site says in one dump.
-    private struct SiteFigures {
+    private struct SiteFigures: Sendable {
         // NaN marks "not in this dump" until build() fills the gaps.
         var allocObjects = Double.nan
         var allocBytes = Double.nan
@@ -100,13 +100,40 @@ struct ProcessHeapBuilder {
     /// Fills the gaps in cumulative figures, computes allocation totals and makes the sites.
     consuming func build() -> ProcessHeap {
         precondition(heap.epochs.count == epochCount, "fewer dumps than announced")
-        let n = epochCount
-        var birthsBySite = distributeBirths()
+        let birthsBySite = distributeBirths()
         births = []  // peak memory: the cells now live in birthsBySite
-        var allocObjectTotals = [Double](repeating: 0, count: n)
-        var allocByteTotals = [Double](repeating: 0, count: n)
+        // Sites are independent: build them in chunks on all cores.
+        let n = epochCount, figures = figures, stackIDs = stackIDs, frames = frames
+        let chunkCount = stackIDs.count < 4096 ? 1 : 4 * HeapStoreLoader.activeProcessors
+        let chunkSize = (stackIDs.count + chunkCount - 1) / max(chunkCount, 1)
+        let chunks = concurrentMap(count: chunkCount) { chunk in
+            let sites = min(chunk * chunkSize, stackIDs.count) ..< min((chunk + 1) * chunkSize, stackIDs.count)
+            return Self.makeSites(sites, epochCount: n, figures: figures, stackIDs: stackIDs,
+                                  frames: frames, births: birthsBySite)
+        }
         heap.sites.reserveCapacity(stackIDs.count)
-        for site in stackIDs.indices {
+        for chunk in chunks {
+            heap.sites.append(contentsOf: chunk.sites)
+            for index in 0..<n {
+                heap.totals[index].allocObjects += chunk.allocObjectTotals[index]
+                heap.totals[index].allocBytes += chunk.allocByteTotals[index]
+            }
+        }
+        return heap
+    }
+
+    private struct SiteChunk: Sendable {
+        var sites: [Site] = []
+        var allocObjectTotals: [Double]
+        var allocByteTotals: [Double]
+    }
+
+    private static func makeSites(_ range: Range<Int>, epochCount n: Int, figures: [[SiteFigures]],
+                                  stackIDs: [UInt32], frames: [[UInt64]], births: [[BirthCell]]) -> SiteChunk {
+        var chunk = SiteChunk(allocObjectTotals: Array(repeating: 0, count: n),
+                              allocByteTotals: Array(repeating: 0, count: n))
+        chunk.sites.reserveCapacity(range.count)
+        for site in range {
             // Sites not yet known at an epoch read as "not in this dump".
             var column = (0..<n).map { site < figures[$0].count ? figures[$0][site] : SiteFigures() }
             // An epoch whose dump did not list the stack gets 0 before the stack first appeared
@@ -121,24 +148,19 @@ struct ProcessHeapBuilder {
                         objects = column[index].allocObjects
                         bytes = column[index].allocBytes
                     }
-                    allocObjectTotals[index] += objects
-                    allocByteTotals[index] += bytes
+                    chunk.allocObjectTotals[index] += objects
+                    chunk.allocByteTotals[index] += bytes
                 }
             }
             var built = Site(stackID: stackIDs[site], frames: frames[site],
                              allocObjects: column.map(\.allocObjects), allocBytes: column.map(\.allocBytes),
                              liveObjects: column.map(\.liveObjects), liveBytes: column.map(\.liveBytes),
                              unreferencedObjects: column.map(\.unreferencedObjects),
-                             unreferencedBytes: column.map(\.unreferencedBytes), births: [])
-            swap(&built.births, &birthsBySite[site])
+                             unreferencedBytes: column.map(\.unreferencedBytes), births: births[site])
             built.sortBirthsIfNeeded()
-            heap.sites.append(built)
+            chunk.sites.append(built)
         }
-        for index in 0..<n {
-            heap.totals[index].allocObjects = allocObjectTotals[index]
-            heap.totals[index].allocBytes = allocByteTotals[index]
-        }
-        return heap
+        return chunk
     }
 
     private mutating func site(for id: UInt32, frames stackFrames: [UInt64]) -> Int {
