@@ -193,6 +193,26 @@ final class HeapStoreTests: XCTestCase {
         }
     }
 
+    func testManySitesAreBuiltInOrderAcrossChunks() throws {
+        // Enough sites that build() splits them over several workers.
+        let count = 9_000
+        for epoch: UInt64 in 1...3 {
+            let present = epoch == 1 ? count / 2 : count  // the second half appears in epoch 2
+            try write(pid: 9, epoch: epoch,
+                      stacks: (1...present).map { stack(UInt32($0), objects: Double(epoch), bytes: Double($0) * Double(epoch)) },
+                      live: (1...present).map { live(UInt32($0), born: UInt32(epoch), objects: 1, bytes: 2) })
+        }
+        let process = try HeapStore.load(directory: directory).processes[0]
+        XCTAssertEqual(process.sites.map(\.stackID), (1...UInt32(count)).map { $0 })
+        XCTAssertEqual(process.sites[10].allocBytes, [11, 22, 33])
+        XCTAssertEqual(process.sites[count - 1].allocBytes, [0, Double(count) * 2, Double(count) * 3])
+        XCTAssertEqual(process.sites[count - 1].births.map(\.epochIndex), [1, 2])
+        let sum = Double(count * (count + 1) / 2)
+        let firstHalf = Double((count / 2) * (count / 2 + 1) / 2)
+        XCTAssertEqual(process.totals.map(\.allocBytes), [firstHalf, sum * 2, sum * 3])
+        XCTAssertEqual(process.totals.map(\.liveBytes), [Double(count), Double(count * 2), Double(count * 2)])
+    }
+
     func testBadFileInALaterBatchIsNamed() throws {
         for epoch: UInt64 in 1...20 { try write(pid: 5, epoch: epoch, stacks: [stack(1)]) }
         let bad = directory + "/5.000017.swheap"
