@@ -75,16 +75,21 @@ static void write_live(sw_buffer *out, sw_snapshot_entry *entries, size_t n, con
 }
 
 static void write_stacks(sw_buffer *out) {
-    uint32_t n = sw_stacks_count(sw.stacks);
-    sw_buf_u32(out, n);
+    uint32_t n = sw_stacks_count(sw.stacks), written = 0;
+    size_t count_at = out->len;
+    sw_buf_u32(out, 0); /* patched below */
     for (uint32_t id = 1; id <= n; id++) {
         const sw_stack *s = sw_stacks_get(sw.stacks, id);
+        double objects = sw_stacks_alloc_objects(s);
+        if (id == SW_STACK_UNKNOWN && objects == 0) continue; /* the reserved stack, unused */
         sw_buf_u32(out, id);
         sw_buf_u32(out, s->depth);
-        sw_buf_f64(out, sw_stacks_alloc_objects(s));
+        sw_buf_f64(out, objects);
         sw_buf_f64(out, sw_stacks_alloc_bytes(s));
         sw_buf_put(out, s->pcs, s->depth * sizeof(uintptr_t));
+        written++;
     }
+    if (!out->failed) memcpy(out->data + count_at, &written, sizeof written);
 }
 
 /* Copies a small /proc file with raw reads: no stdio, no malloc. */

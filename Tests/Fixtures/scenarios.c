@@ -21,7 +21,7 @@ static void *cache[CACHE];
 static unsigned cache_next;
 static void *batch[BATCH * 5];
 static unsigned batch_count;
-static void *table[200];
+static void *volatile table[200]; /* volatile: the compiler may not drop the allocations */
 static char *buffer;
 static size_t buffer_size;
 static volatile size_t sink;

@@ -62,6 +62,7 @@ final class ReportScenarioTests: XCTestCase {
                          others: ["cache_insert", "batch_fill", "startup_table", "grow_buffer"])
         let sites = Dictionary(process.suspects.map { ($0.site, $0) }, uniquingKeysWith: { a, _ in a })
         XCTAssertEqual(sites["cache_insert"]?.verdict, "plateau")
+        XCTAssertEqual(sites["startup_table"]?.verdict, "stable", "a start-up table is listed (8% of the heap), not growing")
     }
 
     func testALeakOnlyInAForkedChildIsReportedForTheChild() throws {
