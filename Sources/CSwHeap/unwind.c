@@ -35,7 +35,9 @@ static uint32_t walk_frame_pointers(uintptr_t *pcs, uint32_t max) {
     if (!stack_hi) learn_stack_bounds();
     uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
     uint32_t n = 0;
-    while (n < max && fp >= stack_lo && fp + 2 * sizeof(uintptr_t) <= stack_hi && (fp & 7) == 0) {
+    /* Written so nothing can wrap: a garbage frame pointer near the top of the address
+     * space (seen in clang++, built without frame pointers) must end the walk. */
+    while (n < max && fp >= stack_lo && fp < stack_hi && stack_hi - fp >= 2 * sizeof(uintptr_t) && (fp & 7) == 0) {
         uintptr_t next = ((uintptr_t *)fp)[0];
         uintptr_t ret = ((uintptr_t *)fp)[1];
         if (!ret) break;
