@@ -29,7 +29,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Maximum stack depth to record.")
     var depth: UInt32?
 
-    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The program and its arguments.", valueName: "command"))
+    @Argument(parsing: .captureForPassthrough,
+              help: ArgumentHelp("The program and its arguments (after `--`, or from the first non-option).", valueName: "command"))
     var command: [String] = []
 
     /// The program and its arguments, without the `--` that may separate them from our options.
@@ -38,7 +39,9 @@ struct RunCommand: ParsableCommand {
     }
 
     func validate() throws {
-        // captureForPassthrough also captures options we do not know; report those as usual.
+        // captureForPassthrough also captures --help and options we do not know; handle those
+        // as ArgumentParser would.
+        if command.first == "--help" || command.first == "-h" { throw CleanExit.helpRequest(self) }
         if let first = command.first, first != "--", first.hasPrefix("-") {
             throw ValidationError("Unknown option '\(first)'")
         }
