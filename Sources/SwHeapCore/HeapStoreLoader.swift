@@ -1,6 +1,7 @@
 // Finds the dump files of a directory, decodes them (on all cores) and folds them per process.
-// Decoding is the expensive part, so files are decoded in small parallel batches and folded
-// in (pid, image, epoch) order between batches; at most one batch of decoded dumps is in memory.
+// Decoding is the expensive part, so files are decoded in small parallel batches, each while
+// the previous one is folded in (pid, image, epoch) order; at most two batches of decoded dumps
+// are in memory at once.
 
 #if canImport(Glibc)
 import Glibc
