@@ -28,36 +28,53 @@ public struct SuppressionError: Error, CustomStringConvertible, Equatable {
 
 /// One `leak:PATTERN` rule.
 public struct Suppression: Hashable, Sendable {
-    public var pattern: String
+    public var pattern: String {
+        didSet { template = Template(pattern) }
+    }
     /// Where it came from: "built-in", or "FILE:LINE".
     public var origin: String
     public var isBuiltIn: Bool
+    /// The pattern taken apart once: matching runs for every frame of every site.
+    private var template: Template
 
     public init(pattern: String, origin: String, isBuiltIn: Bool = false) {
         self.pattern = pattern; self.origin = origin; self.isBuiltIn = isBuiltIn
+        self.template = Template(pattern)
+    }
+
+    private struct Template: Hashable, Sendable {
+        var anchoredStart: Bool
+        var anchoredEnd: Bool
+        var pieces: [[UInt8]]
+
+        init(_ pattern: String) {
+            var body = Substring(pattern)
+            anchoredStart = body.hasPrefix("^")
+            if anchoredStart { body = body.dropFirst() }
+            anchoredEnd = body.hasSuffix("$")
+            if anchoredEnd { body = body.dropLast() }
+            pieces = body.split(separator: "*", omittingEmptySubsequences: false).map { Array($0.utf8) }
+        }
     }
 
     /// LeakSanitizer's template match: a substring match unless anchored with `^` / `$`,
     /// with `*` standing for any run of characters.
-    public func matches(_ text: String) -> Bool {
-        guard !text.isEmpty else { return false }
-        var body = Substring(pattern)
-        let anchoredStart = body.hasPrefix("^")
-        if anchoredStart { body = body.dropFirst() }
-        let anchoredEnd = body.hasSuffix("$")
-        if anchoredEnd { body = body.dropLast() }
-        let pieces = body.split(separator: "*", omittingEmptySubsequences: false).map { Array($0.utf8) }
-        let bytes = Array(text.utf8)
+    public func matches(_ text: String) -> Bool { matches(utf8: Array(text.utf8)) }
+
+    /// The same, on text already in UTF-8 (callers convert each frame once for all rules).
+    public func matches(utf8 bytes: [UInt8]) -> Bool {
+        guard !bytes.isEmpty else { return false }
+        let pieces = template.pieces
         var position = 0
         for (index, piece) in pieces.enumerated() {
             if piece.isEmpty { continue }
             let isFirst = index == 0, isLast = index == pieces.count - 1
-            if isFirst && anchoredStart {
+            if isFirst && template.anchoredStart {
                 guard bytes.starts(with: piece) else { return false }
                 position = piece.count
-            } else if isLast && anchoredEnd {
+            } else if isLast && template.anchoredEnd {
                 guard bytes.count - piece.count >= position,
-                      Array(bytes[(bytes.count - piece.count)...]) == piece else { return false }
+                      bytes[(bytes.count - piece.count)...].elementsEqual(piece) else { return false }
                 position = bytes.count
             } else {
                 guard let found = Self.find(piece, in: bytes, from: position) else { return false }
@@ -65,8 +82,7 @@ public struct Suppression: Hashable, Sendable {
             }
         }
         // "^abc$" with no wildcard must match the whole text.
-        if anchoredEnd && pieces.last?.isEmpty == false { return position == bytes.count }
-        if anchoredEnd && pieces.last?.isEmpty == true { return true }
+        if template.anchoredEnd && pieces.last?.isEmpty == false { return position == bytes.count }
         return true
     }
 
@@ -155,10 +171,14 @@ public struct Suppressions: Sendable {
     /// The first rule matching a frame of the stack: its function name, module path or source
     /// file. Built-in rules look at function names only.
     public func match(_ stack: StackNames) -> Suppression? {
+        let functions = stack.frames.map { Array($0.function.utf8) }
+        let places = stack.frames.map { (Array($0.modulePath.utf8), Array($0.file.utf8)) }
         for rule in rules {
-            for frame in stack.frames {
-                if rule.matches(frame.function) { return rule }
-                if !rule.isBuiltIn && (rule.matches(frame.modulePath) || rule.matches(frame.file)) { return rule }
+            for (index, function) in functions.enumerated() {
+                if rule.matches(utf8: function) { return rule }
+                if !rule.isBuiltIn && (rule.matches(utf8: places[index].0) || rule.matches(utf8: places[index].1)) {
+                    return rule
+                }
             }
         }
         return nil
