@@ -14,6 +14,7 @@ public struct DumpError: Error, CustomStringConvertible, Equatable, Sendable {
     public enum Problem: Equatable, Sendable {
         // Reading the file system.
         case unreadable(reason: String)
+        case unwritable(reason: String)
         case missingDirectory
         case notADirectory
         case noDumps
@@ -46,6 +47,8 @@ extension DumpError.Problem: CustomStringConvertible {
         switch self {
         case .unreadable(let reason):
             return "cannot read: \(reason)"
+        case .unwritable(let reason):
+            return "cannot write: \(reason)"
         case .missingDirectory:
             return "no such directory"
         case .notADirectory:

@@ -85,7 +85,7 @@ public enum DumpWriter {
         let temporary = directory + "/.\(dump.header.pid).\(dump.header.epoch).tmp"
         let bytes = encode(dump)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        if fd < 0 { throw DumpError(path: temporary, problem: .unreadable(reason: errnoText())) }
+        if fd < 0 { throw DumpError(path: temporary, problem: .unwritable(reason: errnoText())) }
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { posixWrite(fd, $0.baseAddress! + written, $0.count - written) }
@@ -93,7 +93,7 @@ public enum DumpWriter {
                 if errno == EINTR { continue }
                 let reason = errnoText()
                 close(fd); unlink(temporary)
-                throw DumpError(path: temporary, problem: .unreadable(reason: reason))
+                throw DumpError(path: temporary, problem: .unwritable(reason: reason))
             }
             written += n
         }
@@ -101,7 +101,7 @@ public enum DumpWriter {
         if rename(temporary, path) != 0 {
             let reason = errnoText()
             unlink(temporary)
-            throw DumpError(path: path, problem: .unreadable(reason: reason))
+            throw DumpError(path: path, problem: .unwritable(reason: reason))
         }
         return path
     }
