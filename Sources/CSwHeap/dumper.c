@@ -4,9 +4,12 @@
 #define _GNU_SOURCE
 #include "shim.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdio.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -94,6 +97,25 @@ void sw_dumper_stop(void) {
     atomic_store(&running, 0);
 }
 
+/* The first epoch of this program image. A program exec'd in place keeps its pid, and so
+ * may a later process that reuses a pid in the same directory: continue after the epochs
+ * already there instead of overwriting them (readers tell the images apart by start time). */
+static uint32_t first_free_epoch(void) {
+    char prefix[24];
+    int n = snprintf(prefix, sizeof prefix, "%d.", (int)getpid());
+    uint32_t last = 0;
+    DIR *dir = opendir(sw.config.dir);
+    if (!dir) return 1;
+    for (struct dirent *e; (e = readdir(dir));) {
+        if (strncmp(e->d_name, prefix, (size_t)n) != 0) continue;
+        char *end;
+        unsigned long epoch = strtoul(e->d_name + n, &end, 10);
+        if (strcmp(end, ".swheap") == 0 && epoch > last && epoch < UINT32_MAX) last = (uint32_t)epoch;
+    }
+    closedir(dir);
+    return last + 1;
+}
+
 /* fork: no lock of ours may be held across it; the child starts with clean books. */
 static void before_fork(void) {
     sw_tls.busy++;
@@ -118,7 +140,7 @@ static void after_fork_child(void) {
     atomic_store(&stopping, 0);
     atomic_store(&running, 0);
     atomic_store(&sw.truncated, 0);
-    atomic_store(&sw.epoch, 1);
+    atomic_store(&sw.epoch, first_free_epoch());
     __atomic_store_n(&sw.sampled_bytes, 0, __ATOMIC_RELAXED);
     sw.start_ns = sw_now_ns(CLOCK_MONOTONIC);
     sw_dumper_start();
@@ -159,7 +181,7 @@ __attribute__((constructor)) static void swheap_start(void) {
     sw_unwind_init();
     sem_init(&wake, 0, 0);
     sw.start_ns = sw_now_ns(CLOCK_MONOTONIC);
-    atomic_store(&sw.epoch, 1);
+    atomic_store(&sw.epoch, first_free_epoch());
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     if (sw.config.signal > 0 && sw.config.signal < NSIG) {
         struct sigaction sa = {0};

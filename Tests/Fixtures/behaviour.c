@@ -2,7 +2,8 @@
  *   behaviour a b   prints, allocates, exits 3
  *   behaviour kill  dies of SIGTERM
  *   behaviour exec  forks; the child re-executes this program as "behaviour child", which
- *                   reports LD_PRELOAD; the parent exits with the child's status */
+ *                   reports LD_PRELOAD; the parent exits with the child's status
+ *   behaviour inplace  runs a while (periodic dumps), then execs "behaviour child" in place */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,14 @@ int main(int argc, char **argv) {
         int status = 0;
         waitpid(pid, &status, 0);
         return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    }
+    if (argc > 1 && strcmp(argv[1], "inplace") == 0) {
+        for (int i = 0; i < 20; i++) {
+            free(malloc(1000));
+            usleep(10 * 1000);
+        }
+        execl("/proc/self/exe", argv[0], "child", (char *)NULL);
+        return 1;
     }
     if (argc > 1 && strcmp(argv[1], "child") == 0) {
         const char *preload = getenv("LD_PRELOAD");

@@ -95,6 +95,24 @@ final class ShimProcessTests: XCTestCase {
         XCTAssertTrue(r2.stdout.contains("LD_PRELOAD=<unset>"), r2.stdout)
     }
 
+    /// exec without fork keeps the pid: the new image's dumps continue the epoch numbers
+    /// instead of overwriting the old image's, and the two read back as two programs.
+    func testExecInPlaceKeepsTheEarlierImagesDumps() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("behaviour.c", into: dir)
+        let dumps = dir.appendingPathComponent("dumps")
+        let (result, store) = try Harness.profile(exe, ["inplace"], dumps: dumps, rate: 1, interval: 0.05)
+        XCTAssertEqual(result.status, 3, result.stderr)
+        XCTAssertEqual(store.processes.count, 2, "two program images under one pid")
+        XCTAssertEqual(Set(store.processes.map(\.pid)).count, 1)
+        let first = try XCTUnwrap(store.processes.min { $0.epochs[0].epoch < $1.epochs[0].epoch })
+        let second = try XCTUnwrap(store.processes.max { $0.epochs[0].epoch < $1.epochs[0].epoch })
+        XCTAssertGreaterThanOrEqual(first.epochs.count, 2, "the first image's periodic dumps survive")
+        XCTAssertFalse(first.isFinal, "exec writes no exit dump for the image it replaces")
+        XCTAssertTrue(second.isFinal)
+        XCTAssertGreaterThan(second.epochs[0].epoch, first.epochs.last!.epoch)
+    }
+
     func testUnwritableDirectorySaysSoOnceAndTheProgramRunsOn() throws {
         let dir = try Harness.scratch()
         let exe = try Harness.compile("behaviour.c", into: dir)
