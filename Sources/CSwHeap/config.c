@@ -17,7 +17,7 @@ static uint64_t number(const char *name, uint64_t fallback) {
     errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
     if (errno || *end) {
-        sw_warn("ignoring a malformed setting", name);
+        sw_warn(SW_WARN_SETTING, "ignoring a malformed setting", name, "using its default");
         return fallback;
     }
     return n;
@@ -29,7 +29,7 @@ static uint64_t seconds_ns(const char *name, double fallback) {
     if (v && *v) {
         char *end;
         double parsed = strtod(v, &end);
-        if (*end || parsed < 0 || parsed != parsed) sw_warn("ignoring a malformed setting", name);
+        if (*end || parsed < 0 || parsed != parsed) sw_warn(SW_WARN_SETTING, "ignoring a malformed setting", name, "using its default");
         else s = parsed;
     }
     return (uint64_t)(s * 1e9);

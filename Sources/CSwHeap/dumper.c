@@ -22,9 +22,9 @@ static atomic_int poked, stopping, running;
 static pthread_t dumper;
 static atomic_int warned;
 
-void sw_warn(const char *what, const char *detail) {
-    if (atomic_exchange(&warned, 1)) return;
-    const char *parts[] = {"swheap: ", what, detail ? ": " : "", detail ? detail : "", "; the program runs on unprofiled\n"};
+void sw_warn(sw_warning kind, const char *what, const char *detail, const char *consequence) {
+    if (atomic_fetch_or(&warned, 1 << kind) & (1 << kind)) return;
+    const char *parts[] = {"swheap: ", what, detail ? ": " : "", detail ? detail : "", "; ", consequence, "\n"};
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
         ssize_t ignored = write(2, parts[i], strlen(parts[i]));
         (void)ignored;
@@ -35,7 +35,7 @@ static bool periodic(void) { return sw.config.interval_ns || sw.config.dump_byte
 
 static void write_dump(bool final) {
     pthread_mutex_lock(&dump_mutex);
-    if (!sw_dump_write(final)) sw_warn("cannot write a dump to", sw.config.dir);
+    if (!sw_dump_write(final)) sw_warn(SW_WARN_DUMP, "cannot write a dump to", sw.config.dir, "profiling goes on, that epoch is lost");
     pthread_mutex_unlock(&dump_mutex);
 }
 
@@ -84,7 +84,7 @@ void sw_dumper_start(void) {
     pthread_sigmask(SIG_SETMASK, &all, &old);
     if (pthread_create(&dumper, NULL, dumper_main, NULL) != 0) {
         atomic_store(&running, 0);
-        sw_warn("cannot start the dump thread", "only the exit dump will be written");
+        sw_warn(SW_WARN_THREAD, "cannot start the dump thread", NULL, "only the exit dump will be written");
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
@@ -170,12 +170,12 @@ __attribute__((constructor)) static void swheap_start(void) {
     if (!sw.config.follow) sw_config_stop_following();
     if (sw.config.rate == 0) goto done; /* profiling off */
     if (!usable_directory(sw.config.dir)) {
-        sw_warn("cannot write dumps to", sw.config.dir);
+        sw_warn(SW_WARN_DIRECTORY, "cannot write dumps to", sw.config.dir, "the program runs on unprofiled");
         goto done;
     }
     sw.stacks = sw_stacks_create(1u << 20, (size_t)1 << 30);
     if (!sw.stacks) {
-        sw_warn("cannot map memory for its tables", NULL);
+        sw_warn(SW_WARN_MEMORY, "cannot map memory for its tables", NULL, "the program runs on unprofiled");
         goto done;
     }
     sw_unwind_init();

@@ -35,10 +35,10 @@ void sw_record_allocation(void *p, size_t size) {
     sw_stacks_add_weight(sw.stacks, id, w);
     uint32_t epoch = atomic_load_explicit(&sw.epoch, memory_order_relaxed);
     if (!sw_live_insert(&sw_live_storage, (uintptr_t)p, size, id, epoch)) {
-        if (!atomic_exchange(&sw.truncated, 1)) sw_warn("live table is out of memory", "figures are now lower bounds");
+        if (!atomic_exchange(&sw.truncated, 1)) sw_warn(SW_WARN_MEMORY, "out of memory for the live table", NULL, "figures are lower bounds from now on");
     }
     if (id == SW_STACK_UNKNOWN && depth > 0 && !atomic_exchange(&sw.truncated, 1))
-        sw_warn("stack table is full", "new stacks are counted as unknown");
+        sw_warn(SW_WARN_STACKS, "the stack table is full", NULL, "new stacks are counted under an empty stack");
     if (sw.config.dump_bytes) {
         add_double(&sw.sampled_bytes, w.bytes);
         double since;

@@ -94,8 +94,10 @@ void sw_dumper_start(void);
 void sw_dumper_poke(void);
 void sw_dumper_stop(void);
 
-/* Once-only message on stderr, without stdio or malloc. */
-void sw_warn(const char *what, const char *detail);
+/* A message on stderr, at most once per kind, without stdio or malloc:
+ * "swheap: <what>: <detail>; <consequence>". */
+typedef enum { SW_WARN_SETTING, SW_WARN_DIRECTORY, SW_WARN_DUMP, SW_WARN_THREAD, SW_WARN_MEMORY, SW_WARN_STACKS } sw_warning;
+void sw_warn(sw_warning kind, const char *what, const char *detail, const char *consequence);
 uint64_t sw_now_ns(int clock);
 
 #endif
