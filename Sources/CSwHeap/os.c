@@ -3,6 +3,7 @@
 #include "cswheap.h"
 
 #include <sched.h>
+#include <string.h>
 #include <sys/mman.h>
 
 void *sw_os_map(size_t bytes, bool reserve) {
@@ -27,4 +28,21 @@ void sw_lock_acquire(sw_lock *l) {
 
 void sw_lock_release(sw_lock *l) {
     atomic_store_explicit(&l->held, 0, memory_order_release);
+}
+
+void sw_atomic_add_double(_Atomic uint64_t *bits, double delta) {
+    uint64_t old = atomic_load_explicit(bits, memory_order_relaxed), next;
+    do {
+        double v;
+        memcpy(&v, &old, sizeof v);
+        v += delta;
+        memcpy(&next, &v, sizeof v);
+    } while (!atomic_compare_exchange_weak_explicit(bits, &old, next, memory_order_relaxed, memory_order_relaxed));
+}
+
+double sw_atomic_load_double(const _Atomic uint64_t *bits) {
+    uint64_t raw = atomic_load_explicit((_Atomic uint64_t *)bits, memory_order_relaxed);
+    double v;
+    memcpy(&v, &raw, sizeof v);
+    return v;
 }

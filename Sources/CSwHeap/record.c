@@ -8,16 +8,6 @@ sw_state sw;
 sw_live_table sw_live_storage;
 __thread sw_thread sw_tls __attribute__((tls_model("initial-exec")));
 
-static void add_double(_Atomic uint64_t *bits, double delta) {
-    uint64_t old = atomic_load_explicit(bits, memory_order_relaxed), next;
-    do {
-        double v;
-        __builtin_memcpy(&v, &old, sizeof v);
-        v += delta;
-        __builtin_memcpy(&next, &v, sizeof v);
-    } while (!atomic_compare_exchange_weak_explicit(bits, &old, next, memory_order_relaxed, memory_order_relaxed));
-}
-
 __attribute__((noinline)) void sw_countdown_expired(void *p, size_t size) {
     /* Before start-up finishes, and inside the profiler, leave the countdown expired:
      * nothing is sampled and the next allocation asks again. */
@@ -40,11 +30,8 @@ void sw_record_allocation(void *p, size_t size) {
     if (id == SW_STACK_UNKNOWN && depth > 0 && !atomic_exchange(&sw.truncated, 1))
         sw_warn(SW_WARN_STACKS, "the stack table is full", NULL, "new stacks are counted under an empty stack");
     if (sw.config.dump_bytes) {
-        add_double(&sw.sampled_bytes, w.bytes);
-        double since;
-        uint64_t raw = atomic_load_explicit(&sw.sampled_bytes, memory_order_relaxed);
-        __builtin_memcpy(&since, &raw, sizeof since);
-        if (since >= (double)sw.config.dump_bytes) sw_dumper_poke();
+        sw_atomic_add_double(&sw.sampled_bytes, w.bytes);
+        if (sw_atomic_load_double(&sw.sampled_bytes) >= (double)sw.config.dump_bytes) sw_dumper_poke();
     }
     sw_tls.busy = 0;
 }

@@ -109,28 +109,11 @@ uint32_t sw_stacks_count(const sw_stack_table *t) {
     return atomic_load_explicit(&((sw_stack_table *)t)->count, memory_order_acquire);
 }
 
-static void add_double(_Atomic uint64_t *bits, double delta) {
-    uint64_t old = atomic_load_explicit(bits, memory_order_relaxed), next;
-    do {
-        double v;
-        memcpy(&v, &old, sizeof v);
-        v += delta;
-        memcpy(&next, &v, sizeof v);
-    } while (!atomic_compare_exchange_weak_explicit(bits, &old, next, memory_order_relaxed, memory_order_relaxed));
-}
-
-static double load_double(const _Atomic uint64_t *bits) {
-    uint64_t raw = atomic_load_explicit((_Atomic uint64_t *)bits, memory_order_relaxed);
-    double v;
-    memcpy(&v, &raw, sizeof v);
-    return v;
-}
-
 void sw_stacks_add_weight(sw_stack_table *t, uint32_t id, sw_weight w) {
     sw_stack *s = (sw_stack *)sw_stacks_get(t, id);
     if (!s) return;
-    add_double(&s->alloc_objects, w.objects);
-    add_double(&s->alloc_bytes, w.bytes);
+    sw_atomic_add_double(&s->alloc_objects, w.objects);
+    sw_atomic_add_double(&s->alloc_bytes, w.bytes);
 }
 
 void sw_stacks_reset_weights(sw_stack_table *t) {
@@ -141,5 +124,5 @@ void sw_stacks_reset_weights(sw_stack_table *t) {
     }
 }
 
-double sw_stacks_alloc_objects(const sw_stack *s) { return load_double(&s->alloc_objects); }
-double sw_stacks_alloc_bytes(const sw_stack *s) { return load_double(&s->alloc_bytes); }
+double sw_stacks_alloc_objects(const sw_stack *s) { return sw_atomic_load_double(&s->alloc_objects); }
+double sw_stacks_alloc_bytes(const sw_stack *s) { return sw_atomic_load_double(&s->alloc_bytes); }

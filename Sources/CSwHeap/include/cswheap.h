@@ -21,6 +21,10 @@ typedef struct { atomic_int held; } sw_lock;
 void sw_lock_acquire(sw_lock *l);
 void sw_lock_release(sw_lock *l);
 
+/* Doubles kept as atomic bit patterns (C11 has no atomic floating-point add). */
+void sw_atomic_add_double(_Atomic uint64_t *bits, double delta);
+double sw_atomic_load_double(const _Atomic uint64_t *bits);
+
 /* ---- sampler ------------------------------------------------------------------ */
 
 /* Per-thread sampling state. Zero-initialised means "no countdown drawn yet". */
