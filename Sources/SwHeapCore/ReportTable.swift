@@ -14,7 +14,7 @@ public struct ReportTable {
 
     public func render(_ report: ProcessReport) -> String {
         var out = style.bold("pid \(report.pid)") + (report.parentPID > 0 ? " (parent \(report.parentPID))" : "")
-            + ": \(report.command)\n"
+            + ": \(truncated(Self.escapingControls(report.command), 160))\n"
         out += "  \(report.epochCount) epoch(s), \(Quantity.bytes(report.ranking.liveBytes)) live at the last"
         out += report.ranking.timeline.endsWithFinalDump ? " (final dump)\n" : "\n"
         if let note = report.evidenceNote { out += "  note: \(note)\n" }
@@ -63,5 +63,19 @@ public struct ReportTable {
 
     private func truncated(_ text: String, _ limit: Int) -> String {
         text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
+    }
+
+    /// A command line on one terminal line: newlines and tabs escaped, other controls as "?".
+    static func escapingControls(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7f: out += "?"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }
