@@ -1,12 +1,14 @@
 /* mtbench: a malloc-heavy multi-threaded microbenchmark for swheap's overhead suite.
  *
- * Two threads (or argv[2]) each run `iters` (argv[1]) steps of:
+ * Two threads each run `iters` (argv[1]) steps of:
  *   - transient churn: replace a random slot of a 4096-entry working set with a new
  *     object of a mixed size (mostly 16-256 B, some 1-4 KiB, rarely 32-64 KiB);
  *   - long-lived objects: every 64th object also goes to a 16384-entry table that is
  *     replaced slowly, so old objects stay live for a large part of the run;
  *   - cross-thread frees: every 8th object is handed to the other thread through a
  *     single-producer/single-consumer ring and freed there (freed locally if the ring is full).
+ * argv[2] = 1 runs a single thread whose "cross-thread" ring leads back to itself: the
+ * same mix without thread interleaving, so callgrind counts are exactly repeatable.
  * Prints a checksum so nothing is optimised away. Build: cc -O2 -pthread. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -118,13 +120,15 @@ int main(int argc, char **argv) {
     ring *a = aligned_alloc(64, sizeof(ring)), *b = aligned_alloc(64, sizeof(ring));
     memset(a, 0, sizeof *a);
     memset(b, 0, sizeof *b);
+    int threads = argc > 2 && atoi(argv[2]) == 1 ? 1 : 2;
     pthread_barrier_t done;
-    pthread_barrier_init(&done, NULL, 2);
+    pthread_barrier_init(&done, NULL, (unsigned)threads);
     worker w[2] = {{0, iters, a, b, 0, &done}, {1, iters, b, a, 0, &done}};
+    if (threads == 1) w[0].out = w[0].in = a;
     pthread_t t[2];
-    for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, run, &w[i]);
-    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
-    printf("mtbench: %ld iterations x 2 threads, checksum %llu\n", iters,
+    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, run, &w[i]);
+    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+    printf("mtbench: %ld iterations x %d threads, checksum %llu\n", iters, threads,
            (unsigned long long)(w[0].checksum + w[1].checksum));
     free(a);
     free(b);
