@@ -29,8 +29,9 @@ static inline void *allocated(void *p, size_t size) {
     return p;
 }
 
+/* free(NULL) needs no test here: NULL hashes to filter slot 0 and sw_forget ignores it. */
 static inline void released(void *p) {
-    if (p && sw_live_maybe_contains(&sw_live_storage, (uintptr_t)p)) sw_forget(p);
+    if (sw_live_maybe_contains(&sw_live_storage, (uintptr_t)p)) sw_forget(p);
 }
 
 /* The countdown ran out: allocate, then let the sampler decide (countdown untouched

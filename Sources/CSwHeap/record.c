@@ -37,5 +37,5 @@ void sw_record_allocation(void *p, size_t size) {
 }
 
 __attribute__((noinline)) void sw_forget(void *p) {
-    sw_live_remove(&sw_live_storage, (uintptr_t)p, NULL);
+    if (p) sw_live_remove(&sw_live_storage, (uintptr_t)p, NULL);
 }

@@ -95,8 +95,10 @@ void sw_live_destroy(sw_live_table *t);
 /* Forget every entry (a forked child starts clean). Caller holds no stripe lock. */
 void sw_live_reset(sw_live_table *t);
 
+/* Fibonacci hashing: the filter and the stripe use the product's top bits, which mix every
+ * bit of p (malloc's zero low bits need no shift first). */
 static inline uint64_t sw_live_hash(uintptr_t p) {
-    return (uint64_t)(p >> 4) * 0x9E3779B97F4A7C15ull;
+    return (uint64_t)p * 0x9E3779B97F4A7C15ull;
 }
 /* The filter counter of hash h: its top bits, so the index needs no extra mask. */
 static inline uint32_t sw_live_filter_slot(uint64_t h) {
