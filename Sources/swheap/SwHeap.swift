@@ -30,6 +30,7 @@ struct SwHeap: ParsableCommand {
         SynthCommand.self,
         ReportCommand.self,
         PprofCommand.self,
+        SymbolizeCommand.self,
     ]
 
     /// Like ArgumentParser's `main()`, except that errors from reading dumps or running a
