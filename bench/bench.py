@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -34,7 +35,12 @@ CONFIGS = {
     "swheap 1": ("swheap", {"SWHEAP_RATE": "1"}),
     "swheap 1 fp": ("swheap", {"SWHEAP_RATE": "1", "SWHEAP_UNWIND": "fp"}),
     "heaptrack": ("heaptrack", {}),
+    # Not run by default (pick with --configs): attribute the 512K cost.
+    "512K no dump thread": ("swheap", {"SWHEAP_RATE": "524288", "SWHEAP_INTERVAL": "0"}),
+    "512K no dump thread, no exit scan": ("swheap", {"SWHEAP_RATE": "524288", "SWHEAP_INTERVAL": "0",
+                                                     "SWHEAP_SCAN": "0"}),
 }
+DEFAULT_CONFIGS = ["baseline", "swheap 512K", "swheap 64K", "swheap 4K", "swheap 1", "swheap 1 fp", "heaptrack"]
 
 
 def log(*a):
@@ -116,7 +122,9 @@ def run_once(wl, config, lib, tmp):
 def timing(args, lib, tmp):
     wls = workloads(tmp, args.quick)
     names = [w for w in wls if not args.workloads or w in args.workloads]
-    configs = [c for c in CONFIGS if not args.configs or c in args.configs or c == "baseline"]
+    if args.configs and any(c not in CONFIGS for c in args.configs):
+        sys.exit(f"bench: unknown configuration; known: {', '.join(CONFIGS)}")
+    configs = [c for c in CONFIGS if c == "baseline" or (c in args.configs if args.configs else c in DEFAULT_CONFIGS)]
     results = {w: {c: [] for c in configs} for w in names}
     for r in range(args.rounds):
         order = configs[r % len(configs):] + configs[:r % len(configs)]
@@ -315,7 +323,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smoke check: 1 round, short dump-latency run, small callgrind")
     ap.add_argument("--rounds", type=int, help="rounds of interleaved runs (default 5, --quick 1)")
     ap.add_argument("--workloads", nargs="*", help="subset of: mtbench, 'clang++ -O2', 'python json/re', sqlite3")
-    ap.add_argument("--configs", nargs="*", help="subset of: " + ", ".join(CONFIGS))
+    ap.add_argument("--configs", nargs="*", help="configurations besides the baseline (default: " + ", ".join(DEFAULT_CONFIGS[1:]) +
+                    "; also available: " + ", ".join(c for c in CONFIGS if c not in DEFAULT_CONFIGS) + ")")
     ap.add_argument("--no-timing", action="store_true", help="skip the timing rounds")
     ap.add_argument("--no-callgrind", action="store_true")
     ap.add_argument("--no-dumplat", action="store_true")
@@ -336,7 +345,7 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     header = [
-        f"- command: `scripts/bench {' '.join(sys.argv[1:])}`".replace("scripts/bench ` ", "scripts/bench`"),
+        f"- command: `{shlex.join(['scripts/bench', *sys.argv[1:]])}`",
         f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, commit {commit}",
         f"- machine: {platform.machine()}, {os.cpu_count()} cpus, {platform.release()}, load average at start "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}",
