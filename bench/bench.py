@@ -43,6 +43,12 @@ CONFIGS = {
 DEFAULT_CONFIGS = ["baseline", "swheap 512K", "swheap 64K", "swheap 4K", "swheap 1", "swheap 1 fp", "heaptrack"]
 
 
+def sha1(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha1(f.read()).hexdigest()
+
+
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
@@ -337,10 +343,13 @@ def main():
     if not os.path.exists(args.lib):
         log("bench: building the shim (scripts/build)")
         subprocess.run([os.path.join(ROOT, "scripts/build")], check=True)
-    lib = os.path.abspath(args.lib)
+    tmp = tempfile.mkdtemp(prefix="swheap-bench.")
+    # Run a private copy: a concurrent scripts/build replacing the library while a run loads it
+    # killed one run with SIGBUS on this shared machine.
+    lib = os.path.join(tmp, "libswheap.so")
+    shutil.copy2(os.path.abspath(args.lib), lib)
     global LIB
     LIB = lib
-    tmp = tempfile.mkdtemp(prefix="swheap-bench.")
     out_dir = args.out or tmp
     os.makedirs(out_dir, exist_ok=True)
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -349,7 +358,7 @@ def main():
         f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, commit {commit}",
         f"- machine: {platform.machine()}, {os.cpu_count()} cpus, {platform.release()}, load average at start "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}",
-        f"- shim: {lib}",
+        f"- shim: copy of {os.path.abspath(args.lib)} (sha1 {sha1(lib)[:12]})",
     ]
     report = ["## swheap benchmark run", "", *header, ""]
     data = {"header": header}
