@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,7 +48,8 @@ static void *dumper_main(void *unused) {
     (void)unused;
     sw_tls.busy = 1; /* this thread's own allocations are never sampled */
     uint64_t interval = sw.config.interval_ns;
-    uint64_t next = interval ? sw_now_ns(CLOCK_MONOTONIC) + interval : UINT64_MAX;
+    /* Started late (see sw_dumper_maybe_start): the first periodic dump may be due at once. */
+    uint64_t next = interval ? sw.start_ns + interval : UINT64_MAX;
     while (!atomic_load(&stopping)) {
         struct timespec deadline = at_ns(next == UINT64_MAX ? sw_now_ns(CLOCK_MONOTONIC) + 3600000000000ull : next);
         int r = sem_clockwait(&wake, CLOCK_MONOTONIC, &deadline);
@@ -87,6 +89,18 @@ void sw_dumper_start(void) {
         sw_warn(SW_WARN_THREAD, "cannot start the dump thread", NULL, "only the exit dump will be written");
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Called on the sampled path. The dump thread starts only once it has work: a second thread
+ * costs a single-threaded program glibc's lock-free malloc fast path for the rest of its
+ * life (about 5% of clang++), so short or quiet programs never get one. It starts when the
+ * first interval has passed, when a byte-count dump is asked for, or at once if the program
+ * has threads of its own (then it costs nothing). */
+void sw_dumper_maybe_start(void) {
+    if (SW_LIKELY(atomic_load_explicit(&running, memory_order_relaxed)) || !periodic()) return;
+    bool due = !__libc_single_threaded || atomic_load(&poked) ||
+               (sw.config.interval_ns && sw_now_ns(CLOCK_MONOTONIC) - sw.start_ns >= sw.config.interval_ns);
+    if (due) sw_dumper_start();
 }
 
 void sw_dumper_stop(void) {
@@ -143,7 +157,7 @@ static void after_fork_child(void) {
     atomic_store(&sw.epoch, first_free_epoch());
     __atomic_store_n(&sw.sampled_bytes, 0, __ATOMIC_RELAXED);
     sw.start_ns = sw_now_ns(CLOCK_MONOTONIC);
-    sw_dumper_start();
+    if (sw.config.signal) sw_dumper_start();
     sw_tls.busy--;
 }
 
@@ -191,7 +205,9 @@ __attribute__((constructor)) static void swheap_start(void) {
         sigaction(sw.config.signal, &sa, NULL);
     }
     atomic_store_explicit(&sw.ready, 1, memory_order_release);
-    sw_dumper_start();
+    /* A signal handler cannot start a thread: with SWHEAP_SIGNAL the writer waits from the
+     * start. Otherwise it starts when first needed (sw_dumper_maybe_start). */
+    if (sw.config.signal) sw_dumper_start();
 done:
     sw_tls.busy = 0;
 }

@@ -33,6 +33,7 @@ void sw_record_allocation(void *p, size_t size) {
         sw_atomic_add_double(&sw.sampled_bytes, w.bytes);
         if (sw_atomic_load_double(&sw.sampled_bytes) >= (double)sw.config.dump_bytes) sw_dumper_poke();
     }
+    sw_dumper_maybe_start(); /* never while holding a lock: it may create a thread */
     sw_tls.busy = 0;
 }
 

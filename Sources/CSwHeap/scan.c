@@ -18,9 +18,40 @@ typedef struct {
     uintptr_t lo, hi;
 } range;
 
+/* The pages sampled objects occupy, as an open-addressing set: nearly every word of memory
+ * that looks like a heap pointer points elsewhere, and one probe here rejects it before the
+ * binary search over the objects. */
+typedef struct {
+    uintptr_t *slots; /* page number + 1; 0 = empty */
+    size_t mask;
+    size_t bytes;
+} page_set;
+
+static size_t page_slot(const page_set *set, uintptr_t page) {
+    return (size_t)((page * 0x9E3779B97F4A7C15ull) >> 20) & set->mask;
+}
+
+static void page_set_add(page_set *set, uintptr_t page) {
+    for (size_t i = page_slot(set, page);; i = (i + 1) & set->mask) {
+        if (set->slots[i] == page + 1) return;
+        if (set->slots[i] == 0) {
+            set->slots[i] = page + 1;
+            return;
+        }
+    }
+}
+
+static bool page_set_contains(const page_set *set, uintptr_t page) {
+    for (size_t i = page_slot(set, page);; i = (i + 1) & set->mask) {
+        if (set->slots[i] == page + 1) return true;
+        if (set->slots[i] == 0) return false;
+    }
+}
+
 typedef struct {
     sw_snapshot_entry *objects;
     size_t n;
+    page_set pages;
     bool *unreferenced;
     size_t *worklist;
     size_t pending;
@@ -64,7 +95,7 @@ static long object_at(const scan_state *s, uintptr_t v) {
 }
 
 static void mark(scan_state *s, uintptr_t v) {
-    if (v < s->min || v >= s->max) return;
+    if (v < s->min || v >= s->max || !page_set_contains(&s->pages, v >> 12)) return;
     long i = object_at(s, v);
     if (i < 0 || !s->unreferenced[i]) return;
     s->unreferenced[i] = false;
@@ -129,6 +160,7 @@ static size_t collect_exclusions(scan_state *s, range *out, size_t cap) {
     if (n < cap) out[n++] = (range){(uintptr_t)s->worklist, (uintptr_t)(s->worklist + s->n)};
     if (n < cap) out[n++] = (range){(uintptr_t)s->chunk, (uintptr_t)s->chunk + CHUNK};
     if (n < cap) out[n++] = (range){(uintptr_t)out, (uintptr_t)(out + cap)}; /* holds every object's address */
+    if (n < cap) out[n++] = (range){(uintptr_t)s->pages.slots, (uintptr_t)s->pages.slots + s->pages.bytes};
     /* insertion sort is enough: the object ranges are already in order */
     for (size_t i = 1; i < n; i++) {
         range r = out[i];
@@ -182,11 +214,20 @@ void sw_scan_mark_unreferenced(sw_snapshot_entry *objects, size_t n, bool *unref
     for (size_t i = 0; i < n; i++) unreferenced[i] = true;
     s.min = n ? objects[0].ptr : 0;
     s.max = n ? end_of(&objects[n - 1]) : 0;
+    size_t pages = 0;
+    for (size_t i = 0; i < n; i++) pages += ((end_of(&objects[i]) - 1) >> 12) - (objects[i].ptr >> 12) + 1;
+    size_t slots = 64;
+    while (slots < 2 * pages) slots *= 2;
+    s.pages = (page_set){sw_os_map(slots * sizeof(uintptr_t), false), slots - 1, slots * sizeof(uintptr_t)};
+    if (s.pages.slots)
+        for (size_t i = 0; i < n; i++)
+            for (uintptr_t page = objects[i].ptr >> 12; page <= (end_of(&objects[i]) - 1) >> 12; page++)
+                page_set_add(&s.pages, page);
     s.worklist = sw_os_map(n * sizeof(size_t), false);
     s.chunk = sw_os_map(CHUNK, false);
     size_t skip_cap = n + SW_LIVE_STRIPES + 8;
     range *skip = sw_os_map(skip_cap * sizeof(range), false);
-    if (!s.worklist || !s.chunk || !skip) {
+    if (!s.worklist || !s.chunk || !skip || !s.pages.slots) {
         for (size_t i = 0; i < n; i++) unreferenced[i] = false; /* cannot tell: claim nothing */
     } else {
         size_t nskip = collect_exclusions(&s, skip, skip_cap);
@@ -199,4 +240,5 @@ void sw_scan_mark_unreferenced(sw_snapshot_entry *objects, size_t n, bool *unref
     sw_os_unmap(s.worklist, n * sizeof(size_t));
     sw_os_unmap(s.chunk, CHUNK);
     sw_os_unmap(skip, skip_cap * sizeof(range));
+    sw_os_unmap(s.pages.slots, s.pages.bytes);
 }

@@ -91,6 +91,7 @@ void sw_scan_mark_unreferenced(sw_snapshot_entry *entries, size_t n, bool *unref
 
 /* dumper.c: the background writer and its triggers */
 void sw_dumper_start(void);
+void sw_dumper_maybe_start(void);
 void sw_dumper_poke(void);
 void sw_dumper_stop(void);
 

@@ -5,6 +5,7 @@
  *                   reports LD_PRELOAD; the parent exits with the child's status
  *   behaviour inplace  runs a while (periodic dumps), then execs "behaviour child" in place */
 #include <signal.h>
+#include <sys/single_threaded.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,8 @@ int main(int argc, char **argv) {
     }
     if (argc > 1 && strcmp(argv[1], "inplace") == 0) {
         for (int i = 0; i < 20; i++) {
-            free(malloc(1000));
+            void *volatile p = malloc(1000); /* volatile: the compiler may not drop the pair */
+            free(p);
             usleep(10 * 1000);
         }
         execl("/proc/self/exe", argv[0], "child", (char *)NULL);
@@ -47,6 +49,9 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < 1000; i++) free(malloc((size_t)i * 10));
     printf("args: %s\n", total);
+    /* The shim must not start its dump thread in a short single-threaded program: that
+     * would cost the program glibc's single-thread malloc fast path. */
+    printf("single-threaded: %s\n", __libc_single_threaded ? "yes" : "no");
     fprintf(stderr, "to stderr\n");
     free(total);
     return 3;

@@ -16,8 +16,10 @@ int main(void) {
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
-        for (int i = 10; i < 30; i++) kept[i] = site_child();
-        usleep(300 * 1000); /* long enough for a periodic dump in the child */
+        for (int i = 10; i < 30; i++) { /* 300 ms: long enough for periodic dumps in the child */
+            kept[i] = site_child();
+            usleep(15 * 1000);
+        }
         exit(0);
     }
     int status = 0;
