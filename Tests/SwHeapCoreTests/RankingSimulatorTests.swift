@@ -6,17 +6,11 @@ import Foundation
 import XCTest
 @testable import SwHeapCore
 
-/// SplitMix64: small, fast, reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+typealias SeededGenerator = SplitMix64
+
+extension SplitMix64 {
+    /// Offset so seed 0 is not the generator's own start (the sequences these tests were tuned on).
+    init(offsetSeed seed: UInt64) { self.init(seed: seed &+ 0x9E37_79B9_7F4A_7C15) }
 }
 
 struct HeapSimulator {
@@ -36,7 +30,7 @@ struct HeapSimulator {
 
     init(rate: Double = 1, seed: UInt64 = 1) {
         self.rate = rate
-        generator = SeededGenerator(seed: seed)
+        generator = SeededGenerator(offsetSeed: seed)
     }
 
     mutating func allocate(_ size: Double) -> Handle {
