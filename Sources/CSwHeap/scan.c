@@ -55,6 +55,7 @@ typedef struct {
     bool *unreferenced;
     size_t *worklist;
     size_t pending;
+    size_t remaining; /* objects not yet found referenced: at 0 the scan can stop */
     uintptr_t min, max;
     char *chunk;
 } scan_state;
@@ -99,6 +100,7 @@ static void mark(scan_state *s, uintptr_t v) {
     long i = object_at(s, v);
     if (i < 0 || !s->unreferenced[i]) return;
     s->unreferenced[i] = false;
+    s->remaining--;
     s->worklist[s->pending++] = (size_t)i;
 }
 
@@ -111,7 +113,7 @@ static void scan_words(scan_state *s, const char *bytes, size_t len) {
 static void scan_range(scan_state *s, uintptr_t lo, uintptr_t hi) {
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
     pid_t self = getpid();
-    while (lo < hi) {
+    while (lo < hi && s->remaining) { /* once every object is referenced, nothing can change */
         size_t want = hi - lo < CHUNK ? hi - lo : CHUNK;
         struct iovec local = {s->chunk, want}, remote = {(void *)lo, want};
         ssize_t got = process_vm_readv(self, &local, 1, &remote, 1, 0);
@@ -182,7 +184,7 @@ static void scan_roots(scan_state *s, const range *skip, size_t nskip) {
     if (!maps) return;
     maps[len] = 0;
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-    for (const char *line = maps; *line;) {
+    for (const char *line = maps; *line && s->remaining;) {
         const char *p = line;
         uintptr_t lo = parse_hex(&p);
         p++;
@@ -209,7 +211,7 @@ static void scan_roots(scan_state *s, const range *skip, size_t nskip) {
 }
 
 void sw_scan_mark_unreferenced(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
-    scan_state s = {.objects = objects, .n = n, .unreferenced = unreferenced};
+    scan_state s = {.objects = objects, .n = n, .unreferenced = unreferenced, .remaining = n};
     sort_by_address(objects, n);
     for (size_t i = 0; i < n; i++) unreferenced[i] = true;
     s.min = n ? objects[0].ptr : 0;
