@@ -56,6 +56,7 @@ typedef struct {
     size_t *worklist;
     size_t pending;
     size_t remaining; /* objects not yet found referenced: at 0 the scan can stop */
+    bool draining;
     uintptr_t min, max;
     char *chunk;
 } scan_state;
@@ -109,6 +110,20 @@ static void scan_words(scan_state *s, const char *bytes, size_t len) {
     for (size_t i = 0; i < len / sizeof(uintptr_t); i++) mark(s, w[i]);
 }
 
+static void scan_range(scan_state *s, uintptr_t lo, uintptr_t hi);
+
+/* Follows what the objects found so far point to, at once rather than after all roots:
+ * the sooner every object is known to be referenced, the sooner the scan stops. */
+static void drain(scan_state *s) {
+    if (s->draining) return;
+    s->draining = true;
+    while (s->pending && s->remaining) {
+        const sw_snapshot_entry *e = &s->objects[s->worklist[--s->pending]];
+        scan_range(s, e->ptr, e->ptr + e->size);
+    }
+    s->draining = false;
+}
+
 /* Reads [lo, hi) of our own memory without faulting, page by page where a chunk fails. */
 static void scan_range(scan_state *s, uintptr_t lo, uintptr_t hi) {
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
@@ -120,6 +135,7 @@ static void scan_range(scan_state *s, uintptr_t lo, uintptr_t hi) {
         if (got > 0) {
             scan_words(s, s->chunk, (size_t)got);
             lo += (size_t)got;
+            drain(s); /* the chunk is consumed: draining may reuse it */
         } else {
             lo = (lo | 4095) + 1; /* unreadable page: skip it */
         }
@@ -184,6 +200,10 @@ static void scan_roots(scan_state *s, const range *skip, size_t nskip) {
     if (!maps) return;
     maps[len] = 0;
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    /* Two passes: named mappings first (modules' data and bss, the main stack), where
+     * the roots of most structures live, then the heap and anonymous memory, so that a
+     * program whose sampled objects are all referenced rarely reads its whole heap. */
+    for (int pass = 0; pass < 2; pass++)
     for (const char *line = maps; *line && s->remaining;) {
         const char *p = line;
         uintptr_t lo = parse_hex(&p);
@@ -200,7 +220,8 @@ static void scan_roots(scan_state *s, const range *skip, size_t nskip) {
         bool special = bracket && (strncmp(bracket, "[vvar]", 6) == 0 || strncmp(bracket, "[vsyscall]", 10) == 0 ||
                                    strncmp(bracket, "[vdso]", 6) == 0);
         bool device = path && strncmp(path, "/dev/", 5) == 0;
-        if (readable && writable && !special && !device) {
+        bool named = (path || bracket) && !(bracket && strncmp(bracket, "[heap]", 6) == 0);
+        if (readable && writable && !special && !device && named == (pass == 0)) {
             /* Our own stack below this frame holds only dead copies of pointers. */
             if (sp >= lo && sp < hi) lo = sp;
             scan_except(s, lo, hi, skip, nskip);
@@ -234,10 +255,7 @@ void sw_scan_mark_unreferenced(sw_snapshot_entry *objects, size_t n, bool *unref
     } else {
         size_t nskip = collect_exclusions(&s, skip, skip_cap);
         scan_roots(&s, skip, nskip);
-        while (s.pending) { /* objects reached so far keep what they point to alive */
-            const sw_snapshot_entry *e = &objects[s.worklist[--s.pending]];
-            scan_range(&s, e->ptr, e->ptr + e->size);
-        }
+        drain(&s); /* objects reached so far keep what they point to alive */
     }
     sw_os_unmap(s.worklist, n * sizeof(size_t));
     sw_os_unmap(s.chunk, CHUNK);
