@@ -203,30 +203,31 @@ static void scan_roots(scan_state *s, const range *skip, size_t nskip) {
     /* Two passes: named mappings first (modules' data and bss, the main stack), where
      * the roots of most structures live, then the heap and anonymous memory, so that a
      * program whose sampled objects are all referenced rarely reads its whole heap. */
-    for (int pass = 0; pass < 2; pass++)
-    for (const char *line = maps; *line && s->remaining;) {
-        const char *p = line;
-        uintptr_t lo = parse_hex(&p);
-        p++;
-        uintptr_t hi = parse_hex(&p);
-        p++;
-        bool readable = p[0] == 'r', writable = p[1] == 'w';
-        const char *path = strchr(p, '/');
-        const char *bracket = strchr(p, '[');
-        const char *eol = strchr(p, '\n');
-        if (!eol) eol = p + strlen(p);
-        if (path && path > eol) path = NULL;
-        if (bracket && bracket > eol) bracket = NULL;
-        bool special = bracket && (strncmp(bracket, "[vvar]", 6) == 0 || strncmp(bracket, "[vsyscall]", 10) == 0 ||
-                                   strncmp(bracket, "[vdso]", 6) == 0);
-        bool device = path && strncmp(path, "/dev/", 5) == 0;
-        bool named = (path || bracket) && !(bracket && strncmp(bracket, "[heap]", 6) == 0);
-        if (readable && writable && !special && !device && named == (pass == 0)) {
-            /* Our own stack below this frame holds only dead copies of pointers. */
-            if (sp >= lo && sp < hi) lo = sp;
-            scan_except(s, lo, hi, skip, nskip);
+    for (int pass = 0; pass < 2; pass++) {
+        for (const char *line = maps; *line && s->remaining;) {
+            const char *p = line;
+            uintptr_t lo = parse_hex(&p);
+            p++;
+            uintptr_t hi = parse_hex(&p);
+            p++;
+            bool readable = p[0] == 'r', writable = p[1] == 'w';
+            const char *path = strchr(p, '/');
+            const char *bracket = strchr(p, '[');
+            const char *eol = strchr(p, '\n');
+            if (!eol) eol = p + strlen(p);
+            if (path && path > eol) path = NULL;
+            if (bracket && bracket > eol) bracket = NULL;
+            bool special = bracket && (strncmp(bracket, "[vvar]", 6) == 0 || strncmp(bracket, "[vsyscall]", 10) == 0 ||
+                                       strncmp(bracket, "[vdso]", 6) == 0);
+            bool device = path && strncmp(path, "/dev/", 5) == 0;
+            bool named = (path || bracket) && !(bracket && strncmp(bracket, "[heap]", 6) == 0);
+            if (readable && writable && !special && !device && named == (pass == 0)) {
+                /* Our own stack below this frame holds only dead copies of pointers. */
+                if (sp >= lo && sp < hi) lo = sp;
+                scan_except(s, lo, hi, skip, nskip);
+            }
+            line = *eol ? eol + 1 : eol;
         }
-        line = *eol ? eol + 1 : eol;
     }
     sw_os_unmap(maps, cap);
 }

@@ -34,8 +34,7 @@ sw_stack_table *sw_stacks_create(uint32_t max_stacks, size_t arena_bytes) {
     t->max_ids = max_stacks;
     t->arena_capacity = arena_bytes;
     /* Reserve id 1 for the empty stack, which also absorbs stacks that do not fit. */
-    uint32_t unknown = sw_stacks_intern(t, NULL, 0);
-    (void)unknown;
+    sw_stacks_intern(t, NULL, 0); /* the first stack added gets id 1 = SW_STACK_UNKNOWN */
     return t;
 }
 
