@@ -23,22 +23,40 @@ let package = Package(
             linkerSettings: [.linkedLibrary("m")]
         ),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // The dump format's layout, one C header shared by the shim and the Swift reader.
+        .target(name: "CSwHeapFormat"),
+
+        // The CLI's stages, each a target so the compiler keeps the boundaries:
+        // system calls -> dump format -> heap store -> symbols -> ranking -> output -> swheap.
+        .target(name: "SwHeapSystem"),
+        .target(name: "SwHeapDump", dependencies: ["CSwHeapFormat", "SwHeapSystem"]),
+        .target(name: "SwHeapStore", dependencies: ["SwHeapDump"]),
+        .target(name: "SwHeapSymbols", dependencies: ["SwHeapStore"]),
+        .target(name: "SwHeapRanking", dependencies: ["SwHeapSymbols"]),
         .target(
-            name: "SwHeapCore",
+            name: "SwHeapOutput",
             dependencies: [
+                "SwHeapRanking",
                 "CZlib",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // What only tests, benchmarks and `swheap synth` use: the dump writer, the heap
+        // simulator, synthetic processes, running tools and compiling fixtures.
+        .target(name: "SwHeapTestSupport", dependencies: ["SwHeapRanking", "CSwHeapFormat"]),
         .executableTarget(
             name: "swheap",
             dependencies: [
-                "SwHeapCore",
+                "SwHeapOutput",
+                "SwHeapTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "CSwHeapTests", dependencies: ["CSwHeap"]),
-        .testTarget(name: "SwHeapCoreTests", dependencies: ["SwHeapCore"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["SwHeapCore"]),
+        // Pure Swift: no compiler, tool or shim is run.
+        .testTarget(name: "UnitTests", dependencies: ["SwHeapOutput", "SwHeapTestSupport"]),
+        // Compile fixtures, run them under the real shim, call the CLI, llvm-symbolizer and
+        // `go tool pprof`. Needs scripts/build first (scripts/test does it).
+        .testTarget(name: "IntegrationTests", dependencies: ["SwHeapOutput", "SwHeapTestSupport"]),
     ]
 )

@@ -2,7 +2,9 @@
 // gzip-compressed pprof profile, symbolised here so pprof needs no binaries.
 
 import ArgumentParser
-import SwHeapCore
+import SwHeapOutput
+import SwHeapStore
+import SwHeapSymbols
 
 struct PprofCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,9 +43,7 @@ struct PprofCommand: ParsableCommand {
     func run() throws {
         let store = try HeapStore.load(directory: directory)
         let process = try chooseProcess(in: store)
-        let summary: String
-        do { summary = try writeProfile(of: process) } catch { throw CommandFailure(message: error.description) }
-        print(summary)
+        print(try writeProfile(of: process))
     }
 
     /// Builds, symbolises and writes the profile; returns the line to print.
@@ -63,7 +63,7 @@ struct PprofCommand: ParsableCommand {
         let pids = store.processes.map(\.pid)
         if let pid {
             guard let process = store.process(pid: pid) else {
-                throw CommandFailure(message: PprofError.unknownPID(pid: pid, available: pids).description)
+                throw PprofError.unknownPID(pid: pid, available: pids)
             }
             return process
         }

@@ -1,7 +1,10 @@
 // `swheap report DIR`: ranks allocation sites by evidence that they grow without release.
 
 import ArgumentParser
-import SwHeapCore
+import SwHeapOutput
+import SwHeapRanking
+import SwHeapStore
+import SwHeapSymbols
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,17 +53,13 @@ struct ReportCommand: ParsableCommand {
             }
         }
         var rules = noBuiltinSuppressions ? Suppressions() : Suppressions.builtIn
-        if let suppressions {
-            do { rules = rules + (try Suppressions.load(path: suppressions)) } catch {
-                throw CommandFailure(message: error.description)
-            }
-        }
+        if let suppressions { rules = rules + (try Suppressions.load(path: suppressions)) }
 
         let symbolizer = Symbolizer(options: .init(showsProgress: !json))
         let reports = processes.map { process in
             let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer)
             let ranking = LeakRanker.ranking(process: process, names: names, suppressions: rules)
-            return ProcessReport(process: process, ranking: ranking, top: top, notableShare: all ? nil : 0.01)
+            return ProcessReport(process: process, ranking: ranking, top: top, listsEverySite: all)
         }
         if let reason = symbolizer.unavailableReason { writeToStandardError("swheap: warning: \(reason)\n") }
         if json {

@@ -2,7 +2,7 @@
 // they throw into one `swheap: error: ...` line on stderr.
 
 import ArgumentParser
-import SwHeapCore
+import SwHeapSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -33,16 +33,15 @@ struct SwHeap: ParsableCommand {
         SymbolizeCommand.self,
     ]
 
-    /// Like ArgumentParser's `main()`, except that errors from reading dumps or running a
-    /// command are reported as `swheap: error: <one line>` instead of with usage text.
+    /// Like ArgumentParser's `main()`, except that every `SwHeapError` (a bad dump, a missing
+    /// file, an unknown epoch, a program that cannot run) is reported as
+    /// `swheap: error: <one line>` instead of with usage text.
     static func main() {
         do {
             var command = try parseAsRoot()
             try command.run()
-        } catch let error as DumpError {
-            fail(error.description, exitCode: 1)
-        } catch let error as CommandFailure {
-            fail(error.message, exitCode: error.exitCode)
+        } catch let error as any SwHeapError {
+            fail(error.description, exitCode: error.exitCode)
         } catch {
             exit(withError: error)  // argument errors, --help, ExitCode
         }
@@ -55,7 +54,7 @@ struct SwHeap: ParsableCommand {
 }
 
 /// A failure a subcommand reports to the user as one line (not an argument error).
-struct CommandFailure: Error, CustomStringConvertible {
+struct CommandFailure: SwHeapError {
     var message: String
     var exitCode: Int32 = 1
     var description: String { message }

@@ -3,7 +3,8 @@
 
 import ArgumentParser
 import Foundation
-import SwHeapCore
+import SwHeapDump
+import SwHeapSymbols
 
 struct SymbolizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

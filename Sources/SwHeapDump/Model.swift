@@ -1,0 +1,120 @@
+// The value types every part of swheap shares: what one dump file says, decoded.
+// The dump reader produces them, HeapStore aggregates them, outputs read them.
+
+/// One PT_LOAD segment of a loaded object, in absolute addresses.
+public struct Segment: Hashable, Sendable {
+    public var start: UInt64
+    public var end: UInt64
+    public var fileOffset: UInt64
+    /// ELF p_flags: 1 = X, 2 = W, 4 = R.
+    public var flags: UInt32
+
+    public init(start: UInt64, end: UInt64, fileOffset: UInt64, flags: UInt32) {
+        self.start = start; self.end = end; self.fileOffset = fileOffset; self.flags = flags
+    }
+    public var isExecutable: Bool { flags & 1 != 0 }
+}
+
+/// A loaded object (executable, shared library, vdso) as the shim saw it.
+public struct Module: Hashable, Sendable {
+    /// address = ELF virtual address + loadBias
+    public var loadBias: UInt64
+    /// The real path of the executable or library; `Module.vdsoPath` for the vdso.
+    public var path: String
+    /// GNU build ID, raw bytes (empty if the object has none).
+    public var buildID: [UInt8]
+    public var segments: [Segment]
+
+    public init(loadBias: UInt64, path: String, buildID: [UInt8], segments: [Segment]) {
+        self.loadBias = loadBias; self.path = path; self.buildID = buildID; self.segments = segments
+    }
+    /// What the shim writes as the vdso's path (docs/FORMAT.md): it has no file.
+    public static let vdsoPath = "[vdso]"
+
+    public var isVDSO: Bool { path == Self.vdsoPath }
+
+    public var buildIDHex: String {
+        let digits = Array("0123456789abcdef")
+        return String(buildID.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
+    }
+    public func contains(_ address: UInt64) -> Bool {
+        segments.contains { address >= $0.start && address < $0.end }
+    }
+}
+
+/// A deduplicated stack with its cumulative allocation since process start.
+public struct StackRecord: Hashable, Sendable {
+    public var id: UInt32
+    /// Return addresses, innermost first (subtract 1 to symbolise).
+    public var frames: [UInt64]
+    public var allocObjects: Double
+    public var allocBytes: Double
+
+    public init(id: UInt32, frames: [UInt64], allocObjects: Double, allocBytes: Double) {
+        self.id = id; self.frames = frames; self.allocObjects = allocObjects; self.allocBytes = allocBytes
+    }
+}
+
+/// Live sampled allocations of one stack born in one epoch: a LIVE record of a dump, and the
+/// same cell as HeapStore keeps it per site and ranking reads it (the only live-cell type).
+public struct LiveCell: Hashable, Sendable {
+    public var stackID: UInt32
+    /// The epoch number the objects were allocated in.
+    public var birthEpoch: UInt32
+    /// Which dump saw them: the index into `ProcessHeap.epochs` once loaded into a HeapStore;
+    /// 0 in a decoded `Dump`, which is its own only epoch.
+    public var epochIndex: Int
+    public var liveObjects: Double
+    public var liveBytes: Double
+    public var unreferencedObjects: Double
+    public var unreferencedBytes: Double
+
+    public init(stackID: UInt32 = 0, epochIndex: Int = 0, birthEpoch: UInt32, liveObjects: Double, liveBytes: Double,
+                unreferencedObjects: Double = 0, unreferencedBytes: Double = 0) {
+        self.stackID = stackID; self.epochIndex = epochIndex; self.birthEpoch = birthEpoch
+        self.liveObjects = liveObjects; self.liveBytes = liveBytes
+        self.unreferencedObjects = unreferencedObjects; self.unreferencedBytes = unreferencedBytes
+    }
+}
+
+/// The header of one dump file.
+public struct DumpHeader: Hashable, Sendable {
+    public var version: UInt32
+    public var isFinal: Bool
+    public var isScanned: Bool
+    public var isTruncated: Bool
+    public var pid: Int32
+    public var parentPID: Int32
+    public var epoch: UInt64
+    public var wallTimeNs: UInt64
+    public var monotonicNs: UInt64
+    public var startMonotonicNs: UInt64
+    public var rate: UInt64
+    public var maxDepth: UInt32
+
+    public init(version: UInt32 = DumpLayout.version, isFinal: Bool = false, isScanned: Bool = false, isTruncated: Bool = false,
+                pid: Int32, parentPID: Int32, epoch: UInt64, wallTimeNs: UInt64, monotonicNs: UInt64,
+                startMonotonicNs: UInt64, rate: UInt64, maxDepth: UInt32) {
+        self.version = version; self.isFinal = isFinal; self.isScanned = isScanned; self.isTruncated = isTruncated
+        self.pid = pid; self.parentPID = parentPID; self.epoch = epoch; self.wallTimeNs = wallTimeNs
+        self.monotonicNs = monotonicNs; self.startMonotonicNs = startMonotonicNs; self.rate = rate; self.maxDepth = maxDepth
+    }
+    /// Seconds since the shim started in this process.
+    public var elapsedSeconds: Double { Double(monotonicNs &- startMonotonicNs) / 1e9 }
+}
+
+/// One decoded dump file.
+public struct Dump: Sendable {
+    public var header: DumpHeader
+    public var executable: String
+    public var commandLine: [String]
+    public var modules: [Module]
+    public var stacks: [StackRecord]
+    public var live: [LiveCell]
+
+    public init(header: DumpHeader, executable: String, commandLine: [String], modules: [Module],
+                stacks: [StackRecord], live: [LiveCell]) {
+        self.header = header; self.executable = executable; self.commandLine = commandLine
+        self.modules = modules; self.stacks = stacks; self.live = live
+    }
+}

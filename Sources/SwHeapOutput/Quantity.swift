@@ -1,0 +1,97 @@
+// The one formatter of sizes, rates and durations for people, without Foundation:
+// "4.1 MiB", "+1.2 MiB/min", "97%", "75.3s".
+
+public enum Quantity {
+    /// How many decimals a scaled size gets.
+    public enum Precision: Sendable {
+        /// One below 100, none above ("4.1 MiB", "123 KiB"): reports, where width matters.
+        case compact
+        /// Always one ("123.4 KiB"): the dumps listing, where columns line up by the point.
+        case tenths
+    }
+
+    /// Binary units; whole bytes below 1 KiB ("812 B"). A non-finite estimate shows as 0 B.
+    public static func bytes(_ value: Double, precision: Precision = .compact) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        let finite = value.isFinite ? value : 0
+        var magnitude = abs(finite), unit = 0
+        while magnitude >= 1024 && unit < units.count - 1 { magnitude /= 1024; unit += 1 }
+        if unit == 0 {
+            let whole = Int(magnitude.rounded())
+            return (finite < 0 && whole != 0 ? "-" : "") + "\(whole) B"
+        }
+        let sign = finite < 0 ? "-" : ""
+        if precision == .compact && magnitude >= 99.95 { return sign + "\(Int(magnitude.rounded())) " + units[unit] }
+        return sign + tenths(magnitude) + " " + units[unit]
+    }
+
+    /// A signed rate in the unit that gives a readable number: per second, minute or hour.
+    public static func rate(_ bytesPerSecond: Double) -> String {
+        let sign = bytesPerSecond < 0 ? "-" : "+"
+        let perSecond = abs(bytesPerSecond)
+        if perSecond == 0 { return "0 B/s" }
+        if perSecond >= 1024 * 1024 { return sign + bytes(perSecond) + "/s" }
+        if perSecond * 60 >= 1024 { return sign + bytes(perSecond * 60) + "/min" }
+        return sign + bytes(perSecond * 3600) + "/h"
+    }
+
+    /// 0.97 → "97%".
+    public static func percent(_ fraction: Double) -> String {
+        "\(Int((fraction * 100).rounded()))%"
+    }
+
+    /// 75.25 → "75.3s"; 3725 → "1h02m05s"; "?" when unknown.
+    public static func seconds(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "?" }
+        if seconds < 60 { return tenths(seconds) + "s" }
+        let whole = Int(seconds.rounded())
+        let (hours, minutes, secs) = (whole / 3600, whole / 60 % 60, whole % 60)
+        let two = { (n: Int) in n < 10 ? "0\(n)" : "\(n)" }
+        return hours > 0 ? "\(hours)h\(two(minutes))m\(two(secs))s" : "\(minutes)m\(two(secs))s"
+    }
+
+    /// 0.97 → "0.97": two decimals, always both digits.
+    public static func hundredths(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        return "\(hundredths / 100)." + (hundredths % 100 < 10 ? "0" : "") + "\(hundredths % 100)"
+    }
+
+    /// One decimal of a non-negative value: 4.06 → "4.1".
+    static func tenths(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+}
+
+/// The one column aligner: pads each cell but the last of a row to its column's width, so
+/// the last column (free text) never carries trailing spaces.
+public struct Columns: Sendable {
+    public enum Alignment: Sendable { case left, right }
+
+    /// Alignment per column; columns past the end are right-aligned (numbers).
+    public var alignments: [Alignment]
+
+    public init(_ alignments: [Alignment] = []) { self.alignments = alignments }
+
+    /// The rows with their cells padded.
+    public func pad(_ rows: [[String]]) -> [[String]] {
+        guard let columnCount = rows.map(\.count).max() else { return [] }
+        var widths = [Int](repeating: 0, count: columnCount)
+        for row in rows {
+            for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
+        }
+        return rows.map { row in
+            row.enumerated().map { column, cell in
+                if column == row.count - 1 { return cell }
+                let padding = String(repeating: " ", count: widths[column] - cell.count)
+                let alignment = column < alignments.count ? alignments[column] : .right
+                return alignment == .right ? padding + cell : cell + padding
+            }
+        }
+    }
+
+    /// The padded rows as lines joined by two spaces.
+    public func render(_ rows: [[String]]) -> String {
+        pad(rows).map { $0.joined(separator: "  ") + "\n" }.joined()
+    }
+}

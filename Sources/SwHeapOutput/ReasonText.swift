@@ -1,0 +1,70 @@
+// One sentence per site that a person can check against the dumps, e.g.
+// "live +4.1 MiB/min over 12 epochs, 97% of objects born in epochs 1–6 still alive".
+
+import SwHeapRanking
+
+extension SiteVerdict {
+    /// A short reason a person can check against the dumps.
+    public var reason: String { ReasonText.reason(for: assessment) }
+}
+
+enum ReasonText {
+    static func reason(for a: SiteAssessment) -> String {
+        var parts: [String] = [shapeReason(a)]
+        if let unreferenced = a.unreferencedBytes, unreferenced > 0 {
+            parts.append("\(Quantity.bytes(unreferenced)) unreferenced at exit")
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    private static func shapeReason(_ a: SiteAssessment) -> String {
+        let epochs = "\(a.trend?.analysedCount ?? a.epochCount) epochs"
+        let rate = Quantity.rate(a.growthBytesPerSecond)
+        switch a.shape {
+        case .steadyGrowth:
+            return joined("live \(rate) over \(epochs)", survival(a))
+        case .lateGrowth:
+            let since = a.turningEpoch.map { "flat until epoch \($0 - 1), then " } ?? ""
+            return joined("\(since)live \(rate)", survival(a))
+        case .growthWithTurnover:
+            return "live \(rate) over \(epochs) although older objects are freed "
+                + "(\(objects(a.liveObjects)) live now: a buffer re-allocated ever larger, or a backlog)"
+        case .plateau:
+            let by = a.turningEpoch.map { " by epoch \($0)" } ?? ""
+            let released = a.survival?.retention.map { ", \(Quantity.percent($0)) of objects born in \(birthRange(a)) still alive" } ?? ""
+            return "levelled off at \(Quantity.bytes(a.trend?.lateLevel ?? a.liveBytes))\(by)\(released) (bounded: a cache or pool)"
+        case .sawtooth:
+            return "filled and released \(a.trend?.drops ?? 0) times, peak \(Quantity.bytes(a.trend?.peakBytes ?? 0))"
+        case .oneTime:
+            let share = a.survival?.earlyShare.map { Quantity.percent($0) + " of live bytes" } ?? "live bytes"
+            return "\(share) allocated in the first epochs, unchanged since (start-up)"
+        case .flat:
+            return "about \(Quantity.bytes(a.trend?.lateLevel ?? a.liveBytes)) live throughout, no trend"
+        case .released:
+            return "released (peak \(Quantity.bytes(a.trend?.peakBytes ?? 0)))"
+        case .exitOnly:
+            let dumps = a.epochCount == 1 ? "1 dump" : "\(a.epochCount) dumps"
+            if a.unreferencedBytes == nil { return "\(Quantity.bytes(a.liveBytes)) live; only \(dumps), not scanned: no trend" }
+            return "\(Quantity.bytes(a.liveBytes)) live at exit; only \(dumps): exit-time evidence only"
+        }
+    }
+
+    private static func survival(_ a: SiteAssessment) -> String? {
+        guard let retention = a.survival?.retention else { return nil }
+        return "\(Quantity.percent(retention)) of objects born in \(birthRange(a)) still alive"
+    }
+
+    private static func birthRange(_ a: SiteAssessment) -> String {
+        guard let range = a.survival?.olderBirthEpochs else { return "early epochs" }
+        return range.lowerBound == range.upperBound ? "epoch \(range.lowerBound)" : "epochs \(range.lowerBound)–\(range.upperBound)"
+    }
+
+    private static func objects(_ count: Double) -> String {
+        let rounded = Int(count.rounded())
+        return rounded == 1 ? "1 object" : "\(rounded) objects"
+    }
+
+    private static func joined(_ head: String, _ tail: String?) -> String {
+        tail.map { "\(head), \($0)" } ?? head
+    }
+}

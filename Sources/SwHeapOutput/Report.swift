@@ -1,0 +1,63 @@
+// What `swheap report` shows, independent of how it is rendered (terminal table or JSON).
+
+import SwHeapRanking
+import SwHeapStore
+
+/// One process of a report.
+public struct ProcessReport: Sendable {
+    public var pid: Int32
+    public var parentPID: Int32
+    public var executable: String
+    public var commandLine: [String]
+    public var ranking: ProcessRanking
+    /// Sites listed: suspects, then notable others; at most `top` suspects.
+    public var listed: [SiteVerdict]
+
+    /// - Parameter listsEverySite: list every site, suppressed ones included, not only suspects
+    ///   and sites holding `RankingThresholds.notableShare` of the heap.
+    public init(process: ProcessHeap, ranking: ProcessRanking, top: Int? = nil, listsEverySite: Bool = false) {
+        pid = process.pid
+        parentPID = process.parentPID
+        executable = process.executable
+        commandLine = process.commandLine
+        self.ranking = ranking
+        listed = Self.listing(ranking, top: top, listsEverySite: listsEverySite)
+    }
+
+    public init(pid: Int32, parentPID: Int32 = 0, executable: String, commandLine: [String],
+                ranking: ProcessRanking, top: Int? = nil, listsEverySite: Bool = false) {
+        self.pid = pid; self.parentPID = parentPID; self.executable = executable
+        self.commandLine = commandLine; self.ranking = ranking
+        listed = Self.listing(ranking, top: top, listsEverySite: listsEverySite)
+    }
+
+    /// `top` caps the whole listing; suspects come first so they are never cut before others.
+    static func listing(_ ranking: ProcessRanking, top: Int?, listsEverySite: Bool) -> [SiteVerdict] {
+        let all = listsEverySite ? ranking.sites : ranking.listed()
+        return top.map { Array(all.prefix(max(0, $0))) } ?? all
+    }
+
+    /// The command line as one string, or the executable when the command line is unknown.
+    public var command: String {
+        commandLine.isEmpty ? executable : commandLine.joined(separator: " ")
+    }
+
+    public var epochCount: Int { ranking.timeline.count }
+    public var suppressedCount: Int { ranking.suppressed.count }
+    public var suppressedBytes: Double { ranking.suppressed.reduce(0) { $0 + $1.liveBytes } }
+
+    /// A sentence about what evidence the verdicts rest on, when it is limited.
+    public var evidenceNote: String? {
+        let timeline = ranking.timeline
+        if ranking.isExitOnly {
+            return timeline.lastEpochScanned
+                ? "only \(timeline.count) dump(s): no trend, verdicts rest on the exit-time scan (leaked-at-exit or stable)"
+                : "only \(timeline.count) dump(s) and no exit-time scan: no trend and no leak evidence"
+        }
+        if !timeline.endsWithFinalDump {
+            return "no final dump (process still running or killed): no exit-time scan, trends up to epoch \(timeline.epochNumbers.last ?? 0)"
+        }
+        if !timeline.lastEpochScanned { return "final dump was not scanned: no unreferenced figures" }
+        return nil
+    }
+}

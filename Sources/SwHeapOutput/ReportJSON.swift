@@ -1,0 +1,102 @@
+// `swheap report --json`: a stable schema (docs/REPORT.md). Keys are sorted so output is
+// byte-for-byte reproducible; new keys may be added, existing ones never change meaning.
+
+import Foundation
+import SwHeapRanking
+
+public enum ReportJSON {
+    struct Document: Encodable {
+        var processes: [Process]
+    }
+
+    struct Process: Encodable {
+        var pid: Int32
+        var parent_pid: Int32
+        var command: String
+        var executable: String
+        var epochs: Int
+        var final: Bool
+        var scanned: Bool
+        var note: String?
+        var live_bytes: Int64
+        var suppressed_sites: Int
+        var suppressed_bytes: Int64
+        var suspects: [Suspect]
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(pid, forKey: .pid); try c.encode(parent_pid, forKey: .parent_pid)
+            try c.encode(command, forKey: .command); try c.encode(executable, forKey: .executable)
+            try c.encode(epochs, forKey: .epochs); try c.encode(final, forKey: .final)
+            try c.encode(scanned, forKey: .scanned); try c.encode(note, forKey: .note)  // null when none
+            try c.encode(live_bytes, forKey: .live_bytes)
+            try c.encode(suppressed_sites, forKey: .suppressed_sites); try c.encode(suppressed_bytes, forKey: .suppressed_bytes)
+            try c.encode(suspects, forKey: .suspects)
+        }
+        enum Keys: String, CodingKey {
+            case pid, parent_pid, command, executable, epochs, final, scanned, note, live_bytes
+            case suppressed_sites, suppressed_bytes, suspects
+        }
+    }
+
+    struct Suspect: Encodable {
+        var rank: Int
+        var site: String
+        var stack: [String]
+        var verdict: String
+        var shape: String
+        var suspect: Bool
+        var score: Double
+        var reason: String
+        var inuse_bytes: Int64
+        var growth_bytes_per_s: Double
+        var unreferenced_bytes: Int64?
+        var referenced_bytes: Int64?
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(rank, forKey: .rank); try c.encode(site, forKey: .site); try c.encode(stack, forKey: .stack)
+            try c.encode(verdict, forKey: .verdict); try c.encode(shape, forKey: .shape)
+            try c.encode(suspect, forKey: .suspect); try c.encode(score, forKey: .score)
+            try c.encode(reason, forKey: .reason); try c.encode(inuse_bytes, forKey: .inuse_bytes)
+            try c.encode(growth_bytes_per_s, forKey: .growth_bytes_per_s)
+            // Explicit nulls: "not scanned" must not read as "0 bytes unreferenced".
+            try c.encode(unreferenced_bytes, forKey: .unreferenced_bytes)
+            try c.encode(referenced_bytes, forKey: .referenced_bytes)
+        }
+        enum Keys: String, CodingKey {
+            case rank, site, stack, verdict, shape, suspect, score, reason, inuse_bytes, growth_bytes_per_s
+            case unreferenced_bytes, referenced_bytes
+        }
+    }
+
+    /// The JSON text of a report (UTF-8, ends with a newline).
+    public static func render(_ processes: [ProcessReport]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(Document(processes: processes.map(process)))) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    static func process(_ report: ProcessReport) -> Process {
+        let timeline = report.ranking.timeline
+        return Process(pid: report.pid, parent_pid: report.parentPID, command: report.command,
+                       executable: report.executable, epochs: report.epochCount,
+                       final: timeline.endsWithFinalDump, scanned: timeline.lastEpochScanned,
+                       note: report.evidenceNote, live_bytes: whole(report.ranking.liveBytes),
+                       suppressed_sites: report.suppressedCount, suppressed_bytes: whole(report.suppressedBytes),
+                       suspects: report.listed.map(suspect))
+    }
+
+    static func suspect(_ v: SiteVerdict) -> Suspect {
+        Suspect(rank: v.rank, site: v.site, stack: v.stack.frames.map(\.displayText),
+                verdict: v.verdict.rawValue, shape: v.shape.rawValue, suspect: v.isSuspect,
+                score: (v.score * 100).rounded() / 100, reason: v.reason,
+                inuse_bytes: whole(v.liveBytes), growth_bytes_per_s: (v.growthBytesPerSecond * 10).rounded() / 10,
+                unreferenced_bytes: v.unreferencedBytes.map(whole), referenced_bytes: v.referencedBytes.map(whole))
+    }
+
+    static func whole(_ value: Double) -> Int64 {
+        value.isFinite ? Int64(value.rounded()) : 0
+    }
+}

@@ -1,0 +1,80 @@
+// Ranks the allocation sites of one process by evidence that they grow without release.
+
+import SwHeapDump
+import SwHeapStore
+import SwHeapSymbols
+
+public struct ProcessRanking: Sendable {
+    /// Every site with live bytes at some epoch, ranked: suspects first (by score), then the rest.
+    public var sites: [SiteVerdict]
+    public var timeline: EpochTimeline
+    /// The thresholds the sites were ranked with.
+    public var thresholds: RankingThresholds
+
+    public var suspects: [SiteVerdict] { sites.filter(\.isSuspect) }
+    public var suppressed: [SiteVerdict] { sites.filter { $0.suppressedBy != nil } }
+    /// Fewer epochs than a trend needs: verdicts rest on the exit-time scan alone.
+    public var isExitOnly: Bool { timeline.count < thresholds.minimumEpochsForTrend }
+    /// Total live bytes of the process at its last epoch.
+    public var liveBytes: Double { sites.reduce(0) { $0 + $1.liveBytes } }
+
+    /// What a report lists: suspects, then non-suspects holding at least `notableShare` of the heap.
+    public func listed() -> [SiteVerdict] {
+        sites.filter { $0.isSuspect || ($0.suppressedBy == nil && $0.heapShare >= thresholds.notableShare) }
+    }
+}
+
+public enum LeakRanker {
+    /// Ranks the sites of a loaded process. `names` symbolises stacks (see `SymbolizedSiteNaming`).
+    public static func rank(process: ProcessHeap, names: any SiteNaming,
+                            suppressions: Suppressions = .builtIn,
+                            classifier: ShapeClassifier = ShapeClassifier()) -> [SiteVerdict] {
+        ranking(process: process, names: names, suppressions: suppressions, classifier: classifier).sites
+    }
+
+    public static func ranking(process: ProcessHeap, names: any SiteNaming,
+                               suppressions: Suppressions = .builtIn,
+                               classifier: ShapeClassifier = ShapeClassifier()) -> ProcessRanking {
+        let frames = Dictionary(process.sites.map { ($0.stackID, $0.frames) }, uniquingKeysWith: { first, _ in first })
+        return ranking(timeline: EpochTimeline(process: process), sites: process.sites.map(SiteHistory.init(site:)),
+                       frames: frames, names: names, suppressions: suppressions, classifier: classifier)
+    }
+
+    /// The same from plain histories (tests, synthetic series).
+    public static func ranking(timeline: EpochTimeline, sites: [SiteHistory], frames: [UInt32: [UInt64]] = [:],
+                               names: any SiteNaming, suppressions: Suppressions = .builtIn,
+                               classifier: ShapeClassifier = ShapeClassifier()) -> ProcessRanking {
+        let present = sites.filter { $0.liveBytes.contains { $0 > 0 } }
+        let assessments = present.map { classifier.assess($0, timeline: timeline) }
+        let totalLive = assessments.reduce(0) { $0 + $1.liveBytes }
+        let totalGrowth = assessments.filter { $0.verdict == .growing }.reduce(0) { $0 + $1.grownBytes }
+        let totalUnreferenced = assessments.reduce(0) { $0 + ($1.unreferencedBytes ?? 0) }
+
+        var verdicts = zip(present, assessments).map { site, assessment -> SiteVerdict in
+            let stack = names.names(stackID: site.stackID, frames: frames[site.stackID] ?? [])
+            let score = LeakScore.score(
+                assessment, growthShare: totalGrowth > 0 ? assessment.grownBytes / totalGrowth : 0,
+                unreferencedShareOfProcess: totalUnreferenced > 0 ? (assessment.unreferencedBytes ?? 0) / totalUnreferenced : 0,
+                thresholds: classifier.thresholds)
+            return SiteVerdict(rank: 0, stackID: site.stackID, site: stack.siteName, stack: stack,
+                               verdict: assessment.verdict, shape: assessment.shape, score: score,
+                               assessment: assessment,
+                               suppressedBy: suppressions.match(stack),
+                               heapShare: totalLive > 0 ? assessment.liveBytes / totalLive : 0)
+        }
+        verdicts.sort(by: ranksBefore)
+        for index in verdicts.indices { verdicts[index].rank = index + 1 }
+        return ProcessRanking(sites: verdicts, timeline: timeline, thresholds: classifier.thresholds)
+    }
+
+    /// Suspects first, by score; the rest by live bytes (what a reader of the table wants to
+    /// see next); then the faster grower; then stack id (stable output).
+    static func ranksBefore(_ a: SiteVerdict, _ b: SiteVerdict) -> Bool {
+        if a.isSuspect != b.isSuspect { return a.isSuspect }
+        if !a.isSuspect && a.liveBytes != b.liveBytes { return a.liveBytes > b.liveBytes }
+        if a.score != b.score { return a.score > b.score }
+        if a.growthBytesPerSecond != b.growthBytesPerSecond { return a.growthBytesPerSecond > b.growthBytesPerSecond }
+        if a.liveBytes != b.liveBytes { return a.liveBytes > b.liveBytes }
+        return a.stackID < b.stackID
+    }
+}

@@ -1,0 +1,109 @@
+// Every number ranking compares against or weighs with, in one place (documented in
+// docs/REPORT.md): the trend, survival and shape thresholds and the score's tiers and weights.
+// The statistics code holds no constant of its own.
+
+public struct RankingThresholds: Hashable, Sendable {
+    // MARK: Trend (LiveTrend)
+
+    /// The fewest analysed epochs in a trend window.
+    public var minimumWindow = 5
+    /// Longer runs are thinned to this many evenly spaced epochs (the statistics are quadratic).
+    public var maximumPoints = 64
+    /// A final dump at or below this fraction of the one before is exit-handler teardown.
+    public var teardownFraction = 0.5
+    /// Still rising at the end: the second-half slope is at least this fraction of the slope.
+    public var risingEndRatio = 0.3
+    /// A drop falls to this fraction of the running peak or less...
+    public var dropFraction = 0.5
+    /// ...by at least this share of the series' peak...
+    public var dropShareOfPeak = 0.25
+    /// ...and by this many standard deviations of sampling noise.
+    public var dropNoiseMultiple = 3.0
+    /// The next drop counts only after a refill to this multiple of the trough.
+    public var refillRatio = 2.0
+
+    // MARK: Survival (BirthSurvival)
+
+    /// Fewer sampled objects than this (3, with rounding slack) say nothing about survival.
+    public var minimumSurvivalSamples = 2.5
+
+    // MARK: Turning points (ShapeClassifier)
+
+    /// Growth starts after the last epoch within this fraction of the rise above the baseline.
+    public var onsetTolerance = 0.1
+    /// A plateau is reached at the first epoch at this fraction of the final level.
+    public var plateauLevel = 0.9
+
+    // MARK: Shapes (ShapeClassifier)
+
+    /// Fewer epochs than this: no trend, exit-time evidence only.
+    public var minimumEpochsForTrend = 3
+    /// A growth verdict needs at least this many analysed epochs (5 rising points are the
+    /// fewest for which Kendall's test can reach `minimumSignificance`).
+    public var minimumEpochsForGrowth = 5
+    /// Kendall tau over the growth window.
+    public var minimumTau = 0.5
+    /// Kendall normal score over the growth window (about p < 0.025, one-sided).
+    public var minimumSignificance = 2.0
+    /// Rise over the window, relative to the peak.
+    public var minimumRelativeRise = 0.1
+    /// Absolute rise over the window, bytes.
+    public var minimumRiseBytes = 256.0
+    /// Below this retention of older births, objects are being released: a rise must then be
+    /// very steady (`turnoverTau`, `turnoverEndRatio`) to count as growth.
+    public var releasedRetention = 0.5
+    public var turnoverTau = 0.8
+    public var turnoverEndRatio = 0.6
+    public var turnoverSecondHalfTau = 0.6
+    /// ...and its second half must rise by this many standard deviations of sampling noise.
+    public var turnoverNoiseMultiple = 3.0
+    /// Without survival evidence (too few samples born early), or with retention below
+    /// `partialRetention`, the second half must rise by this many standard deviations.
+    public var unknownSurvivalNoiseMultiple = 2.0
+    public var partialRetention = 0.8
+    /// Late growth: first-half slope at most this fraction of the second-half slope.
+    public var lateGrowthRatio = 0.25
+    /// Repeated drops (fills then releases) that make a sawtooth.
+    public var sawtoothDrops = 2
+    /// Live bytes at the end below this share of the peak: released.
+    public var releasedShare = 0.01
+    /// Share of last live bytes born in the first quarter of the run: one-time.
+    public var oneTimeEarlyShare = 0.9
+    /// Plateau: early level at most this fraction of the late level (it rose)...
+    public var plateauRiseRatio = 0.67
+    /// ...or older births retained at most this much while births continue (turnover).
+    public var plateauRetention = 0.5
+    /// Unreferenced share of a site's live bytes at exit that makes `leaked-at-exit`.
+    public var leakedAtExitShare = 0.01
+
+    // MARK: Score (LeakScore)
+
+    /// Score tiers: growing in [growingFloor, 1], leaked-at-exit in [leakedFloor, leakedCeiling],
+    /// the rest in [0, otherCeiling], so a verdict always outranks a weaker one.
+    public var growingFloor = 0.5
+    public var leakedFloor = 0.2
+    public var leakedCeiling = 0.49
+    public var otherCeiling = 0.19
+    /// Growing: weights of tau, retention, end slope and share of growth (they sum to 1)...
+    public var tauWeight = 0.35
+    public var retentionWeight = 0.35
+    public var endSlopeWeight = 0.15
+    public var growthShareWeight = 0.15
+    /// ...the retention assumed when survival is unknown...
+    public var unknownRetention = 0.5
+    /// ...and, when the exit scan ran, the evidence and the unreferenced share blended thus.
+    public var scannedEvidenceWeight = 0.85
+    public var unreferencedWeight = 0.15
+    /// Leaked at exit: weights of the site's unreferenced share and its share of the process's.
+    public var leakedShareWeight = 0.2
+    public var leakedProcessShareWeight = 0.09
+    /// Not a suspect: a trend still rising at the end weighs fully, otherwise by this factor.
+    public var flatteningWeight = 0.5
+
+    // MARK: Listing (ProcessRanking)
+
+    /// Non-suspects are listed from this share of the process's live bytes.
+    public var notableShare = 0.01
+
+    public init() {}
+}

@@ -1,0 +1,139 @@
+// Decides the shape and verdict of one site from its trend and birth-epoch survival.
+// Order matters: sawtooth before growth (batches are released, whatever their trend), growth
+// before the bounded shapes, and exit-time evidence last (it cannot beat a trend, only add to it).
+
+public struct ShapeClassifier: Sendable {
+    public var thresholds: RankingThresholds
+
+    public init(thresholds: RankingThresholds = RankingThresholds()) {
+        self.thresholds = thresholds
+    }
+
+    public func assess(_ site: SiteHistory, timeline: EpochTimeline) -> SiteAssessment {
+        let n = min(timeline.count, site.liveBytes.count)
+        let unreferenced = timeline.lastEpochScanned ? site.unreferencedBytes.last : nil
+        var assessment = SiteAssessment(
+            shape: .exitOnly, verdict: .stable, trend: nil, survival: nil, epochCount: n,
+            turningEpoch: nil, growthBytesPerSecond: 0, liveBytes: site.liveBytes.last ?? 0,
+            liveObjects: site.liveObjects.last ?? 0, unreferencedBytes: unreferenced, grownBytes: 0)
+
+        if n >= thresholds.minimumEpochsForTrend {
+            let times = Array(timeline.elapsedSeconds.prefix(n)), bytes = Array(site.liveBytes.prefix(n))
+            let noise = (0..<n).map {
+                SamplingNoise.standardDeviation(liveBytes: site.liveBytes[$0], liveObjects: site.liveObjects[$0],
+                                                rate: timeline.samplingRate)
+            }
+            let trend = LiveTrend(liveBytes: bytes, elapsedSeconds: times, endsWithFinalDump: timeline.endsWithFinalDump,
+                                  noise: noise, thresholds: thresholds)
+            let lastIndex = n - 1 - (trend.ignoredTeardown ? 1 : 0)
+            let analysedTimes = Array(times.prefix(lastIndex + 1)), analysedBytes = Array(bytes.prefix(lastIndex + 1))
+            let survival = BirthSurvival(births: site.births, timeline: timeline,
+                                         windowStart: onsetIndex(analysedBytes), lastIndex: lastIndex, thresholds: thresholds)
+            assessment.trend = trend
+            assessment.survival = survival
+            let riseNoise = Self.risingNoise(site, timeline: timeline, lastIndex: lastIndex)
+            assessment.shape = shape(trend: trend, survival: survival, noise: riseNoise)
+            assessment.grownBytes = max(0, trend.slope * ((analysedTimes.last ?? 0) - (analysedTimes.first ?? 0)))
+
+            switch assessment.shape {
+            case .lateGrowth:
+                let onset = onsetIndex(analysedBytes)
+                assessment.turningEpoch = timeline.epochNumbers[onset]
+                assessment.growthBytesPerSecond = LiveTrend.slope(times: analysedTimes, bytes: analysedBytes, from: onset,
+                                                                  maximumPoints: thresholds.maximumPoints)
+            case .steadyGrowth, .growthWithTurnover:
+                assessment.growthBytesPerSecond = trend.slope
+            case .plateau:
+                assessment.turningEpoch = timeline.epochNumbers[plateauIndex(analysedBytes)]
+                assessment.growthBytesPerSecond = trend.secondHalfSlope
+            default:
+                assessment.growthBytesPerSecond = trend.secondHalfSlope
+            }
+        }
+        assessment.verdict = assessment.shape.verdict
+        if assessment.verdict != .growing, let share = assessment.unreferencedShare,
+           share >= thresholds.leakedAtExitShare, (unreferenced ?? 0) > 0 {
+            assessment.verdict = .leakedAtExit
+        }
+        return assessment
+    }
+
+    func shape(trend: LiveTrend, survival: BirthSurvival, noise: RiseNoise) -> SiteShape {
+        let t = thresholds
+        if trend.drops >= t.sawtoothDrops { return .sawtooth }
+        if isGrowing(trend, survival, noise) {
+            if let retention = survival.retention, retention < t.releasedRetention { return .growthWithTurnover }
+            if trend.secondHalfSlope > 0 && trend.firstHalfSlope <= t.lateGrowthRatio * trend.secondHalfSlope {
+                return .lateGrowth
+            }
+            return .steadyGrowth
+        }
+        if trend.peakBytes <= 0 || trend.lastBytes <= t.releasedShare * trend.peakBytes { return .released }
+        if let early = survival.earlyShare, early >= t.oneTimeEarlyShare, !trend.risesAtEnd { return .oneTime }
+        if rose(trend) { return .plateau }
+        if let retention = survival.retention, retention <= t.plateauRetention, survival.birthsContinue { return .plateau }
+        return .flat
+    }
+
+    func isGrowing(_ trend: LiveTrend, _ survival: BirthSurvival, _ noise: RiseNoise) -> Bool {
+        let t = thresholds
+        guard trend.analysedCount >= t.minimumEpochsForGrowth,
+              trend.tau >= t.minimumTau,
+              trend.significance >= t.minimumSignificance,
+              trend.relativeRise >= t.minimumRelativeRise,
+              trend.relativeRise * trend.peakBytes >= t.minimumRiseBytes,
+              trend.risesAtEnd else { return false }
+        // Old objects are being freed: only a very steady rise, well beyond sampling noise, is
+        // growth (an ever larger buffer, a backlog). Sampled estimates of a cache are
+        // autocorrelated (its entries stay sampled for a while), so noise alone can look
+        // like a rise of several epochs.
+        let secondHalfRise = trend.secondHalfSlope * noise.secondHalfSeconds
+        if let retention = survival.retention, retention < t.releasedRetention {
+            return trend.tau >= t.turnoverTau && trend.secondHalfTau >= t.turnoverSecondHalfTau
+                && trend.secondHalfSlope >= t.turnoverEndRatio * trend.slope
+                && secondHalfRise >= t.turnoverNoiseMultiple * noise.standardDeviation
+        }
+        // No survival evidence, or only partial retention: the rise must at least clear the noise.
+        if (survival.retention ?? 0) < t.partialRetention {
+            return secondHalfRise >= t.unknownSurvivalNoiseMultiple * noise.standardDeviation
+        }
+        return true
+    }
+
+    /// Sampling noise of the second half's rise: live bytes at its start and at the end.
+    struct RiseNoise {
+        var standardDeviation: Double
+        var secondHalfSeconds: Double
+    }
+
+    static func risingNoise(_ site: SiteHistory, timeline: EpochTimeline, lastIndex: Int) -> RiseNoise {
+        let start = lastIndex - lastIndex / 2
+        func sd(_ i: Int) -> Double {
+            SamplingNoise.standardDeviation(liveBytes: site.liveBytes[i], liveObjects: site.liveObjects[i],
+                                            rate: timeline.samplingRate)
+        }
+        let variance = sd(start) * sd(start) + sd(lastIndex) * sd(lastIndex)
+        return RiseNoise(standardDeviation: variance.squareRoot(),
+                         secondHalfSeconds: timeline.elapsedSeconds[lastIndex] - timeline.elapsedSeconds[start])
+    }
+
+    /// The series rose: its early level is well below its late level.
+    func rose(_ trend: LiveTrend) -> Bool {
+        trend.lateLevel > 0 && trend.earlyLevel <= thresholds.plateauRiseRatio * trend.lateLevel
+    }
+
+    /// The epoch index where growth began: just after the last time live bytes were at their
+    /// early baseline (median of the first half, plus a tenth of the rise above it).
+    func onsetIndex(_ bytes: [Double]) -> Int {
+        let baseline = RobustStatistics.median(Array(bytes.prefix((bytes.count + 1) / 2)))
+        let tolerance = thresholds.onsetTolerance * ((bytes.max() ?? 0) - baseline)
+        let lastAtBaseline = bytes.lastIndex { $0 <= baseline + tolerance } ?? 0
+        return min(lastAtBaseline + 1, bytes.count - 1)
+    }
+
+    /// The epoch index where a plateau was reached: the first within a tenth of the final level.
+    func plateauIndex(_ bytes: [Double]) -> Int {
+        let level = RobustStatistics.median(Array(bytes.suffix((bytes.count + 1) / 2)))
+        return bytes.firstIndex { $0 >= thresholds.plateauLevel * level } ?? 0
+    }
+}

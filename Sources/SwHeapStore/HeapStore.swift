@@ -1,0 +1,164 @@
+// The single model every output (pprof, report, metrics) reads: all dumps of a directory,
+// grouped by process, with each stack's figures laid out per epoch.
+//
+// Arrays named per epoch (`allocBytes`, `liveBytes`, ...) are aligned with
+// `ProcessHeap.epochs`: index i is the dump `epochs[i]`.
+
+import SwHeapDump
+
+public struct HeapStore: Sendable {
+    /// The directory the dumps were loaded from.
+    public var directory: String
+    /// One entry per process image, parents before children (ordered by first dump time, then
+    /// pid). Usually one per pid; a program that exec'd without forking has one entry per image
+    /// under the same pid (told apart by `epochs[0].startMonotonicNs`), since its figures
+    /// restart with the new image.
+    public var processes: [ProcessHeap]
+
+    public init(directory: String, processes: [ProcessHeap]) {
+        self.directory = directory; self.processes = processes
+    }
+
+    /// Loads every `<pid>.<epoch>.swheap` in `directory`. Temporaries and dot-files are ignored;
+    /// a missing or empty directory, or any bad dump, is an error naming the path.
+    public static func load(directory: String) throws(DumpError) -> HeapStore {
+        try HeapStoreLoader.load(directory: directory)
+    }
+
+    /// The process with this pid; for a pid that exec'd, the latest image.
+    public func process(pid: Int32) -> ProcessHeap? {
+        processes.last { $0.pid == pid }
+    }
+}
+
+/// Everything known about one process (a forked child is its own process).
+public struct ProcessHeap: Sendable {
+    public var pid: Int32
+    public var parentPID: Int32
+    /// From the latest dump.
+    public var executable: String
+    public var commandLine: [String]
+    public var rate: UInt64
+    public var maxDepth: UInt32
+    /// Headers of the dumps, sorted by epoch number.
+    public var epochs: [DumpHeader]
+    /// The file each epoch was read from, aligned with `epochs`.
+    public var files: [String]
+    /// Union over all epochs; for the same path and load bias the latest dump wins, so
+    /// libraries that were dlopen'd and closed again still symbolise. In first-seen order.
+    public var modules: [Module]
+    /// One per stack id seen in any epoch, in first-seen order.
+    public var sites: [Site]
+    /// Sums over all sites, aligned with `epochs`.
+    public var totals: [EpochTotals]
+
+    public init(pid: Int32, parentPID: Int32, executable: String, commandLine: [String], rate: UInt64,
+                maxDepth: UInt32, epochs: [DumpHeader], files: [String], modules: [Module], sites: [Site],
+                totals: [EpochTotals]) {
+        self.pid = pid; self.parentPID = parentPID; self.executable = executable
+        self.commandLine = commandLine; self.rate = rate; self.maxDepth = maxDepth
+        self.epochs = epochs; self.files = files; self.modules = modules; self.sites = sites
+        self.totals = totals
+    }
+
+    public var lastEpochIndex: Int { epochs.count - 1 }
+    /// The process exited normally and wrote its final dump.
+    public var isFinal: Bool { epochs.last?.isFinal ?? false }
+    /// The latest dump has valid unreferenced figures.
+    public var isScanned: Bool { epochs.last?.isScanned ?? false }
+    /// Some dump hit a full shim table, so its figures are lower bounds.
+    public var isTruncated: Bool { epochs.contains { $0.isTruncated } }
+
+    /// Seconds since the shim started in this process, at epoch index `index`.
+    public func elapsedSeconds(at index: Int) -> Double { epochs[index].elapsedSeconds }
+
+    public func totalLiveObjects(at index: Int) -> Double { totals[index].liveObjects }
+    public func totalLiveBytes(at index: Int) -> Double { totals[index].liveBytes }
+    /// Cumulative since process start.
+    public func totalAllocObjects(at index: Int) -> Double { totals[index].allocObjects }
+    /// Cumulative since process start.
+    public func totalAllocBytes(at index: Int) -> Double { totals[index].allocBytes }
+    public func totalUnreferencedBytes(at index: Int) -> Double { totals[index].unreferencedBytes }
+    /// Bytes allocated between the previous dump and this one.
+    public func allocBytesDuring(epochIndex index: Int) -> Double {
+        totals[index].allocBytes - (index > 0 ? totals[index - 1].allocBytes : 0)
+    }
+
+    /// The index into `epochs` of epoch number `epoch`, if that dump exists.
+    public func epochIndex(ofEpoch epoch: UInt64) -> Int? {
+        var low = 0, high = epochs.count
+        while low < high {
+            let mid = (low + high) / 2
+            if epochs[mid].epoch < epoch { low = mid + 1 } else { high = mid }
+        }
+        return low < epochs.count && epochs[low].epoch == epoch ? low : nil
+    }
+
+    /// The module whose segments contain `address`, latest first.
+    public func module(containing address: UInt64) -> Module? {
+        modules.last { $0.contains(address) }
+    }
+}
+
+/// Per-epoch sums over all sites of a process.
+public struct EpochTotals: Hashable, Sendable {
+    public var stackCount: Int = 0
+    public var allocObjects: Double = 0
+    public var allocBytes: Double = 0
+    public var liveObjects: Double = 0
+    public var liveBytes: Double = 0
+    public var unreferencedObjects: Double = 0
+    public var unreferencedBytes: Double = 0
+
+    public init() {}
+}
+
+/// One allocation stack of a process, through all epochs.
+public struct Site: Sendable {
+    public var stackID: UInt32
+    /// Return addresses, innermost first (subtract 1 before symbolising).
+    public var frames: [UInt64]
+    /// Cumulative since process start, per epoch; 0 before the stack existed.
+    public var allocObjects: [Double]
+    public var allocBytes: [Double]
+    /// Per epoch, summed over birth epochs.
+    public var liveObjects: [Double]
+    public var liveBytes: [Double]
+    public var unreferencedObjects: [Double]
+    public var unreferencedBytes: [Double]
+    /// The LIVE cells of this stack in every dump (`epochIndex` set), sorted by epoch index then birth epoch.
+    public var births: [LiveCell]
+
+    public init(stackID: UInt32, frames: [UInt64], allocObjects: [Double], allocBytes: [Double],
+                liveObjects: [Double], liveBytes: [Double], unreferencedObjects: [Double],
+                unreferencedBytes: [Double], births: [LiveCell]) {
+        self.stackID = stackID; self.frames = frames
+        self.allocObjects = allocObjects; self.allocBytes = allocBytes
+        self.liveObjects = liveObjects; self.liveBytes = liveBytes
+        self.unreferencedObjects = unreferencedObjects; self.unreferencedBytes = unreferencedBytes
+        self.births = births
+    }
+
+    public func liveBytes(at index: Int) -> Double { liveBytes[index] }
+    public func liveObjects(at index: Int) -> Double { liveObjects[index] }
+    public func allocBytes(at index: Int) -> Double { allocBytes[index] }
+    public func unreferencedBytes(at index: Int) -> Double { unreferencedBytes[index] }
+    /// Live minus unreferenced (meaningful only when that epoch was scanned).
+    public func referencedBytes(at index: Int) -> Double { liveBytes[index] - unreferencedBytes[index] }
+    /// Bytes allocated between the previous dump and this one.
+    public func allocBytesDuring(epochIndex index: Int) -> Double {
+        allocBytes[index] - (index > 0 ? allocBytes[index - 1] : 0)
+    }
+
+    /// The cells of `births` for epoch index `index` (a contiguous run, found by binary search).
+    public func births(at index: Int) -> ArraySlice<LiveCell> {
+        var low = 0, high = births.count
+        while low < high {
+            let mid = (low + high) / 2
+            if births[mid].epochIndex < index { low = mid + 1 } else { high = mid }
+        }
+        var end = low
+        while end < births.count && births[end].epochIndex == index { end += 1 }
+        return births[low..<end]
+    }
+}

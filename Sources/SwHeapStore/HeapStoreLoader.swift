@@ -1,0 +1,184 @@
+// Finds the dump files of a directory, decodes them (on all cores) and folds them per process.
+// Decoding is the expensive part, so files are decoded in small parallel batches, each while
+// the previous one is folded in (pid, image, epoch) order; at most two batches of decoded dumps
+// are in memory at once.
+
+import SwHeapDump
+import SwHeapSystem
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+
+/// A file whose name has the `<pid>.<epoch>.swheap` shape.
+struct DumpFileName: Hashable, Sendable {
+    var pid: Int32
+    var epoch: UInt64
+    var path: String
+    /// The header's startMonotonicNs, once read: which image of the pid wrote the file.
+    var imageStart: UInt64 = 0
+
+    var image: ProcessImage { ProcessImage(pid: pid, start: imageStart) }
+
+    /// Nil for anything that is not a finished dump (temporaries, dot-files, other files).
+    init?(fileName: String, directory: String) {
+        guard !fileName.hasPrefix(".") else { return nil }
+        let parts = fileName.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[2] == "swheap",
+              parts[0].allSatisfy(\.isASCIIDigitCharacter), parts[1].allSatisfy(\.isASCIIDigitCharacter),
+              let pid = Int32(parts[0]), let epoch = UInt64(parts[1]) else { return nil }
+        self.pid = pid
+        self.epoch = epoch
+        self.path = directory.hasSuffix("/") ? directory + fileName : directory + "/" + fileName
+    }
+}
+
+/// One program image that ran under a pid (exec without fork starts a new one).
+struct ProcessImage: Hashable, Sendable {
+    var pid: Int32
+    var start: UInt64
+}
+
+private extension Character {
+    var isASCIIDigitCharacter: Bool { isASCII && isNumber }
+}
+
+enum HeapStoreLoader {
+    static func load(directory: String) throws(DumpError) -> HeapStore {
+        var files = try listDumpFiles(directory: directory)
+        guard !files.isEmpty else { throw DumpError(path: directory, problem: .noDumps) }
+        // A program that execs without forking (wrapper scripts, pyenv shims) keeps its pid but
+        // restarts the shim: its dumps are a separate image, told apart by the shim start time.
+        for i in files.indices { files[i].imageStart = try DumpReader.readHeader(path: files[i].path).startMonotonicNs }
+        // Each image's dumps must reach its builder in epoch order.
+        files.sort { ($0.pid, $0.imageStart, $0.epoch) < ($1.pid, $1.imageStart, $1.epoch) }
+        var epochCounts: [ProcessImage: Int] = [:]
+        for file in files { epochCounts[file.image, default: 0] += 1 }
+        var builders: [ProcessImage: ProcessHeapBuilder] = [:]
+        for (image, count) in epochCounts { builders[image] = ProcessHeapBuilder(pid: image.pid, epochCount: count) }
+
+        // Batch b + 1 is decoded on other threads while batch b is folded on this one.
+        let batchSize = max(2, 2 * activeProcessors)
+        let batches = stride(from: 0, to: files.count, by: batchSize).map {
+            Array(files[$0..<min($0 + batchSize, files.count)])
+        }
+        var decoding = PendingDecode(batches[0])
+        for b in batches.indices {
+            let decoded = decoding.results()
+            if b + 1 < batches.count { decoding = PendingDecode(batches[b + 1]) }
+            defer { decoding.wait() }  // never leave work running past an error
+            for (file, result) in zip(batches[b], decoded) {
+                builders[file.image]!.add(try result.get(), file: file.path)
+            }
+        }
+        // Taken out of the dictionary so each builder is uniquely owned and builds in place.
+        var processes = epochCounts.keys.map { builders.removeValue(forKey: $0)!.build() }
+        processes.sort {
+            ($0.epochs[0].wallTimeNs, $0.pid, $0.epochs[0].startMonotonicNs)
+                < ($1.epochs[0].wallTimeNs, $1.pid, $1.epochs[0].startMonotonicNs)
+        }
+        return HeapStore(directory: directory, processes: processes)
+    }
+
+    /// The dump files in `directory`, unordered.
+    static func listDumpFiles(directory: String) throws(DumpError) -> [DumpFileName] {
+        var info = stat()
+        if stat(directory, &info) != 0 {
+            if errno == ENOENT { throw DumpError(path: directory, problem: .missingDirectory) }
+            throw DumpError(path: directory, problem: .unreadable(reason: errnoText()))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw DumpError(path: directory, problem: .notADirectory) }
+        guard let handle = opendir(directory) else {
+            throw DumpError(path: directory, problem: .unreadable(reason: errnoText()))
+        }
+        defer { closedir(handle) }
+        var files: [DumpFileName] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if let file = DumpFileName(fileName: name, directory: directory) { files.append(file) }
+        }
+        return files
+    }
+
+    /// Decodes `files` in parallel; results are in the order of `files`.
+    static func decode(_ file: DumpFileName) -> Result<Dump, DumpError> {
+        Result { () throws(DumpError) -> Dump in
+            let dump = try DumpReader.read(path: file.path)
+            // The name decides which process and epoch a file is; a header that disagrees means
+            // a renamed or damaged file, and trusting either would silently mix processes.
+            if dump.header.pid != file.pid || dump.header.epoch != file.epoch {
+                throw DumpError(path: file.path, problem: .nameMismatch(
+                    namePID: file.pid, nameEpoch: file.epoch,
+                    headerPID: dump.header.pid, headerEpoch: dump.header.epoch))
+            }
+            return dump
+        }
+    }
+
+    static var activeProcessors: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+}
+
+/// The decoding of one batch, started on a global queue and spread over all cores.
+private final class PendingDecode: @unchecked Sendable {
+    // Each slot is written by exactly one worker and read only after `group` is done.
+    private let slots: UnsafeMutableBufferPointer<Result<Dump, DumpError>?>
+    private let group = DispatchGroup()
+
+    init(_ files: [DumpFileName]) {
+        slots = .allocate(capacity: files.count)
+        slots.initialize(repeating: nil)
+        DispatchQueue.global().async(group: group) { [self] in
+            DispatchQueue.concurrentPerform(iterations: files.count) { i in
+                self.slots[i] = HeapStoreLoader.decode(files[i])
+            }
+        }
+    }
+
+    deinit {
+        group.wait()
+        slots.deinitialize()
+        slots.deallocate()
+    }
+
+    func wait() { group.wait() }
+
+    /// Waits for the batch and hands its results over, in the order of the files.
+    func results() -> [Result<Dump, DumpError>] {
+        group.wait()
+        let taken = slots.map { $0! }
+        for i in slots.indices { slots[i] = nil }  // the builder holds the only copy from here
+        return taken
+    }
+}
+
+/// Runs `body` for 0..<count on all cores and returns the results in order.
+func concurrentMap<T: Sendable>(count: Int, _ body: @Sendable (Int) -> T) -> [T] {
+    let slots = ConcurrentSlots<T>(count: count)
+    DispatchQueue.concurrentPerform(iterations: count) { i in slots.store(body(i), at: i) }
+    return slots.take()
+}
+
+/// Fixed slots, each written by exactly one worker and read after all of them finished.
+private final class ConcurrentSlots<T>: @unchecked Sendable {
+    private let buffer: UnsafeMutableBufferPointer<T?>
+
+    init(count: Int) {
+        buffer = .allocate(capacity: count)
+        buffer.initialize(repeating: nil)
+    }
+
+    deinit {
+        buffer.deinitialize()
+        buffer.deallocate()
+    }
+
+    func store(_ value: T, at index: Int) { buffer[index] = value }
+    func take() -> [T] { buffer.map { $0! } }
+}

@@ -1,0 +1,151 @@
+// Encodes a `Dump` into the bytes of a dump file (docs/FORMAT.md), exactly as the shim would,
+// from the same C record layouts (swheap_format.h). Tests, benchmarks and `swheap synth` use
+// it; swheap itself never writes dumps.
+
+import CSwHeapFormat
+import SwHeapDump
+import SwHeapSystem
+
+public enum DumpWriter {
+    /// A section the writer appends verbatim after the known ones (to test unknown tags).
+    public struct ExtraSection: Sendable {
+        public var tag: UInt32
+        public var body: [UInt8]
+        public init(tag: UInt32, body: [UInt8]) { self.tag = tag; self.body = body }
+    }
+
+    /// The file bytes for `dump`; `extraSections` go just before END.
+    public static func encode(_ dump: Dump, extraSections: [ExtraSection] = []) -> [UInt8] {
+        var out = ByteSink()
+        out.reserve(estimatedSize(dump))
+        writeHeader(dump.header, to: &out)
+
+        out.section(.exe) { $0.string(dump.executable) }
+        out.section(.cmdline) { body in
+            for argument in dump.commandLine {
+                body.raw(Array(argument.utf8))
+                body.u8(0)
+            }
+        }
+        out.section(.modules) { body in
+            body.u32(UInt32(dump.modules.count))
+            for module in dump.modules {
+                body.u64(module.loadBias)
+                body.string(module.path)
+                body.u32(UInt32(module.buildID.count))
+                body.raw(module.buildID)
+                body.u32(UInt32(module.segments.count))
+                for segment in module.segments {
+                    body.record(RawSegment(start: segment.start, end: segment.end, file_offset: segment.fileOffset,
+                                           flags: segment.flags, reserved: 0))
+                }
+            }
+        }
+        out.section(.stacks) { body in
+            body.u32(UInt32(dump.stacks.count))
+            for stack in dump.stacks {
+                body.record(RawStack(stack_id: stack.id, depth: UInt32(stack.frames.count),
+                                     alloc_objects: stack.allocObjects, alloc_bytes: stack.allocBytes))
+                for frame in stack.frames { body.u64(frame) }
+            }
+        }
+        out.section(.live) { body in
+            body.u32(UInt32(dump.live.count))
+            for cell in dump.live {
+                body.record(RawLive(stack_id: cell.stackID, birth_epoch: cell.birthEpoch,
+                                    live_objects: cell.liveObjects, live_bytes: cell.liveBytes,
+                                    unref_objects: cell.unreferencedObjects, unref_bytes: cell.unreferencedBytes))
+            }
+        }
+        for extra in extraSections {
+            out.sectionHeader(tag: extra.tag, length: UInt64(extra.body.count))
+            out.raw(extra.body)
+        }
+        out.section(.end) { _ in }
+        return out.bytes
+    }
+
+    /// `<pid>.<epoch>.swheap` with the epoch zero-padded to 6 digits.
+    public static func fileName(pid: Int32, epoch: UInt64) -> String {
+        let digits = String(epoch)
+        return "\(pid)." + String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".swheap"
+    }
+
+    /// Writes `dump` into `directory` the way the shim does (temporary name, then rename)
+    /// and returns the path of the file.
+    @discardableResult
+    public static func write(_ dump: Dump, toDirectory directory: String) throws(DumpError) -> String {
+        let path = directory + "/" + fileName(pid: dump.header.pid, epoch: dump.header.epoch)
+        do throws(SystemError) {
+            try FileIO.writeAtomically(encode(dump), to: path,
+                                       temporaryName: ".\(dump.header.pid).\(dump.header.epoch).tmp", mode: 0o600)
+        } catch {
+            throw DumpError(path: error.path, problem: .unwritable(reason: error.reason))
+        }
+        return path
+    }
+
+    static func writeHeader(_ header: DumpHeader, to out: inout ByteSink) {
+        var flags: UInt32 = 0
+        if header.isFinal { flags |= DumpLayout.flagFinal }
+        if header.isScanned { flags |= DumpLayout.flagScanned }
+        if header.isTruncated { flags |= DumpLayout.flagTruncated }
+        var raw = RawHeader()
+        withUnsafeMutableBytes(of: &raw.magic) { $0.copyBytes(from: DumpLayout.magic) }
+        raw.version = header.version
+        raw.flags = flags
+        raw.pid = UInt32(bitPattern: header.pid)
+        raw.parent_pid = UInt32(bitPattern: header.parentPID)
+        raw.epoch = header.epoch
+        raw.wall_ns = header.wallTimeNs
+        raw.monotonic_ns = header.monotonicNs
+        raw.start_ns = header.startMonotonicNs
+        raw.rate = header.rate
+        raw.max_depth = header.maxDepth
+        out.record(raw)
+    }
+
+    private static func estimatedSize(_ dump: Dump) -> Int {
+        let frames = dump.stacks.reduce(0) { $0 + $1.frames.count }
+        return DumpLayout.headerSize + 6 * DumpLayout.sectionHeaderSize + 4096
+            + dump.stacks.count * Int(DumpLayout.stackRecordSize) + frames * 8
+            + dump.live.count * Int(DumpLayout.liveRecordSize)
+    }
+}
+
+/// Little-endian byte output with length-prefixed sections.
+struct ByteSink {
+    var bytes: [UInt8] = []
+
+    mutating func reserve(_ n: Int) { bytes.reserveCapacity(n) }
+    mutating func u8(_ value: UInt8) { bytes.append(value) }
+    mutating func raw(_ values: [UInt8]) { bytes.append(contentsOf: values) }
+    mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func f64(_ value: Double) { u64(value.bitPattern) }
+    mutating func string(_ value: String) {
+        let utf8 = Array(value.utf8)
+        u32(UInt32(utf8.count))
+        raw(utf8)
+    }
+
+    /// A record laid out by swheap_format.h, in host (little-endian) order.
+    mutating func record<Record: BitwiseCopyable>(_ value: Record) {
+        withUnsafeBytes(of: value) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func sectionHeader(tag: UInt32, length: UInt64) {
+        record(RawSection(tag: tag, reserved: 0, length: length))
+    }
+
+    /// Writes a section header with a placeholder length, the body, then patches the length.
+    mutating func section(_ tag: DumpLayout.Tag, body: (inout ByteSink) -> Void) {
+        sectionHeader(tag: tag.rawValue, length: 0)
+        let start = bytes.count
+        body(&self)
+        var header = RawSection(tag: tag.rawValue, reserved: 0, length: UInt64(bytes.count - start))
+        withUnsafeBytes(of: &header) { raw in
+            for i in 0..<raw.count { bytes[start - raw.count + i] = raw[i] }
+        }
+    }
+}
