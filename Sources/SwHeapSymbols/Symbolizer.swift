@@ -180,7 +180,7 @@ public final class Symbolizer {
         do {
             process = try SymbolizerProcess(executable: executable, arguments: arguments)
         } catch {
-            unavailableReason = "cannot run \(executable): \(error); frames are module+offset"
+            unavailableReason = "\(error); frames are module+offset"
         }
         return process
     }

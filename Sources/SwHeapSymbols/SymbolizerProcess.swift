@@ -1,39 +1,44 @@
 // A long-lived llvm-symbolizer fed through pipes. Requests are written on a helper thread while
 // the caller reads replies, so neither side ever waits for a full pipe held by the other.
 import Foundation
+import SwHeapSystem
 #if canImport(Glibc)
 import Glibc
 #endif
 
 final class SymbolizerProcess {
-    private let process: Process
-    private let requestFD: Int32
-    private let replyFD: Int32
+    private let child: Subprocess
+    private var requestFD: Int32
+    private var replyFD: Int32
     private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
     private var lineStart = 0
     private var filled = 0
     private(set) var isAlive = true
+    /// The child has been waited for.
+    private var reaped = false
 
     /// Starts `executable`; throws if it cannot be run.
     init(executable: String, arguments: [String]) throws {
         // A symbolizer that dies while we write must give us EPIPE, not kill the CLI.
         signal(SIGPIPE, SIG_IGN)
-        let requests = Pipe(), replies = Pipe()
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardInput = requests
-        process.standardOutput = replies
-        process.standardError = FileHandle.nullDevice   // warnings about unreadable objects are expected
-        try process.run()
-        requestFD = requests.fileHandleForWriting.fileDescriptor
-        replyFD = replies.fileHandleForReading.fileDescriptor
-        // Our ends stay open (held here); the child's copies of its ends are closed in this process.
-        retainedHandles = [requests.fileHandleForWriting, replies.fileHandleForReading]
-        try? requests.fileHandleForReading.close()
-        try? replies.fileHandleForWriting.close()
+        let requests = try makePipe(), replies = try makePipe()
+        // Warnings about unreadable objects are expected: the child's stderr goes nowhere.
+        let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer {
+            // The child's ends, and /dev/null, are the child's alone from here.
+            close(requests.read); close(replies.write)
+            if null >= 0 { close(null) }
+        }
+        do {
+            child = try Subprocess.spawn([executable] + arguments, options: .init(
+                standardInput: requests.read, standardOutput: replies.write, standardError: null >= 0 ? null : nil))
+        } catch {
+            close(requests.write); close(replies.read)
+            throw error
+        }
+        requestFD = requests.write
+        replyFD = replies.read
     }
-    private var retainedHandles: [FileHandle] = []
 
     deinit {
         shutDown()
@@ -57,7 +62,7 @@ final class SymbolizerProcess {
             guard onReply(received, line) else { break }
             received += 1
         }
-        if received < count, process.isRunning { process.terminate() }   // unblocks the writer (EPIPE)
+        if received < count, isRunning { child.send(SIGTERM) }   // unblocks the writer (EPIPE)
         written.wait()
         if received < count { shutDown() }
         return received
@@ -106,13 +111,20 @@ final class SymbolizerProcess {
         }
     }
 
+    private var isRunning: Bool {
+        guard !reaped else { return false }
+        if child.poll() != nil { reaped = true }
+        return !reaped
+    }
+
     private func shutDown() {
-        guard !retainedHandles.isEmpty else { return }
+        guard requestFD >= 0 else { return }
         isAlive = false
-        try? retainedHandles[0].close()       // EOF on stdin: llvm-symbolizer exits
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        try? retainedHandles[1].close()
-        retainedHandles = []
+        close(requestFD)       // EOF on stdin: llvm-symbolizer exits
+        requestFD = -1
+        if isRunning { child.send(SIGTERM) }
+        if !reaped { _ = try? child.wait(); reaped = true }
+        close(replyFD)
+        replyFD = -1
     }
 }

@@ -1,6 +1,7 @@
 // `swheap run`: runs a program with libswheap.so preloaded and exits the way the program did.
 
 import ArgumentParser
+import SwHeapSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -88,7 +89,7 @@ enum ShimLocation {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard length > 0 else {
-            throw CommandFailure(message: "cannot resolve /proc/self/exe: \(String(cString: strerror(errno)))")
+            throw CommandFailure(message: "cannot resolve /proc/self/exe: \(errnoText())")
         }
         return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
@@ -130,17 +131,12 @@ struct ProcessEnvironment {
     }
 }
 
-/// Spawning the program, forwarding signals to it while it runs, and mirroring how it ended.
+/// Running the program, forwarding signals to it while it runs, and mirroring how it ended.
 enum ChildProcess {
-    enum Status: Equatable {
-        case exited(Int32)
-        case signaled(Int32)
-    }
-
     /// Signals that would stop swheap but should stop the program instead.
     static let forwardedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
 
-    static func run(_ arguments: [String], environment: ProcessEnvironment) throws -> Status {
+    static func run(_ arguments: [String], environment: ProcessEnvironment) throws -> Subprocess.Status {
         // Block the forwarded signals until the child's pid is known, so none is lost between
         // spawning and installing the handlers; the child starts with them unblocked and default.
         // A signal swheap inherited as ignored (nohup, `&` in scripts) stays ignored for both.
@@ -152,49 +148,12 @@ enum ChildProcess {
         sigprocmask(SIG_BLOCK, &forwarded, &previousMask)
         defer { sigprocmask(SIG_SETMASK, &previousMask, nil) }
 
-        let pid = try spawn(arguments, environment: environment, defaultSignals: forwarded, mask: previousMask)
-        forwardTarget = pid
+        let child = try Subprocess.spawn(arguments, options: .init(
+            environment: environment.entries, signalDefaults: forwarded, signalMask: previousMask))
+        forwardTarget = child.pid
         installForwarders(signals)
         sigprocmask(SIG_SETMASK, &previousMask, nil)
-        return try wait(for: pid)
-    }
-
-    private static func spawn(_ arguments: [String], environment: ProcessEnvironment,
-                              defaultSignals: sigset_t, mask: sigset_t) throws -> pid_t {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = defaultSignals, childMask = mask
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &childMask)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.entries.map { strdup($0) } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let result = posix_spawnp(&pid, arguments[0], nil, &attributes, argv, envp)
-        guard result == 0 else {
-            // 127 and 126 are what shells exit with for "not found" and "cannot execute".
-            let code: Int32 = result == ENOENT ? 127 : 126
-            throw CommandFailure(message: "cannot run '\(arguments[0])': \(String(cString: strerror(result)))", exitCode: code)
-        }
-        return pid
-    }
-
-    private static func wait(for pid: pid_t) throws -> Status {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno == EINTR { continue }
-            throw CommandFailure(message: "cannot wait for '\(pid)': \(String(cString: strerror(errno)))")
-        }
-        // WIFEXITED / WTERMSIG are C macros, which Swift does not import.
-        let terminatingSignal = status & 0x7f
-        if terminatingSignal == 0 { return .exited((status >> 8) & 0xff) }
-        return .signaled(terminatingSignal)
+        return try child.wait()
     }
 
     private static func isIgnored(_ signal: Int32) -> Bool {

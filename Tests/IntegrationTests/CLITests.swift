@@ -2,7 +2,9 @@
 // nothing the user had is touched. And the shim's own linkage.
 
 import Foundation
-import SwHeapCore
+import SwHeapDump
+import SwHeapStore
+import SwHeapTestSupport
 import XCTest
 
 final class CLITests: XCTestCase {

@@ -1,17 +1,13 @@
 // Runs fixture programs under the real LD_PRELOAD shim and reads back what it wrote.
-// scripts/test builds .build/release/{swheap,libswheap.so} before the tests run.
+// The tests need .build/release/{swheap,libswheap.so}: scripts/test builds them first (or run
+// scripts/build yourself before `swift test`); every test that needs them says so when missing.
+// Fixtures are compiled here with cc, c++ and swiftc from PATH.
 
 import Foundation
-import SwHeapCore
+import SwHeapDump
+import SwHeapStore
+import SwHeapTestSupport
 import XCTest
-
-struct RunResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    /// True when the process ended by a signal (status then holds the signal number).
-    var signalled: Bool
-}
 
 struct FunctionRange {
     var name: String
@@ -63,46 +59,11 @@ enum Harness {
         return output
     }
 
-    /// Runs a program (PATH is searched) and collects its output.
+    /// Runs a program (PATH is searched) and collects its output; `preload` puts the shim in.
     static func run(_ program: String, _ arguments: [String] = [], environment: [String: String],
                     preload: Bool = false, timeout: TimeInterval = 120) throws -> RunResult {
-        let process = Process()
-        // A path runs directly (so only the program itself is preloaded); a bare name via PATH.
-        process.executableURL = URL(fileURLWithPath: program.contains("/") ? program : "/usr/bin/env")
-        process.arguments = program.contains("/") ? arguments : [program] + arguments
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "LD_PRELOAD")
-        for key in env.keys where key.hasPrefix("SWHEAP_") { env.removeValue(forKey: key) }
-        env.merge(environment) { _, new in new }
-        if preload { env["LD_PRELOAD"] = shim }
-        process.environment = env
-        // Output goes to files: no pipe can fill up and block the program.
-        let capture = FileManager.default.temporaryDirectory.appendingPathComponent("swheap-run-\(UUID().uuidString)")
-        let outURL = capture.appendingPathExtension("out"), errURL = capture.appendingPathExtension("err")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
-        }
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
-            if Date() > deadline {
-                process.terminate()
-                throw HarnessError("\(program) did not finish within \(Int(timeout)) s")
-            }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        process.waitUntilExit()
-        let outData = (try? Data(contentsOf: outURL)) ?? Data()
-        let errData = (try? Data(contentsOf: errURL)) ?? Data()
-        return RunResult(status: process.terminationStatus,
-                         stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errData, as: UTF8.self),
-                         signalled: process.terminationReason == .uncaughtSignal)
+        try ProgramRunner.run(program, arguments, environment: environment, preload: preload ? shim : nil,
+                              timeout: timeout)
     }
 
     /// Runs `program` under the shim writing dumps to `dumps`, then loads them.
@@ -128,10 +89,7 @@ enum Harness {
     }
 }
 
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
+typealias HarnessError = ToolError
 
 /// The figures of one fixture site (all stacks whose innermost fixture frame is that function).
 struct SiteFigures: Equatable, CustomStringConvertible {

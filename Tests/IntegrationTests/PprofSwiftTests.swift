@@ -1,7 +1,9 @@
 // A Swift program's profile: demangled Swift names, and the flat cost lands in user code,
 // not in swift_slowAlloc / swift_allocObject / array buffer growth. Also -lines and -raw.
 import Foundation
-import SwHeapCore
+import SwHeapOutput
+import SwHeapStore
+import SwHeapTestSupport
 import XCTest
 
 final class PprofSwiftTests: XCTestCase {

@@ -1,7 +1,9 @@
 // At SWHEAP_RATE=1 every allocation is recorded: the books must match the fixtures exactly.
 
 import Foundation
-import SwHeapCore
+import SwHeapDump
+import SwHeapStore
+import SwHeapTestSupport
 import XCTest
 
 final class ShimExactTests: XCTestCase {

@@ -2,7 +2,9 @@
 // own behaviour under the preload.
 
 import Foundation
-import SwHeapCore
+import SwHeapDump
+import SwHeapStore
+import SwHeapTestSupport
 import XCTest
 
 final class ShimProcessTests: XCTestCase {
@@ -13,19 +15,16 @@ final class ShimProcessTests: XCTestCase {
         let exe = try Harness.compile("growing.c", into: dir)
         let dumps = dir.appendingPathComponent("dumps")
         // Start it in the background and watch the directory fill before it exits.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: exe)
-        process.arguments = ["30", "50"] // 30 steps of 50 ms
-        process.environment = ["LD_PRELOAD": Harness.shim, "SWHEAP_RATE": "1", "SWHEAP_INTERVAL": "0.1",
-                               "SWHEAP_DIR": dumps.path]
-        try process.run()
+        let process = try ProgramRunner.start(exe, ["30", "50"], // 30 steps of 50 ms
+                                              environment: ["LD_PRELOAD": Harness.shim, "SWHEAP_RATE": "1",
+                                                            "SWHEAP_INTERVAL": "0.1", "SWHEAP_DIR": dumps.path])
         Thread.sleep(forTimeInterval: 0.8)
         let whileRunning = (try? FileManager.default.contentsOfDirectory(atPath: dumps.path)) ?? []
         XCTAssertTrue(process.isRunning, "the fixture should still be running")
         XCTAssertGreaterThanOrEqual(whileRunning.filter { $0.hasSuffix(".swheap") }.count, 3, "\(whileRunning)")
         let partial = try HeapStore.load(directory: dumps.path) // a running process's directory loads
         XCTAssertFalse(try XCTUnwrap(partial.processes.first).isFinal)
-        process.waitUntilExit()
+        _ = try process.wait()
         let store = try HeapStore.load(directory: dumps.path)
         let heap = try XCTUnwrap(store.processes.first)
         XCTAssertTrue(heap.isFinal)
@@ -136,18 +135,16 @@ final class ShimProcessTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(try XCTUnwrap(s1.processes.first).epochs.count, 4)
 
         let bySignal = dir.appendingPathComponent("signal")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: exe)
-        process.arguments = ["20", "50"]
-        process.environment = ["LD_PRELOAD": Harness.shim, "SWHEAP_RATE": "1", "SWHEAP_INTERVAL": "0",
-                               "SWHEAP_SIGNAL": String(SIGUSR1), "SWHEAP_DIR": bySignal.path]
-        try process.run()
+        let process = try ProgramRunner.start(exe, ["20", "50"], environment: [
+            "LD_PRELOAD": Harness.shim, "SWHEAP_RATE": "1", "SWHEAP_INTERVAL": "0",
+            "SWHEAP_SIGNAL": String(SIGUSR1), "SWHEAP_DIR": bySignal.path])
         Thread.sleep(forTimeInterval: 0.3)
-        kill(process.processIdentifier, SIGUSR1)
+        kill(process.pid, SIGUSR1)
         Thread.sleep(forTimeInterval: 0.2)
-        kill(process.processIdentifier, SIGUSR1)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
+        kill(process.pid, SIGUSR1)
+        let ended = try process.wait()
+        XCTAssertEqual(ended.status, 0)
+        XCTAssertFalse(ended.signalled)
         let heap = try XCTUnwrap(try HeapStore.load(directory: bySignal.path).processes.first)
         XCTAssertEqual(heap.epochs.count, 3, "two signalled dumps and the exit dump")
     }

@@ -3,7 +3,9 @@
 // pprof's legacy scaling of a stack by its average size, which is 30% off on mixed sizes.
 
 import Foundation
-import SwHeapCore
+import SwHeapDump
+import SwHeapStore
+import SwHeapTestSupport
 import XCTest
 
 final class ShimSamplingTests: XCTestCase {

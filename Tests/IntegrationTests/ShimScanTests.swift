@@ -1,7 +1,9 @@
 // The exit scan: sampled objects nothing points to are "unreferenced", LeakSanitizer-style.
 
 import Foundation
-import SwHeapCore
+import SwHeapDump
+import SwHeapStore
+import SwHeapTestSupport
 import XCTest
 
 final class ShimScanTests: XCTestCase {

@@ -1,7 +1,9 @@
 // The reader against the writer, and against every way a file can be broken.
 
 import XCTest
-@testable import SwHeapCore
+@testable import SwHeapDump
+@testable import SwHeapSystem
+@testable import SwHeapTestSupport
 
 final class DumpReaderTests: XCTestCase {
     let path = "swheap.app.12/12.000003.swheap"
@@ -241,15 +243,15 @@ func sampleDump() -> Dump {
             Module(loadBias: 0x5555_0000_0000, path: "/usr/bin/app", buildID: [0xde, 0xad, 0xbe, 0xef],
                    segments: [Segment(start: 0x5555_0000_0000, end: 0x5555_0001_0000, fileOffset: 0, flags: 5),
                               Segment(start: 0x5555_0002_0000, end: 0x5555_0002_1000, fileOffset: 0x2000, flags: 6)]),
-            Module(loadBias: 0x7fff_0000_0000, path: "", buildID: [], segments: []),
+            Module(loadBias: 0x7fff_0000_0000, path: Module.vdsoPath, buildID: [], segments: []),
          ],
          stacks: [
             StackRecord(id: 7, frames: [0x5555_0000_1234, 0x5555_0000_5678], allocObjects: 10.5, allocBytes: 1024.25),
             StackRecord(id: 9, frames: [], allocObjects: 1, allocBytes: 16),
          ],
          live: [
-            LiveBucket(stackID: 7, birthEpoch: 1, liveObjects: 2, liveBytes: 200, unreferencedObjects: 0, unreferencedBytes: 0),
-            LiveBucket(stackID: 7, birthEpoch: 3, liveObjects: 1.5, liveBytes: 150, unreferencedObjects: 0, unreferencedBytes: 0),
+            LiveCell(stackID: 7, birthEpoch: 1, liveObjects: 2, liveBytes: 200, unreferencedObjects: 0, unreferencedBytes: 0),
+            LiveCell(stackID: 7, birthEpoch: 3, liveObjects: 1.5, liveBytes: 150, unreferencedObjects: 0, unreferencedBytes: 0),
          ])
 }
 

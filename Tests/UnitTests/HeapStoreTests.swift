@@ -2,7 +2,9 @@
 
 import Foundation
 import XCTest
-@testable import SwHeapCore
+@testable import SwHeapDump
+@testable import SwHeapStore
+@testable import SwHeapTestSupport
 
 final class HeapStoreTests: XCTestCase {
     private var directory = ""
@@ -251,7 +253,7 @@ final class HeapStoreTests: XCTestCase {
     @discardableResult
     private func write(pid: Int32, parent: Int32 = 1, epoch: UInt64, wall: UInt64? = nil, start: UInt64 = 0,
                        final: Bool = false, scanned: Bool = false,
-                       stacks: [StackRecord], live: [LiveBucket] = [], modules: [Module] = [],
+                       stacks: [StackRecord], live: [LiveCell] = [], modules: [Module] = [],
                        executable: String = "/usr/bin/app") throws -> String {
         let header = DumpHeader(isFinal: final, isScanned: scanned, pid: pid, parentPID: parent, epoch: epoch,
                                 wallTimeNs: wall ?? epoch, monotonicNs: start + 1_000_000_000 * (epoch + 1),
@@ -265,8 +267,8 @@ final class HeapStoreTests: XCTestCase {
         StackRecord(id: id, frames: [0x1000 + UInt64(id), 0x2000], allocObjects: objects, allocBytes: bytes)
     }
 
-    private func live(_ id: UInt32, born: UInt32, objects: Double, bytes: Double, unreferenced: Double = 0) -> LiveBucket {
-        LiveBucket(stackID: id, birthEpoch: born, liveObjects: objects, liveBytes: bytes,
+    private func live(_ id: UInt32, born: UInt32, objects: Double, bytes: Double, unreferenced: Double = 0) -> LiveCell {
+        LiveCell(stackID: id, birthEpoch: born, liveObjects: objects, liveBytes: bytes,
                    unreferencedObjects: unreferenced, unreferencedBytes: unreferenced * bytes / objects)
     }
 

@@ -3,7 +3,12 @@
 
 import Foundation
 import XCTest
-@testable import SwHeapCore
+@testable import SwHeapDump
+@testable import SwHeapOutput
+@testable import SwHeapRanking
+@testable import SwHeapStore
+@testable import SwHeapSymbols
+@testable import SwHeapTestSupport
 
 final class RankingDumpTests: XCTestCase {
     var directory: String!
@@ -21,16 +26,16 @@ final class RankingDumpTests: XCTestCase {
     /// epoch, stack 3 is a table allocated in epoch 1. Exact counts (rate 1).
     func writeRun(pid: Int32, parent: Int32, epochs: Int, scanned: Bool) throws {
         for epoch in 1...epochs {
-            var live: [LiveBucket] = []
+            var live: [LiveCell] = []
             for birth in 1...epoch {
-                live.append(LiveBucket(stackID: 1, birthEpoch: UInt32(birth), liveObjects: 10, liveBytes: 10_240,
+                live.append(LiveCell(stackID: 1, birthEpoch: UInt32(birth), liveObjects: 10, liveBytes: 10_240,
                                        unreferencedObjects: 0, unreferencedBytes: 0))
             }
             for birth in max(1, epoch - 2)...epoch {
-                live.append(LiveBucket(stackID: 2, birthEpoch: UInt32(birth), liveObjects: 10, liveBytes: 10_240,
+                live.append(LiveCell(stackID: 2, birthEpoch: UInt32(birth), liveObjects: 10, liveBytes: 10_240,
                                        unreferencedObjects: 0, unreferencedBytes: 0))
             }
-            live.append(LiveBucket(stackID: 3, birthEpoch: 1, liveObjects: 1, liveBytes: 50_000,
+            live.append(LiveCell(stackID: 3, birthEpoch: 1, liveObjects: 1, liveBytes: 50_000,
                                    unreferencedObjects: 0, unreferencedBytes: 0))
             let isFinal = epoch == epochs
             if isFinal && scanned {

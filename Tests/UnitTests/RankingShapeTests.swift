@@ -1,5 +1,7 @@
 import XCTest
-@testable import SwHeapCore
+@testable import SwHeapDump
+@testable import SwHeapRanking
+@testable import SwHeapTestSupport
 
 final class RankingShapeTests: XCTestCase {
     let classifier = ShapeClassifier()
@@ -58,7 +60,7 @@ final class RankingShapeTests: XCTestCase {
     /// ±30% independent noise on a flat level never makes a sawtooth or growth; the same noise
     /// on a leak over 24 epochs still reads as growth.
     func testMultiplicativeNoiseOnSeriesWithoutBirths() {
-        var generator = SeededGenerator(offsetSeed: 3)
+        var generator = SplitMix64(offsetSeed: 3)
         let times = (1...24).map { Double($0) * 5 }
         let timeline = EpochTimeline(elapsedSeconds: times)
         for _ in 0..<50 {

@@ -1,6 +1,9 @@
 import Foundation
 import XCTest
-@testable import SwHeapCore
+@testable import SwHeapOutput
+@testable import SwHeapRanking
+@testable import SwHeapSymbols
+@testable import SwHeapTestSupport
 
 final class ReportJSONTests: XCTestCase {
     func report(scanned: Bool = true) -> ProcessReport {

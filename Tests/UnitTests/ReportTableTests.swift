@@ -1,5 +1,8 @@
 import XCTest
-@testable import SwHeapCore
+@testable import SwHeapOutput
+@testable import SwHeapRanking
+@testable import SwHeapSymbols
+@testable import SwHeapTestSupport
 
 final class ReportTableTests: XCTestCase {
     func testPlainTableHasColumnsAndStacksButNoEscapes() {

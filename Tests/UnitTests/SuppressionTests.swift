@@ -1,5 +1,5 @@
 import XCTest
-@testable import SwHeapCore
+@testable import SwHeapSymbols
 
 final class SuppressionTests: XCTestCase {
     func stack(_ functions: [String], file: String = "", module: String = "") -> StackNames {

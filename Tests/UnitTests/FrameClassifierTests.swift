@@ -1,8 +1,8 @@
 import Foundation
 import XCTest
-@testable import SwHeapCore
+@testable import SwHeapSymbols
 
-final class PprofFrameClassifierTests: XCTestCase {
+final class FrameClassifierTests: XCTestCase {
     let classifier = FrameClassifier()
 
     private func kind(_ function: String, _ systemName: String = "", module: String = "/work/app") -> FrameKind {

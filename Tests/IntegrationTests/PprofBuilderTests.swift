@@ -2,7 +2,11 @@
 // fixture, then checks it with the real pprof client (`go tool pprof`).
 import Foundation
 import XCTest
-@testable import SwHeapCore
+@testable import SwHeapDump
+@testable import SwHeapOutput
+@testable import SwHeapStore
+@testable import SwHeapSymbols
+@testable import SwHeapTestSupport
 
 /// Dumps of one process over three epochs with exact counts (rate 1), frames inside a compiled
 /// C program: `leak` keeps everything, `churn` frees what it allocates.
@@ -44,8 +48,8 @@ struct PprofScenario {
                 StackRecord(id: 2, frames: churnFrames, allocObjects: Double(1000 * epoch), allocBytes: Double(8000 * epoch)),
             ]
             let live = (1...UInt32(epoch)).map {
-                LiveBucket(stackID: 1, birthEpoch: $0, liveObjects: 10, liveBytes: 1000, unreferencedObjects: 0, unreferencedBytes: 0)
-            } + [LiveBucket(stackID: 2, birthEpoch: UInt32(epoch), liveObjects: 3, liveBytes: 24,
+                LiveCell(stackID: 1, birthEpoch: $0, liveObjects: 10, liveBytes: 1000, unreferencedObjects: 0, unreferencedBytes: 0)
+            } + [LiveCell(stackID: 2, birthEpoch: UInt32(epoch), liveObjects: 3, liveBytes: 24,
                             unreferencedObjects: 0, unreferencedBytes: 0)]
             let dump = Dump(header: header, executable: object.path, commandLine: [object.path, "--flag"],
                             modules: [module], stacks: stacks, live: live)
@@ -60,7 +64,7 @@ struct PprofScenario {
     func remove() { fixture.remove() }
 }
 
-final class PprofTests: XCTestCase {
+final class PprofBuilderTests: XCTestCase {
     func testRowsSplitAllocationAndLiveByBirthEpoch() throws {
         let scenario = try PprofScenario()
         defer { scenario.remove() }
@@ -147,12 +151,12 @@ final class PprofTests: XCTestCase {
     // MARK: The real client
 
     private func pprof(_ arguments: [String]) throws -> String {
-        guard toolExists("go") else {
+        guard ProgramRunner.exists("go") else {
             print("SKIPPED: go is not installed, so `go tool pprof` cannot check the profile")
             throw XCTSkip("go is not installed: cannot run `go tool pprof`")
         }
         // A private cache keeps go from writing into $HOME; no binary lookups over the network.
-        return try runTool("go", ["tool", "pprof"] + arguments,
+        return try ProgramRunner.output("go", ["tool", "pprof"] + arguments,
                            environment: ["GOCACHE": NSTemporaryDirectory() + "swheap-gocache", "PPROF_TMPDIR": NSTemporaryDirectory()])
     }
 

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
-@testable import SwHeapCore
+@testable import SwHeapDump
+@testable import SwHeapSymbols
+@testable import SwHeapTestSupport
 
 final class SymbolizerTests: XCTestCase {
     static let bias: UInt64 = 0x5555_0000_0000
@@ -42,10 +44,10 @@ final class SymbolizerTests: XCTestCase {
         let fixture = try compileC()
         defer { fixture.remove() }
         let binary = fixture.object.path
-        try runTool("objcopy", ["--only-keep-debug", binary, binary + ".debug"])
-        try runTool("strip", ["--strip-debug", binary])
-        try runTool("objcopy", ["--add-gnu-debuglink=" + binary + ".debug", binary])
-        XCTAssertFalse(try runTool("readelf", ["-S", binary]).contains(".debug_info"), "debug info really stripped")
+        try ProgramRunner.output("objcopy", ["--only-keep-debug", binary, binary + ".debug"])
+        try ProgramRunner.output("strip", ["--strip-debug", binary])
+        try ProgramRunner.output("objcopy", ["--add-gnu-debuglink=" + binary + ".debug", binary])
+        XCTAssertFalse(try ProgramRunner.output("readelf", ["-S", binary]).contains(".debug_info"), "debug info really stripped")
 
         let module = try fixture.object.module(loadBias: Self.bias)
         let address = try returnAddress(in: fixture.object, "make_record")
@@ -58,7 +60,7 @@ final class SymbolizerTests: XCTestCase {
         let fixture = try compileC()
         defer { fixture.remove() }
         let offset = try fixture.object.symbolAddress("make_record") + 8
-        try runTool("strip", ["--strip-all", fixture.object.path])
+        try ProgramRunner.output("strip", ["--strip-all", fixture.object.path])
         let module = try fixture.object.module(loadBias: Self.bias)
         let address = Self.bias + offset + 1
         let location = try XCTUnwrap(Symbolizer().symbolize([address], in: [module])[address])
@@ -69,7 +71,7 @@ final class SymbolizerTests: XCTestCase {
     func testMissingObjectsUnknownAddressesAndTheVdsoNeverFail() throws {
         let gone = Module(loadBias: 0x7000_0000_0000, path: "/nonexistent/libgone.so", buildID: [],
                           segments: [Segment(start: 0x7000_0000_1000, end: 0x7000_0000_9000, fileOffset: 0x1000, flags: 5)])
-        let vdso = Module(loadBias: 0x7fff_0000_0000, path: "", buildID: [1, 2],
+        let vdso = Module(loadBias: 0x7fff_0000_0000, path: Module.vdsoPath, buildID: [1, 2],
                           segments: [Segment(start: 0x7fff_0000_0000, end: 0x7fff_0000_2000, fileOffset: 0, flags: 5)])
         let addresses: [UInt64] = [0x7000_0000_1235, 0x7fff_0000_0011, 0x1234]
         let result = Symbolizer().symbolize(addresses, in: [gone, vdso])

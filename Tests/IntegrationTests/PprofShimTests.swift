@@ -1,9 +1,12 @@
 // `swheap pprof` on real shim dumps, read back by the real pprof client.
 import Foundation
-import SwHeapCore
+import SwHeapOutput
+import SwHeapStore
+import SwHeapSymbols
+import SwHeapTestSupport
 import XCTest
 
-final class PprofTests: XCTestCase {
+final class PprofShimTests: XCTestCase {
     /// newdelete.cpp at rate 1: 30 Widgets (48 B) made by site_new(), 10 deleted; 8 arrays of
     /// 25 ints made by site_new_array(), all deleted.
     private func profileNewDelete() throws -> (dumps: URL, profile: String) {
