@@ -51,8 +51,8 @@ public enum DumpLayout {
     /// Fixed sizes of repeated records, used to reject counts that cannot fit.
     public static let stackRecordSize = UInt64(SW_FORMAT_STACK_SIZE)
     public static let liveRecordSize = UInt64(SW_FORMAT_LIVE_SIZE)
-    public static let moduleRecordMinimum = UInt64(SW_FORMAT_MODULE_MINIMUM)
-    public static let segmentRecordSize = UInt64(SW_FORMAT_SEGMENT_SIZE)
+    static let moduleRecordMinimum = UInt64(SW_FORMAT_MODULE_MINIMUM)
+    static let segmentRecordSize = UInt64(SW_FORMAT_SEGMENT_SIZE)
 }
 
 /// The C record types under Swift names.

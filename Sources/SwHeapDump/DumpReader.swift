@@ -34,7 +34,7 @@ public enum DumpReader {
     }
 
     /// Reads only the fixed header (for listing without decoding whole files).
-    public static func decodeHeader(_ bytes: [UInt8], path: String) throws(DumpError) -> DumpHeader {
+    static func decodeHeader(_ bytes: [UInt8], path: String) throws(DumpError) -> DumpHeader {
         let result: Result<DumpHeader, DumpError> = bytes.withUnsafeBytes { raw in
             var parser = DumpParser(raw, path: path)
             do throws(DumpError) { return .success(try parser.parseHeader()) } catch { return .failure(error) }

@@ -2,7 +2,7 @@
 import CZlib
 import SwHeapSystem
 
-public enum GzipError: SwHeapError, Equatable {
+enum GzipError: SwHeapError, Equatable {
     case zlib(operation: String, code: Int32)
     case truncated
 
@@ -16,14 +16,14 @@ public enum GzipError: SwHeapError, Equatable {
     }
 }
 
-public enum Gzip {
+enum Gzip {
     /// windowBits 15 + 16: zlib writes a gzip header and trailer instead of a zlib one.
     private static let gzipWindowBits: Int32 = 31
     /// windowBits 15 + 32: inflate detects gzip or zlib headers.
     private static let autoDetectWindowBits: Int32 = 47
     private static let chunkSize = 64 * 1024
 
-    public static func compress(_ input: [UInt8], level: Int32 = 6) throws(GzipError) -> [UInt8] {
+    static func compress(_ input: [UInt8], level: Int32 = 6) throws(GzipError) -> [UInt8] {
         var stream = z_stream()
         let initCode = deflateInit2_(&stream, level, Z_DEFLATED, gzipWindowBits, 8, Z_DEFAULT_STRATEGY,
                                      zlibVersion(), Int32(MemoryLayout<z_stream>.size))
@@ -32,7 +32,7 @@ public enum Gzip {
         return try run(&stream, input: input, finishFlag: Z_FINISH, operation: "deflate") { deflate($0, $1) }
     }
 
-    public static func decompress(_ input: [UInt8]) throws(GzipError) -> [UInt8] {
+    static func decompress(_ input: [UInt8]) throws(GzipError) -> [UInt8] {
         var stream = z_stream()
         let initCode = inflateInit2_(&stream, autoDetectWindowBits, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
         guard initCode == Z_OK else { throw .zlib(operation: "inflateInit2", code: initCode) }

@@ -10,7 +10,6 @@ import SwiftProtobuf
 
 public struct PprofBuilder {
     public var process: ProcessHeap
-    public var classifier = FrameClassifier()
 
     public init(process: ProcessHeap) {
         self.process = process

@@ -12,31 +12,31 @@
 
 import SwHeapStore
 
-public struct PprofSampleRow: Hashable, Sendable {
+struct PprofSampleRow: Hashable, Sendable {
     /// Index into `ProcessHeap.sites`.
-    public var siteIndex: Int
-    public var birthEpoch: UInt64
-    public var allocObjects: Double
-    public var allocBytes: Double
-    public var inuseObjects: Double
-    public var inuseBytes: Double
+    var siteIndex: Int
+    var birthEpoch: UInt64
+    var allocObjects: Double
+    var allocBytes: Double
+    var inuseObjects: Double
+    var inuseBytes: Double
 
-    public var isZero: Bool {
+    var isZero: Bool {
         roundedValues.allSatisfy { $0 == 0 }
     }
 
     /// alloc_objects, alloc_space, inuse_objects, inuse_space as pprof stores them.
-    public var roundedValues: [Int64] {
+    var roundedValues: [Int64] {
         [allocObjects, allocBytes, inuseObjects, inuseBytes].map { value in
             value.isFinite ? Int64(value.rounded()) : 0
         }
     }
 }
 
-public enum PprofSamples {
+enum PprofSamples {
     /// Rows for the dump at `epochIndex`, minus the dump at `baseIndex` when given; rows whose
     /// rounded values are all zero are left out.
-    public static func rows(for process: ProcessHeap, epochIndex: Int, baseIndex: Int? = nil) -> [PprofSampleRow] {
+    static func rows(for process: ProcessHeap, epochIndex: Int, baseIndex: Int? = nil) -> [PprofSampleRow] {
         let epochNumbers = process.epochs.map(\.epoch)
         var rows: [PprofSampleRow] = []
         for (siteIndex, site) in process.sites.enumerated() {

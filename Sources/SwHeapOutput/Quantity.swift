@@ -1,9 +1,9 @@
 // The one formatter of sizes, rates and durations for people, without Foundation:
 // "4.1 MiB", "+1.2 MiB/min", "97%", "75.3s".
 
-public enum Quantity {
+enum Quantity {
     /// How many decimals a scaled size gets.
-    public enum Precision: Sendable {
+    enum Precision: Sendable {
         /// One below 100, none above ("4.1 MiB", "123 KiB"): reports, where width matters.
         case compact
         /// Always one ("123.4 KiB"): the dumps listing, where columns line up by the point.
@@ -11,7 +11,7 @@ public enum Quantity {
     }
 
     /// Binary units; whole bytes below 1 KiB ("812 B"). A non-finite estimate shows as 0 B.
-    public static func bytes(_ value: Double, precision: Precision = .compact) -> String {
+    static func bytes(_ value: Double, precision: Precision = .compact) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
         let finite = value.isFinite ? value : 0
         var magnitude = abs(finite), unit = 0
@@ -26,7 +26,7 @@ public enum Quantity {
     }
 
     /// A signed rate in the unit that gives a readable number: per second, minute or hour.
-    public static func rate(_ bytesPerSecond: Double) -> String {
+    static func rate(_ bytesPerSecond: Double) -> String {
         let sign = bytesPerSecond < 0 ? "-" : "+"
         let perSecond = abs(bytesPerSecond)
         if perSecond == 0 { return "0 B/s" }
@@ -36,12 +36,12 @@ public enum Quantity {
     }
 
     /// 0.97 → "97%".
-    public static func percent(_ fraction: Double) -> String {
+    static func percent(_ fraction: Double) -> String {
         "\(Int((fraction * 100).rounded()))%"
     }
 
     /// 75.25 → "75.3s"; 3725 → "1h02m05s"; "?" when unknown.
-    public static func seconds(_ seconds: Double) -> String {
+    static func seconds(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "?" }
         if seconds < 60 { return tenths(seconds) + "s" }
         let whole = Int(seconds.rounded())
@@ -51,7 +51,7 @@ public enum Quantity {
     }
 
     /// 0.97 → "0.97": two decimals, always both digits.
-    public static func hundredths(_ value: Double) -> String {
+    static func hundredths(_ value: Double) -> String {
         let hundredths = Int((value * 100).rounded())
         return "\(hundredths / 100)." + (hundredths % 100 < 10 ? "0" : "") + "\(hundredths % 100)"
     }
@@ -65,16 +65,16 @@ public enum Quantity {
 
 /// The one column aligner: pads each cell but the last of a row to its column's width, so
 /// the last column (free text) never carries trailing spaces.
-public struct Columns: Sendable {
-    public enum Alignment: Sendable { case left, right }
+struct Columns: Sendable {
+    enum Alignment: Sendable { case left, right }
 
     /// Alignment per column; columns past the end are right-aligned (numbers).
-    public var alignments: [Alignment]
+    var alignments: [Alignment]
 
-    public init(_ alignments: [Alignment] = []) { self.alignments = alignments }
+    init(_ alignments: [Alignment] = []) { self.alignments = alignments }
 
     /// The rows with their cells padded.
-    public func pad(_ rows: [[String]]) -> [[String]] {
+    func pad(_ rows: [[String]]) -> [[String]] {
         guard let columnCount = rows.map(\.count).max() else { return [] }
         var widths = [Int](repeating: 0, count: columnCount)
         for row in rows {
@@ -91,7 +91,7 @@ public struct Columns: Sendable {
     }
 
     /// The padded rows as lines joined by two spaces.
-    public func render(_ rows: [[String]]) -> String {
+    func render(_ rows: [[String]]) -> String {
         pad(rows).map { $0.joined(separator: "  ") + "\n" }.joined()
     }
 }

@@ -54,6 +54,4 @@ public struct SiteHistory: Hashable, Sendable {
         self.unreferencedBytes = unreferencedBytes ?? liveBytes.map { _ in 0 }
         self.births = births
     }
-
-    public var lastLiveBytes: Double { liveBytes.last ?? 0 }
 }

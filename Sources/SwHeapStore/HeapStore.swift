@@ -69,21 +69,6 @@ public struct ProcessHeap: Sendable {
     /// Some dump hit a full shim table, so its figures are lower bounds.
     public var isTruncated: Bool { epochs.contains { $0.isTruncated } }
 
-    /// Seconds since the shim started in this process, at epoch index `index`.
-    public func elapsedSeconds(at index: Int) -> Double { epochs[index].elapsedSeconds }
-
-    public func totalLiveObjects(at index: Int) -> Double { totals[index].liveObjects }
-    public func totalLiveBytes(at index: Int) -> Double { totals[index].liveBytes }
-    /// Cumulative since process start.
-    public func totalAllocObjects(at index: Int) -> Double { totals[index].allocObjects }
-    /// Cumulative since process start.
-    public func totalAllocBytes(at index: Int) -> Double { totals[index].allocBytes }
-    public func totalUnreferencedBytes(at index: Int) -> Double { totals[index].unreferencedBytes }
-    /// Bytes allocated between the previous dump and this one.
-    public func allocBytesDuring(epochIndex index: Int) -> Double {
-        totals[index].allocBytes - (index > 0 ? totals[index - 1].allocBytes : 0)
-    }
-
     /// The index into `epochs` of epoch number `epoch`, if that dump exists.
     public func epochIndex(ofEpoch epoch: UInt64) -> Int? {
         var low = 0, high = epochs.count
@@ -92,11 +77,6 @@ public struct ProcessHeap: Sendable {
             if epochs[mid].epoch < epoch { low = mid + 1 } else { high = mid }
         }
         return low < epochs.count && epochs[low].epoch == epoch ? low : nil
-    }
-
-    /// The module whose segments contain `address`, latest first.
-    public func module(containing address: UInt64) -> Module? {
-        modules.last { $0.contains(address) }
     }
 }
 
@@ -137,17 +117,6 @@ public struct Site: Sendable {
         self.liveObjects = liveObjects; self.liveBytes = liveBytes
         self.unreferencedObjects = unreferencedObjects; self.unreferencedBytes = unreferencedBytes
         self.births = births
-    }
-
-    public func liveBytes(at index: Int) -> Double { liveBytes[index] }
-    public func liveObjects(at index: Int) -> Double { liveObjects[index] }
-    public func allocBytes(at index: Int) -> Double { allocBytes[index] }
-    public func unreferencedBytes(at index: Int) -> Double { unreferencedBytes[index] }
-    /// Live minus unreferenced (meaningful only when that epoch was scanned).
-    public func referencedBytes(at index: Int) -> Double { liveBytes[index] - unreferencedBytes[index] }
-    /// Bytes allocated between the previous dump and this one.
-    public func allocBytesDuring(epochIndex index: Int) -> Double {
-        allocBytes[index] - (index > 0 ? allocBytes[index - 1] : 0)
     }
 
     /// The cells of `births` for epoch index `index` (a contiguous run, found by binary search).

@@ -2,7 +2,7 @@
 // name the first frame of the user's code as the allocation *site* instead of `malloc`,
 // `operator new` or `Swift._ContiguousArrayBuffer.init`.
 
-public enum FrameKind: String, Sendable, CaseIterable {
+enum FrameKind: String, Sendable, CaseIterable {
     /// The swheap shim itself.
     case profiler
     /// malloc and friends, in libc or a replacement allocator.
@@ -16,7 +16,7 @@ public enum FrameKind: String, Sendable, CaseIterable {
     /// Everything else: the program and its own libraries.
     case user
 
-    public var isUser: Bool { self == .user }
+    var isUser: Bool { self == .user }
 }
 
 public struct FrameClassifier: Sendable {
@@ -24,14 +24,14 @@ public struct FrameClassifier: Sendable {
 
     /// Classifies one frame by its module first (a whole runtime library is never the site),
     /// then by name (runtime code inlined or statically linked into the program).
-    public func kind(of frame: SymbolizedFrame, modulePath: String) -> FrameKind {
+    func kind(of frame: SymbolizedFrame, modulePath: String) -> FrameKind {
         if let kind = Self.kind(ofModule: modulePath) { return kind }
         return Self.kind(ofFunction: frame.function, systemName: frame.systemName)
     }
 
     /// Walking from the leaf, the first frame of user code: (index into `stack`, index into
     /// that location's frames, innermost first). Nil when every frame is runtime code.
-    public func firstUserFrame(in stack: [SymbolizedLocation]) -> (location: Int, frame: Int)? {
+    func firstUserFrame(in stack: [SymbolizedLocation]) -> (location: Int, frame: Int)? {
         for (locationIndex, location) in stack.enumerated() {
             for (frameIndex, frame) in location.frames.enumerated()
             where kind(of: frame, modulePath: location.modulePath).isUser {
@@ -43,7 +43,7 @@ public struct FrameClassifier: Sendable {
 
     /// The frame to call the allocation site: the first user frame, or the leaf when the whole
     /// stack is runtime code. Nil only for an empty stack.
-    public func siteFrame(in stack: [SymbolizedLocation]) -> SymbolizedFrame? {
+    func siteFrame(in stack: [SymbolizedLocation]) -> SymbolizedFrame? {
         if let (location, frame) = firstUserFrame(in: stack) { return stack[location].frames[frame] }
         return stack.first?.frames.first
     }

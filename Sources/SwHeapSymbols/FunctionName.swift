@@ -8,14 +8,14 @@ public enum FunctionName {
     /// return type, keeping template arguments and names such as `operator()` or
     /// `(anonymous namespace)::f` intact. Swift closures ("closure #1 ... in f()") keep their
     /// words, and a fallback name stays whole (a module file name may hold spaces or parentheses).
-    public static func withoutArguments(_ name: String) -> String {
+    static func withoutArguments(_ name: String) -> String {
         if name.contains(" in ") || isFallback(name) { return name }
         return withoutReturnType(withoutParameters(name))
     }
 
     /// A frame name for an address nothing better is known about: `libfoo.so+0x1234`
     /// (the ELF virtual address, ready for addr2line), `[vdso]+0x…`, or the bare address.
-    public static func fallback(modulePath: String?, offset: UInt64, address: UInt64) -> String {
+    static func fallback(modulePath: String?, offset: UInt64, address: UInt64) -> String {
         guard let modulePath else { return hexAddress(address) }
         let base = modulePath.split(separator: "/").last.map(String.init) ?? modulePath
         return base + "+" + hexAddress(offset)

@@ -117,7 +117,7 @@ public struct Suppressions: Sendable {
     ].map { Suppression(pattern: $0, origin: "built-in", isBuiltIn: true) })
 
     /// Parses LeakSanitizer's format: `leak:PATTERN` lines, `#` comments, blank lines.
-    public static func parse(_ text: String, source: String) throws(SuppressionError) -> Suppressions {
+    static func parse(_ text: String, source: String) throws(SuppressionError) -> Suppressions {
         var rules: [Suppression] = []
         for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.trimmingWhitespace()

@@ -50,7 +50,7 @@ public final class Symbolizer {
 
     /// `SWHEAP_LLVM_SYMBOLIZER`, then the one of the Swift toolchain (beside `swift` on PATH,
     /// symlinks resolved), then `llvm-symbolizer` on PATH.
-    public static func locateLLVMSymbolizer() -> String? {
+    static func locateLLVMSymbolizer() -> String? {
         let environment = ProcessInfo.processInfo.environment
         let path = environment["PATH"] ?? ""
         var candidates: [String] = []

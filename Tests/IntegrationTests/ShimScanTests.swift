@@ -36,6 +36,6 @@ final class ShimScanTests: XCTestCase {
                                              extra: ["SWHEAP_SCAN": "0"])
         let process = try XCTUnwrap(store.processes.first)
         XCTAssertFalse(process.isScanned)
-        XCTAssertEqual(process.totalUnreferencedBytes(at: process.lastEpochIndex), 0)
+        XCTAssertEqual(process.totals[process.lastEpochIndex].unreferencedBytes, 0)
     }
 }

@@ -39,7 +39,7 @@ final class HeapStoreTests: XCTestCase {
         XCTAssertEqual(process.lastEpochIndex, 2)
         XCTAssertTrue(process.isFinal)
         XCTAssertTrue(process.isScanned)
-        XCTAssertEqual(process.elapsedSeconds(at: 1), 2, accuracy: 1e-9)
+        XCTAssertEqual(process.epochs[1].elapsedSeconds, 2, accuracy: 1e-9)
         XCTAssertEqual(process.sites.map(\.stackID), [1, 2])
 
         let one = process.sites[0], two = process.sites[1]
@@ -51,14 +51,14 @@ final class HeapStoreTests: XCTestCase {
         XCTAssertEqual(one.liveObjects, [1, 3, 1])
         XCTAssertEqual(two.liveBytes, [0, 64, 0])
         XCTAssertEqual(one.unreferencedBytes, [0, 0, 100])
-        XCTAssertEqual(one.liveBytes(at: 1), 300)
-        XCTAssertEqual(one.allocBytesDuring(epochIndex: 2), 100)
+        XCTAssertEqual(one.liveBytes[1], 300)
+        XCTAssertEqual(one.allocBytes[2] - one.allocBytes[1], 100)
 
-        XCTAssertEqual(process.totalLiveBytes(at: 1), 364)
-        XCTAssertEqual(process.totalAllocBytes(at: 2), 528)
-        XCTAssertEqual(process.allocBytesDuring(epochIndex: 1), 264)
+        XCTAssertEqual(process.totals[1].liveBytes, 364)
+        XCTAssertEqual(process.totals[2].allocBytes, 528)
+        XCTAssertEqual(process.totals[1].allocBytes - process.totals[0].allocBytes, 264)
         XCTAssertEqual(process.totals.map(\.stackCount), [1, 2, 2])
-        XCTAssertEqual(process.totalUnreferencedBytes(at: 2), 100)
+        XCTAssertEqual(process.totals[2].unreferencedBytes, 100)
     }
 
     func testBirthsAreSortedByEpochIndexThenBirthEpoch() throws {
@@ -90,7 +90,7 @@ final class HeapStoreTests: XCTestCase {
         try write(pid: 3, epoch: 2, stacks: [stack(2)])
         let process = try HeapStore.load(directory: directory).processes[0]
         XCTAssertEqual(process.sites[0].allocBytes, [20, 20])
-        XCTAssertEqual(process.totalAllocBytes(at: 1), 20 + 16)
+        XCTAssertEqual(process.totals[1].allocBytes, 20 + 16)
     }
 
     func testForkedChildIsItsOwnProcess() throws {
@@ -135,8 +135,8 @@ final class HeapStoreTests: XCTestCase {
         try write(pid: 4, epoch: 2, stacks: [stack(1)], modules: [rebuiltExe])
         let process = try HeapStore.load(directory: directory).processes[0]
         XCTAssertEqual(process.modules, [rebuiltExe, plugin], "dlclose'd plugin kept, same path+bias replaced")
-        XCTAssertEqual(process.module(containing: 0x9000 + 0x10)?.path, "/usr/lib/plugin.so")
-        XCTAssertNil(process.module(containing: 0x50))
+        XCTAssertEqual(process.modules.last { $0.contains(0x9000 + 0x10) }?.path, "/usr/lib/plugin.so")
+        XCTAssertNil(process.modules.last { $0.contains(0x50) })
     }
 
     // MARK: Which files count
@@ -191,7 +191,7 @@ final class HeapStoreTests: XCTestCase {
             XCTAssertEqual(process.sites.count, 14)
             XCTAssertEqual(process.sites[0].allocBytes, (1...13).map(Double.init))
             XCTAssertEqual(process.sites[0].births.map(\.birthEpoch), Array(1...13))
-            XCTAssertEqual(process.totalLiveBytes(at: 12), Double(process.pid))
+            XCTAssertEqual(process.totals[12].liveBytes, Double(process.pid))
         }
     }
 
