@@ -40,7 +40,7 @@ enum Quantity {
         "\(Int((fraction * 100).rounded()))%"
     }
 
-    /// 75.25 → "75.3s"; 3725 → "1h02m05s"; "?" when unknown.
+    /// 7.25 → "7.3s"; 75 → "1m15s"; 3725 → "1h02m05s"; "?" when unknown.
     static func seconds(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "?" }
         if seconds < 60 { return tenths(seconds) + "s" }

@@ -3,6 +3,7 @@
 // vdso) becomes a `module+0xoffset` frame.
 import Foundation
 import SwHeapDump
+import SwHeapSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -224,10 +225,10 @@ final class ProgressLine {
         guard enabled, done % 512 == 0 else { return }
         guard shown || DispatchTime.now().uptimeNanoseconds - start > 1_000_000_000 else { return }
         shown = true
-        FileHandle.standardError.write(Data("\rswheap: symbolising \(done)/\(total) addresses".utf8))
+        writeToStandardError("\rswheap: symbolising \(done)/\(total) addresses")
     }
 
     func finish() {
-        if shown { FileHandle.standardError.write(Data("\rswheap: symbolised \(total) addresses          \n".utf8)) }
+        if shown { writeToStandardError("\rswheap: symbolised \(total) addresses          \n") }
     }
 }

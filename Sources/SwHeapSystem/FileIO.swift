@@ -84,6 +84,17 @@ public enum FileIO {
     }
 }
 
+/// Unbuffered write to fd 2 (the C `stderr` global is not concurrency-safe in Swift 6).
+public func writeToStandardError(_ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { systemWrite(2, $0.baseAddress!, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }
+        bytes = bytes.dropFirst(n)
+    }
+}
+
 /// strerror's text for `code` (the current errno by default).
 public func errnoText(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))

@@ -59,8 +59,7 @@ public struct CompiledFixture: Sendable {
 
     public static func compile(name: String, source: String, language: Language = .c,
                         flags: [String] = ["-g", "-O0"]) throws -> CompiledFixture {
-        let directory = NSTemporaryDirectory() + "swheap-fixture-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try Scratch.directory("fixture" + name)
         let sourcePath = directory + "/" + name + (language == .c ? ".c" : ".cpp")
         try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
         let binary = directory + "/" + name
@@ -74,5 +73,5 @@ public struct CompiledFixture: Sendable {
         return (lines.firstIndex { $0.contains(marker) } ?? -1) + 1
     }
 
-    public func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    public func remove() { Scratch.remove(directory) }
 }

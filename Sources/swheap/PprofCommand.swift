@@ -5,6 +5,7 @@ import ArgumentParser
 import SwHeapOutput
 import SwHeapStore
 import SwHeapSymbols
+import SwHeapSystem
 
 struct PprofCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,6 +5,7 @@ import SwHeapOutput
 import SwHeapRanking
 import SwHeapStore
 import SwHeapSymbols
+import SwHeapSystem
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

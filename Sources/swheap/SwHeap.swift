@@ -59,14 +59,3 @@ struct CommandFailure: SwHeapError {
     var exitCode: Int32 = 1
     var description: String { message }
 }
-
-/// Unbuffered write to fd 2 (the C `stderr` global is not concurrency-safe in Swift 6).
-func writeToStandardError(_ text: String) {
-    var bytes = Array(text.utf8)[...]
-    while !bytes.isEmpty {
-        let n = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { return }
-        bytes = bytes.dropFirst(n)
-    }
-}

@@ -32,11 +32,7 @@ enum Harness {
 
     /// A fresh directory for one test's binaries and dumps.
     static func scratch(_ name: String = #function) throws -> URL {
-        let clean = name.filter { $0.isLetter || $0.isNumber }
-        let dir = FileManager.default.temporaryDirectory
-            .appendingPathComponent("swheap-tests/\(clean)-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
+        URL(fileURLWithPath: try Scratch.directory(name))
     }
 
     /// Compiles Tests/Fixtures/<file> with debug info and frame pointers.
@@ -64,6 +60,21 @@ enum Harness {
                     preload: Bool = false, timeout: TimeInterval = 120) throws -> RunResult {
         try ProgramRunner.run(program, arguments, environment: environment, preload: preload ? shim : nil,
                               timeout: timeout)
+    }
+
+    /// Skips the calling test, saying why, when `go` (for `go tool pprof`) is not on PATH.
+    static func requireGo() throws {
+        guard ProgramRunner.exists("go") else {
+            print("SKIPPED: go is not installed, so `go tool pprof` cannot check the profile")
+            throw XCTSkip("go is not installed: cannot run `go tool pprof`")
+        }
+    }
+
+    /// The output of `go tool pprof ARGUMENTS`, which must succeed. A private cache keeps go
+    /// from writing into $HOME; no binary lookups over the network.
+    static func goToolPprof(_ arguments: [String]) throws -> String {
+        try ProgramRunner.output("go", ["tool", "pprof"] + arguments, environment: [
+            "GOCACHE": NSTemporaryDirectory() + "swheap-gocache", "PPROF_TMPDIR": NSTemporaryDirectory()])
     }
 
     /// Runs `program` under the shim writing dumps to `dumps`, then loads them.

@@ -151,13 +151,8 @@ final class PprofBuilderTests: XCTestCase {
     // MARK: The real client
 
     private func pprof(_ arguments: [String]) throws -> String {
-        guard ProgramRunner.exists("go") else {
-            print("SKIPPED: go is not installed, so `go tool pprof` cannot check the profile")
-            throw XCTSkip("go is not installed: cannot run `go tool pprof`")
-        }
-        // A private cache keeps go from writing into $HOME; no binary lookups over the network.
-        return try ProgramRunner.output("go", ["tool", "pprof"] + arguments,
-                           environment: ["GOCACHE": NSTemporaryDirectory() + "swheap-gocache", "PPROF_TMPDIR": NSTemporaryDirectory()])
+        try Harness.requireGo()
+        return try Harness.goToolPprof(arguments)
     }
 
     func testGoToolPprofReadsTheProfile() throws {

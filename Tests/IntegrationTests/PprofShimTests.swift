@@ -36,16 +36,8 @@ final class PprofShimTests: XCTestCase {
 
     func testGoToolPprofShowsTheSites() throws {
         let (_, path) = try profileNewDelete()
-        guard (try? Harness.run("go", ["version"], environment: [:]))?.status == 0 else {
-            print("SKIPPED: go is not installed, so `go tool pprof` cannot check the profile")
-            throw XCTSkip("go is not installed")
-        }
-        func pprof(_ arguments: [String]) throws -> String {
-            let result = try Harness.run("go", ["tool", "pprof"] + arguments + [path],
-                                         environment: ["GOCACHE": NSTemporaryDirectory() + "swheap-gocache"])
-            XCTAssertEqual(result.status, 0, result.stderr)
-            return result.stdout
-        }
+        try Harness.requireGo()
+        func pprof(_ arguments: [String]) throws -> String { try Harness.goToolPprof(arguments + [path]) }
         func row(_ output: String, _ function: String) -> String? {
             output.split(separator: "\n").first { $0.hasSuffix(" " + function) }.map(String.init)
         }

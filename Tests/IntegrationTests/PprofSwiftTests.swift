@@ -9,10 +9,7 @@ import XCTest
 final class PprofSwiftTests: XCTestCase {
     func testSwiftProfileNamesUserCodeWithLines() throws {
         try Harness.requireBuild()
-        guard (try? Harness.run("go", ["version"], environment: [:]))?.status == 0 else {
-            print("SKIPPED: go is not installed, so `go tool pprof` cannot check the profile")
-            throw XCTSkip("go is not installed")
-        }
+        try Harness.requireGo()
         let dir = try Harness.scratch()
         let exe = try Harness.compileSwift("cycles.swift", into: dir)
         let dumps = dir.appendingPathComponent("dumps")
@@ -22,12 +19,7 @@ final class PprofSwiftTests: XCTestCase {
         let written = try Harness.run(Harness.swheap, ["pprof", dumps.path, "-o", profile], environment: [:])
         XCTAssertEqual(written.status, 0, written.stderr)
 
-        func pprof(_ arguments: [String]) throws -> String {
-            let result = try Harness.run("go", ["tool", "pprof"] + arguments + [profile],
-                                         environment: ["GOCACHE": NSTemporaryDirectory() + "swheap-gocache"])
-            XCTAssertEqual(result.status, 0, result.stderr)
-            return result.stdout
-        }
+        func pprof(_ arguments: [String]) throws -> String { try Harness.goToolPprof(arguments + [profile]) }
         // 10 steps x 8 cycles: each Parent and Child object is live, plus their payload arrays.
         let top = try pprof(["-top", "-nodecount=20"])
         // The first row under the "flat flat% ..." header is the largest flat cost.

@@ -14,12 +14,11 @@ final class RankingDumpTests: XCTestCase {
     var directory: String!
 
     override func setUpWithError() throws {
-        directory = NSTemporaryDirectory() + "swheap-rank-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = try Scratch.directory(name)
     }
 
     override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: directory)
+        Scratch.remove(directory)
     }
 
     /// Stack 1 leaks 10 objects per epoch, stack 2 is a FIFO of 30 objects churning 10 per
