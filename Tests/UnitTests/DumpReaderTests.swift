@@ -171,7 +171,7 @@ final class DumpReaderTests: XCTestCase {
 
     func testBitFlipsAndRandomBytesNeverCrash() {
         let bytes = DumpWriter.encode(sampleDump())
-        var random = TestRandom(seed: 42)
+        var random = SplitMix64(seed: 42)
         for _ in 0..<20_000 {
             var mutated = bytes
             for _ in 0..<(1 + random.next() % 4) {
@@ -222,7 +222,7 @@ final class DumpReaderTests: XCTestCase {
     }
 }
 
-func assertEqual(_ a: Dump, _ b: Dump, file: StaticString = #filePath, line: UInt = #line) {
+private func assertEqual(_ a: Dump, _ b: Dump, file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(a.header, b.header, file: file, line: line)
     XCTAssertEqual(a.executable, b.executable, file: file, line: line)
     XCTAssertEqual(a.commandLine, b.commandLine, file: file, line: line)
@@ -231,13 +231,13 @@ func assertEqual(_ a: Dump, _ b: Dump, file: StaticString = #filePath, line: UIn
     XCTAssertEqual(a.live, b.live, file: file, line: line)
 }
 
-func sampleHeader(pid: Int32 = 12, epoch: UInt64 = 3) -> DumpHeader {
+private func sampleHeader(pid: Int32 = 12, epoch: UInt64 = 3) -> DumpHeader {
     DumpHeader(isFinal: true, isScanned: false, isTruncated: false, pid: pid, parentPID: 1, epoch: epoch,
                wallTimeNs: 1_700_000_000_123_456_789, monotonicNs: 9_000_000_000 + epoch * 1_000_000_000,
                startMonotonicNs: 9_000_000_000, rate: 524_288, maxDepth: 64)
 }
 
-func sampleDump() -> Dump {
+private func sampleDump() -> Dump {
     Dump(header: sampleHeader(), executable: "/usr/bin/app", commandLine: ["/usr/bin/app", "--flag", "ünï"],
          modules: [
             Module(loadBias: 0x5555_0000_0000, path: "/usr/bin/app", buildID: [0xde, 0xad, 0xbe, 0xef],
@@ -254,6 +254,3 @@ func sampleDump() -> Dump {
             LiveCell(stackID: 7, birthEpoch: 3, liveObjects: 1.5, liveBytes: 150, unreferencedObjects: 0, unreferencedBytes: 0),
          ])
 }
-
-/// SplitMix64, so fuzz runs are reproducible.
-typealias TestRandom = SplitMix64

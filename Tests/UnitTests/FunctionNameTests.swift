@@ -39,7 +39,7 @@ final class FunctionNameTests: XCTestCase {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         for tool in ["swift", "llvm-symbolizer"] {
-            FileManager.default.createFile(atPath: toolchain + "/" + tool, contents: Data("#!/bin/sh\n".utf8),
+            _ = FileManager.default.createFile(atPath: toolchain + "/" + tool, contents: Data("#!/bin/sh\n".utf8),
                                            attributes: [.posixPermissions: 0o755])
         }
         try FileManager.default.createSymbolicLink(atPath: bin + "/swift", withDestinationPath: "../toolchain/usr/bin/swift")

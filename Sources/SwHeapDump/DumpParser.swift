@@ -1,0 +1,256 @@
+// The bounds-checked cursor DumpReader decodes with: every read checks what is left first,
+// records are loaded as the C structs of swheap_format.h.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A cursor over the raw bytes of one file. Each `take` checks what is left first.
+struct DumpParser {
+    private let base: UnsafeRawPointer
+    private let count: Int
+    private var offset = 0
+    let path: String
+
+    init(_ raw: UnsafeRawBufferPointer, path: String) {
+        // An empty array may have no base address; any valid pointer works for zero bytes.
+        self.base = raw.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(bitPattern: 1)!
+        self.count = raw.count
+        self.path = path
+    }
+
+    private func fail(_ problem: DumpError.Problem) -> DumpError {
+        DumpError(path: path, problem: problem)
+    }
+
+    // MARK: Header
+
+    mutating func parseHeader() throws(DumpError) -> DumpHeader {
+        guard count >= DumpLayout.headerSize else { throw fail(.truncatedHeader(size: count)) }
+        if memcmp(base, DumpLayout.magic, DumpLayout.magic.count) != 0 { throw fail(.badMagic) }
+        let raw = base.loadUnaligned(as: RawHeader.self)
+        guard raw.version == DumpLayout.version else { throw fail(.unsupportedVersion(raw.version)) }
+        offset = DumpLayout.headerSize
+        return DumpHeader(
+            version: raw.version,
+            isFinal: raw.flags & DumpLayout.flagFinal != 0,
+            isScanned: raw.flags & DumpLayout.flagScanned != 0,
+            isTruncated: raw.flags & DumpLayout.flagTruncated != 0,
+            pid: Int32(bitPattern: raw.pid),
+            parentPID: Int32(bitPattern: raw.parent_pid),
+            epoch: raw.epoch,
+            wallTimeNs: raw.wall_ns,
+            monotonicNs: raw.monotonic_ns,
+            startMonotonicNs: raw.start_ns,
+            rate: raw.rate,
+            maxDepth: raw.max_depth)
+    }
+
+    // MARK: Sections
+
+    mutating func parseDump() throws(DumpError) -> Dump {
+        let header = try parseHeader()
+        var dump = Dump(header: header, executable: "", commandLine: [], modules: [], stacks: [], live: [])
+        var seen = Set<UInt32>()
+        var sawEnd = false
+        while offset < count {
+            let left = count - offset
+            guard left >= DumpLayout.sectionHeaderSize else {
+                throw fail(.truncatedSectionHeader(offset: offset, left: left))
+            }
+            let sectionHeader = base.loadUnaligned(fromByteOffset: offset, as: RawSection.self)
+            let rawTag = sectionHeader.tag, length = sectionHeader.length
+            offset += DumpLayout.sectionHeaderSize
+            let tag = DumpLayout.Tag(rawValue: rawTag)
+            let name = tag?.name ?? "unknown (tag \(rawTag))"
+            guard length <= UInt64(count - offset) else {
+                throw fail(.sectionPastEnd(section: name, length: length, left: count - offset))
+            }
+            let end = offset + Int(length)
+            guard let tag else { offset = end; continue }  // unknown sections are skipped
+            guard seen.insert(rawTag).inserted else { throw fail(.duplicateSection(name)) }
+            var section = DumpParser(base: base + offset, count: Int(length), path: path)
+            switch tag {
+            case .exe: dump.executable = try section.string(in: name)
+            case .cmdline: dump.commandLine = section.commandLine()
+            case .modules: dump.modules = try section.modules()
+            case .stacks: dump.stacks = try section.stacks()
+            case .live: dump.live = try section.live()
+            case .end:
+                guard length == 0 else { throw fail(.nonEmptyEnd(length: length)) }
+                sawEnd = true
+            }
+            try section.expectConsumed(name)
+            offset = end
+            if sawEnd { break }
+        }
+        guard sawEnd else { throw fail(.missingEnd) }
+        guard offset == count else { throw fail(.dataAfterEnd(bytes: count - offset)) }
+        try checkStackIDs(dump)
+        return dump
+    }
+
+    private init(base: UnsafeRawPointer, count: Int, path: String) {
+        self.base = base; self.count = count; self.path = path
+    }
+
+    private func checkStackIDs(_ dump: Dump) throws(DumpError) {
+        var ids = Set<UInt32>(minimumCapacity: dump.stacks.count)
+        for stack in dump.stacks where !ids.insert(stack.id).inserted {
+            throw fail(.duplicateStackID(stack.id))
+        }
+        for bucket in dump.live where !ids.contains(bucket.stackID) {
+            throw fail(.liveForUnknownStack(bucket.stackID))
+        }
+    }
+
+    private func expectConsumed(_ section: String) throws(DumpError) {
+        if offset != count { throw fail(.trailingBytes(section: section, bytes: count - offset)) }
+    }
+
+    private func need(_ bytes: UInt64, in section: String) throws(DumpError) {
+        if bytes > UInt64(count - offset) {
+            throw fail(.truncatedSection(section: section, needs: bytes, left: count - offset))
+        }
+    }
+
+    /// Reads a record count and rejects counts whose smallest encoding would not fit.
+    private mutating func recordCount(in section: String, minimumRecord: UInt64) throws(DumpError) -> Int {
+        try need(4, in: section)
+        let n = u32(at: offset)
+        offset += 4
+        let minimum = UInt64(n) * minimumRecord
+        if minimum > UInt64(count - offset) {
+            throw fail(.absurdCount(section: section, count: n, minimumBytes: minimum, left: count - offset))
+        }
+        return Int(n)
+    }
+
+    private mutating func readU32(in section: String) throws(DumpError) -> UInt32 {
+        try need(4, in: section)
+        defer { offset += 4 }
+        return u32(at: offset)
+    }
+
+    private mutating func readU64(in section: String) throws(DumpError) -> UInt64 {
+        try need(8, in: section)
+        defer { offset += 8 }
+        return u64(at: offset)
+    }
+
+    private mutating func string(in section: String) throws(DumpError) -> String {
+        let length = try readU32(in: section)
+        try need(UInt64(length), in: section)
+        defer { offset += Int(length) }
+        return text(at: offset, length: Int(length))
+    }
+
+    private mutating func byteArray(in section: String) throws(DumpError) -> [UInt8] {
+        let length = try readU32(in: section)
+        try need(UInt64(length), in: section)
+        defer { offset += Int(length) }
+        return Array(UnsafeRawBufferPointer(start: base + offset, count: Int(length)))
+    }
+
+    /// Arguments each followed by NUL; a missing final NUL is tolerated.
+    private mutating func commandLine() -> [String] {
+        let bytes = UnsafeRawBufferPointer(start: base + offset, count: count - offset)
+        offset = count
+        var arguments: [String] = []
+        var start = 0
+        for (i, byte) in bytes.enumerated() where byte == 0 {
+            arguments.append(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self))
+            start = i + 1
+        }
+        if start < bytes.count {
+            arguments.append(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start...]), as: UTF8.self))
+        }
+        return arguments
+    }
+
+    private mutating func modules() throws(DumpError) -> [Module] {
+        let name = DumpLayout.Tag.modules.name
+        let n = try recordCount(in: name, minimumRecord: DumpLayout.moduleRecordMinimum)
+        var modules: [Module] = []
+        modules.reserveCapacity(n)
+        for _ in 0..<n {
+            let bias = try readU64(in: name)
+            let path = try string(in: name)
+            let buildID = try byteArray(in: name)
+            let segmentCount = try recordCount(in: name, minimumRecord: DumpLayout.segmentRecordSize)
+            var segments: [Segment] = []
+            segments.reserveCapacity(segmentCount)
+            for _ in 0..<segmentCount {
+                // recordCount guaranteed the bytes for every segment.
+                let raw = base.loadUnaligned(fromByteOffset: offset, as: RawSegment.self)
+                segments.append(Segment(start: raw.start, end: raw.end, fileOffset: raw.file_offset, flags: raw.flags))
+                offset += Int(DumpLayout.segmentRecordSize)
+            }
+            modules.append(Module(loadBias: bias, path: path, buildID: buildID, segments: segments))
+        }
+        return modules
+    }
+
+    private mutating func stacks() throws(DumpError) -> [StackRecord] {
+        let name = DumpLayout.Tag.stacks.name
+        let n = try recordCount(in: name, minimumRecord: DumpLayout.stackRecordSize)
+        var stacks: [StackRecord] = []
+        stacks.reserveCapacity(n)
+        for _ in 0..<n {
+            try need(DumpLayout.stackRecordSize, in: name)
+            let raw = base.loadUnaligned(fromByteOffset: offset, as: RawStack.self)
+            let id = raw.stack_id, depth = raw.depth
+            offset += Int(DumpLayout.stackRecordSize)
+            if id == 0 { throw fail(.zeroStackID) }
+            try need(UInt64(depth) * 8, in: name)
+            let frames = u64Array(at: offset, count: Int(depth))
+            offset += Int(depth) * 8
+            stacks.append(StackRecord(id: id, frames: frames, allocObjects: raw.alloc_objects, allocBytes: raw.alloc_bytes))
+        }
+        return stacks
+    }
+
+    private mutating func live() throws(DumpError) -> [LiveCell] {
+        let name = DumpLayout.Tag.live.name
+        let n = try recordCount(in: name, minimumRecord: DumpLayout.liveRecordSize)
+        var cells: [LiveCell] = []
+        cells.reserveCapacity(n)
+        for _ in 0..<n {
+            let raw = base.loadUnaligned(fromByteOffset: offset, as: RawLive.self)
+            cells.append(LiveCell(stackID: raw.stack_id, birthEpoch: raw.birth_epoch,
+                                  liveObjects: raw.live_objects, liveBytes: raw.live_bytes,
+                                  unreferencedObjects: raw.unref_objects, unreferencedBytes: raw.unref_bytes))
+            offset += Int(DumpLayout.liveRecordSize)
+        }
+        return cells
+    }
+
+    // MARK: Raw loads (callers have checked the bounds)
+
+    @inline(__always) private func u32(at position: Int) -> UInt32 {
+        UInt32(littleEndian: base.loadUnaligned(fromByteOffset: position, as: UInt32.self))
+    }
+
+    @inline(__always) private func u64(at position: Int) -> UInt64 {
+        UInt64(littleEndian: base.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+    }
+
+    private func text(at position: Int, length: Int) -> String {
+        String(decoding: UnsafeRawBufferPointer(start: base + position, count: length), as: UTF8.self)
+    }
+
+    private func u64Array(at position: Int, count n: Int) -> [UInt64] {
+        [UInt64](unsafeUninitializedCapacity: n) { buffer, initialized in
+            #if _endian(little)
+            if n > 0 { memcpy(buffer.baseAddress!, base + position, n * 8) }
+            #else
+            for i in 0..<n { buffer[i] = u64(at: position + i * 8) }
+            #endif
+            initialized = n
+        }
+    }
+}
