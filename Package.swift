@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "swheap",
-    platforms: [.macOS(.v13)],
+    // Supported: Linux on x86_64 and aarch64 with glibc (the shim interposes glibc's malloc).
     products: [
         .executable(name: "swheap", targets: ["swheap"]),
     ],
