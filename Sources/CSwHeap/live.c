@@ -148,3 +148,12 @@ void sw_live_lock_all(sw_live_table *t) {
 void sw_live_unlock_all(sw_live_table *t) {
     for (int i = 0; i < SW_LIVE_STRIPES; i++) sw_lock_release(&t->stripes[i].lock);
 }
+
+void sw_live_prefork(sw_live_table *t) { sw_live_lock_all(t); }
+
+void sw_live_postfork_parent(sw_live_table *t) { sw_live_unlock_all(t); }
+
+void sw_live_postfork_child(sw_live_table *t) {
+    sw_live_unlock_all(t);
+    sw_live_reset(t);
+}

@@ -40,3 +40,8 @@ void sw_record_allocation(void *p, size_t size) {
 __attribute__((noinline)) void sw_forget(void *p) {
     if (p) sw_live_remove(&sw_live_storage, (uintptr_t)p, NULL);
 }
+
+void sw_record_reset(void) {
+    atomic_store(&sw.truncated, 0);
+    atomic_store_explicit(&sw.sampled_bytes, 0, memory_order_relaxed); /* 0.0 */
+}
