@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "shim.h"
 
+/* The process-wide state (shim.h), defined beside the path that uses it most. */
 sw_state sw;
 sw_live_table sw_live_storage;
 __thread sw_thread sw_tls __attribute__((tls_model("initial-exec")));
