@@ -1,6 +1,6 @@
 /* Dumps are assembled in memory from mmap, then written with one write(2) loop. */
 #define _GNU_SOURCE
-#include "cswheap.h"
+#include "sw_buffer.h"
 #include "swheap_format.h"
 
 #include <stddef.h>

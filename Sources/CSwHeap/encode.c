@@ -1,6 +1,7 @@
 /* One dump's bytes from a snapshot: the layout of swheap_format.h, written through its
  * structs. Pure (no clock, no files, no globals) so the unit tests can check every byte. */
-#include "cswheap.h"
+#include "sw_encode.h"
+#include "sw_os.h"
 #include "swheap_format.h"
 
 #include <string.h>

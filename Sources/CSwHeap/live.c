@@ -1,6 +1,6 @@
 /* The table of live sampled allocations. Frees of unsampled pointers (nearly all of
  * them) stop at the counting filter: one relaxed load, no lock, no atomic RMW. */
-#include "cswheap.h"
+#include "sw_live.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /* Operating-system helpers that never touch malloc: memory, locks, atomic doubles, the
  * clock and the one-line warnings on stderr. */
 #define _GNU_SOURCE
-#include "cswheap.h"
+#include "sw_os.h"
 
 #include <sched.h>
 #include <string.h>

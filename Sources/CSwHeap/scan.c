@@ -5,7 +5,8 @@
  * objects that only point to each other stay unreferenced. Memory is read with
  * process_vm_readv, which fails instead of faulting on ranges that vanish or cannot be read. */
 #define _GNU_SOURCE
-#include "cswheap.h"
+#include "sw_os.h"
+#include "sw_scan.h"
 
 #include <sys/uio.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
 /* Deduplicated stacks. Lookups of known stacks take no lock: records are immutable
  * once published and the index only ever gains entries. Memory is reserved up front
  * (untouched pages cost nothing) so nothing ever moves under a reader. */
-#include "cswheap.h"
+#include "sw_stacks.h"
 
 #include <string.h>
 
