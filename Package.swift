@@ -12,15 +12,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
-        // The preload shim's testable parts (sampler maths, address set, stack table).
-        // libswheap.so itself is built by scripts/build with the C compiler so that no
-        // Swift runtime is loaded into profiled programs; the hook and dump files are
-        // excluded here because they would interpose malloc in the test process.
+        // The dump layout, once: a C header with static assertions (swheap_format.h).
+        .target(name: "CSwHeapFormat"),
+        // The preload shim's core: everything but the allocator entry points, which live in
+        // Sources/CSwHeapPreload and are compiled only into libswheap.so (by scripts/build,
+        // with the C compiler, so that no Swift runtime is loaded into profiled programs).
+        // Linking this target replaces no malloc and starts nothing: the unit tests call it.
         .target(
             name: "CSwHeap",
-            exclude: ["hooks.c", "record.c", "buffer.c", "dump.c", "dumper.c", "modules.c", "unwind.c", "config.c", "scan.c", "shim.h"],
+            dependencies: ["CSwHeapFormat"],
             cSettings: [.unsafeFlags(["-std=c11"])],
-            linkerSettings: [.linkedLibrary("m")]
+            linkerSettings: [.linkedLibrary("unwind"), .linkedLibrary("pthread"), .linkedLibrary("m")]
         ),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(
@@ -37,7 +39,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "CSwHeapTests", dependencies: ["CSwHeap"]),
+        .testTarget(name: "CSwHeapTests", dependencies: ["CSwHeap", "CSwHeapFormat"]),
         .testTarget(name: "SwHeapCoreTests", dependencies: ["SwHeapCore"]),
         .testTarget(name: "IntegrationTests", dependencies: ["SwHeapCore"]),
     ]

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "shim.h"
 
+/* The process-wide state (shim.h), defined beside the path that uses it most. */
 sw_state sw;
 sw_live_table sw_live_storage;
 __thread sw_thread sw_tls __attribute__((tls_model("initial-exec")));
@@ -39,4 +40,9 @@ void sw_record_allocation(void *p, size_t size) {
 
 __attribute__((noinline)) void sw_forget(void *p) {
     if (p) sw_live_remove(&sw_live_storage, (uintptr_t)p, NULL);
+}
+
+void sw_record_reset(void) {
+    atomic_store(&sw.truncated, 0);
+    atomic_store_explicit(&sw.sampled_bytes, 0, memory_order_relaxed); /* 0.0 */
 }
