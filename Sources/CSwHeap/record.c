@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "shim.h"
 
+#include <errno.h>
+
 /* The process-wide state (shim.h), defined beside the path that uses it most. */
 sw_state sw;
 sw_live_table sw_live_storage;
@@ -18,6 +20,9 @@ __attribute__((noinline)) void sw_countdown_expired(void *p, size_t size) {
 }
 
 void sw_record_allocation(void *p, size_t size) {
+    /* The program may read errno after a successful malloc: unwinding, the tables and a
+     * lazily started writer thread must leave it as glibc did (it was EAGAIN at times). */
+    int saved_errno = errno;
     sw_tls.busy = 1;
     uintptr_t pcs[SW_MAX_DEPTH];
     uint32_t depth = sw_unwind(pcs, sw.config.depth);
@@ -36,6 +41,7 @@ void sw_record_allocation(void *p, size_t size) {
     }
     sw_dumper_maybe_start(); /* never while holding a lock: it may create a thread */
     sw_tls.busy = 0;
+    errno = saved_errno;
 }
 
 __attribute__((noinline)) void sw_forget(void *p) {
