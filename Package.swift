@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "swheap",
-    platforms: [.macOS(.v13)],
+    // Supported: Linux on x86_64 and aarch64 with glibc (the shim interposes glibc's malloc).
     products: [
         .executable(name: "swheap", targets: ["swheap"]),
     ],
@@ -12,19 +12,19 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
-        // The preload shim's testable parts (sampler maths, address set, stack table).
-        // libswheap.so itself is built by scripts/build with the C compiler so that no
-        // Swift runtime is loaded into profiled programs; the hook and dump files are
-        // excluded here because they would interpose malloc in the test process.
+        // The dump layout, once: a C header with static assertions (swheap_format.h).
+        .target(name: "CSwHeapFormat"),
+        // The preload shim's core: everything but the allocator entry points, which live in
+        // Sources/CSwHeapPreload and are compiled only into libswheap.so (by scripts/build,
+        // with the C compiler, so that no Swift runtime is loaded into profiled programs).
+        // Linking this target replaces no malloc and starts nothing: the unit tests call it.
         .target(
             name: "CSwHeap",
-            exclude: ["hooks.c", "record.c", "buffer.c", "dump.c", "dumper.c", "modules.c", "unwind.c", "config.c", "scan.c", "shim.h"],
+            dependencies: ["CSwHeapFormat"],
             cSettings: [.unsafeFlags(["-std=c11"])],
-            linkerSettings: [.linkedLibrary("m")]
+            linkerSettings: [.linkedLibrary("unwind"), .linkedLibrary("pthread"), .linkedLibrary("m")]
         ),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        // The dump format's layout, one C header shared by the shim and the Swift reader.
-        .target(name: "CSwHeapFormat"),
 
         // The CLI's stages, each a target so the compiler keeps the boundaries:
         // system calls -> dump format -> heap store -> symbols -> ranking -> output -> swheap.
@@ -52,7 +52,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "CSwHeapTests", dependencies: ["CSwHeap"]),
+        .testTarget(name: "CSwHeapTests", dependencies: ["CSwHeap", "CSwHeapFormat"]),
         // Pure Swift: no compiler, tool or shim is run.
         .testTarget(name: "UnitTests", dependencies: ["SwHeapOutput", "SwHeapTestSupport"]),
         // Compile fixtures, run them under the real shim, call the CLI, llvm-symbolizer and

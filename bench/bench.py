@@ -64,6 +64,14 @@ def real_python():
     return exe
 
 
+def toolchain_clang():
+    """clang++ of the Swift toolchain whose `swift` is on PATH (symlinks resolved)."""
+    swift = shutil.which("swift")
+    if not swift:
+        sys.exit("bench: no swift on PATH, whose toolchain's clang++ is a workload (or set BENCH_CLANG)")
+    return os.path.join(os.path.dirname(os.path.realpath(swift)), "clang++")
+
+
 def compile_c(src, out, extra=()):
     cmd = [CC, "-std=gnu11", "-O2", "-g", "-fno-omit-frame-pointer", "-pthread", *extra, src, "-o", out]
     subprocess.run(cmd, check=True)
@@ -73,7 +81,7 @@ def compile_c(src, out, extra=()):
 def workloads(tmp, quick):
     mt = compile_c(os.path.join(BENCH, "mtbench.c"), os.path.join(tmp, "mtbench"))
     py = real_python()
-    clang = os.environ.get("BENCH_CLANG", "/opt/swift/usr/bin/clang++")
+    clang = os.environ.get("BENCH_CLANG") or toolchain_clang()
     return {
         "mtbench": {"argv": [mt, "15000000"], "note": "bench/mtbench.c, 2 threads x 15M malloc/free pairs"},
         "clang++ -O2": {"argv": [clang, "-std=c++17", "-O2", "-c", os.path.join(BENCH, "templates.cpp"),

@@ -1,7 +1,9 @@
 /* Dumps are assembled in memory from mmap, then written with one write(2) loop. */
 #define _GNU_SOURCE
-#include "shim.h"
+#include "sw_buffer.h"
+#include "swheap_format.h"
 
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -38,17 +40,16 @@ void sw_buf_str(sw_buffer *b, const char *s, size_t n) {
 }
 
 size_t sw_buf_begin_section(sw_buffer *b, uint32_t tag) {
-    sw_buf_u32(b, tag);
-    sw_buf_u32(b, 0);
-    size_t at = b->len;
-    sw_buf_u64(b, 0); /* body length, patched by sw_buf_end_section */
-    return at;
+    size_t start = b->len;
+    sw_format_section section = {.tag = tag, .reserved = 0, .length = 0};
+    sw_buf_put(b, &section, sizeof section);
+    return start;
 }
 
-void sw_buf_end_section(sw_buffer *b, size_t at) {
+void sw_buf_end_section(sw_buffer *b, size_t start) {
     if (b->failed) return;
-    uint64_t body = b->len - at - sizeof(uint64_t);
-    memcpy(b->data + at, &body, sizeof body);
+    uint64_t body = b->len - start - sizeof(sw_format_section);
+    memcpy(b->data + start + offsetof(sw_format_section, length), &body, sizeof body);
 }
 
 void sw_buf_free(sw_buffer *b) {

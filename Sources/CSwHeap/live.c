@@ -1,6 +1,6 @@
 /* The table of live sampled allocations. Frees of unsampled pointers (nearly all of
  * them) stop at the counting filter: one relaxed load, no lock, no atomic RMW. */
-#include "cswheap.h"
+#include "sw_live.h"
 
 #include <string.h>
 
@@ -147,4 +147,13 @@ void sw_live_lock_all(sw_live_table *t) {
 
 void sw_live_unlock_all(sw_live_table *t) {
     for (int i = 0; i < SW_LIVE_STRIPES; i++) sw_lock_release(&t->stripes[i].lock);
+}
+
+void sw_live_prefork(sw_live_table *t) { sw_live_lock_all(t); }
+
+void sw_live_postfork_parent(sw_live_table *t) { sw_live_unlock_all(t); }
+
+void sw_live_postfork_child(sw_live_table *t) {
+    sw_live_unlock_all(t);
+    sw_live_reset(t);
 }

@@ -3,6 +3,7 @@
  * list with dl_iterate_phdr, never while holding a lock the allocator path takes. */
 #define _GNU_SOURCE
 #include "shim.h"
+#include "swheap_format.h"
 
 #include <elf.h>
 #include <link.h>
@@ -60,11 +61,12 @@ static int write_module(struct dl_phdr_info *info, size_t size, void *ctx) {
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD) continue;
-        sw_buf_u64(b, info->dlpi_addr + ph->p_vaddr);
-        sw_buf_u64(b, info->dlpi_addr + ph->p_vaddr + ph->p_memsz);
-        sw_buf_u64(b, ph->p_offset);
-        sw_buf_u32(b, ph->p_flags);
-        sw_buf_u32(b, 0);
+        sw_format_segment segment = {.start = info->dlpi_addr + ph->p_vaddr,
+                                     .end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz,
+                                     .file_offset = ph->p_offset,
+                                     .flags = ph->p_flags,
+                                     .reserved = 0};
+        sw_buf_put(b, &segment, sizeof segment);
     }
     w->count++;
     return 0;

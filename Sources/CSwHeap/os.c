@@ -1,10 +1,13 @@
-/* Memory and locking primitives that never touch malloc. */
+/* Operating-system helpers that never touch malloc: memory, locks, atomic doubles, the
+ * clock and the one-line warnings on stderr. */
 #define _GNU_SOURCE
-#include "cswheap.h"
+#include "sw_os.h"
 
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
 void *sw_os_map(size_t bytes, bool reserve) {
     int flags = MAP_PRIVATE | MAP_ANONYMOUS | (reserve ? MAP_NORESERVE : 0);
@@ -45,4 +48,22 @@ double sw_atomic_load_double(const _Atomic uint64_t *bits) {
     double v;
     memcpy(&v, &raw, sizeof v);
     return v;
+}
+
+uint64_t sw_now_ns(int clock) {
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* One bit per kind: each warning is said once per process image, however often it recurs. */
+static atomic_int warned;
+
+void sw_warn(sw_warning kind, const char *what, const char *detail, const char *consequence) {
+    if (atomic_fetch_or(&warned, 1 << kind) & (1 << kind)) return;
+    const char *parts[] = {"swheap: ", what, detail ? ": " : "", detail ? detail : "", "; ", consequence, "\n"};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        ssize_t ignored = write(2, parts[i], strlen(parts[i]));
+        (void)ignored;
+    }
 }

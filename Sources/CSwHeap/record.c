@@ -4,6 +4,9 @@
 #define _GNU_SOURCE
 #include "shim.h"
 
+#include <errno.h>
+
+/* The process-wide state (shim.h), defined beside the path that uses it most. */
 sw_state sw;
 sw_live_table sw_live_storage;
 __thread sw_thread sw_tls __attribute__((tls_model("initial-exec")));
@@ -17,6 +20,9 @@ __attribute__((noinline)) void sw_countdown_expired(void *p, size_t size) {
 }
 
 void sw_record_allocation(void *p, size_t size) {
+    /* The program may read errno after a successful malloc: unwinding, the tables and a
+     * lazily started writer thread must leave it as glibc did (it was EAGAIN at times). */
+    int saved_errno = errno;
     sw_tls.busy = 1;
     uintptr_t pcs[SW_MAX_DEPTH];
     uint32_t depth = sw_unwind(pcs, sw.config.depth);
@@ -35,8 +41,14 @@ void sw_record_allocation(void *p, size_t size) {
     }
     sw_dumper_maybe_start(); /* never while holding a lock: it may create a thread */
     sw_tls.busy = 0;
+    errno = saved_errno;
 }
 
 __attribute__((noinline)) void sw_forget(void *p) {
     if (p) sw_live_remove(&sw_live_storage, (uintptr_t)p, NULL);
+}
+
+void sw_record_reset(void) {
+    atomic_store(&sw.truncated, 0);
+    atomic_store_explicit(&sw.sampled_bytes, 0, memory_order_relaxed); /* 0.0 */
 }

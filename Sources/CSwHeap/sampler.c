@@ -1,9 +1,10 @@
 /* Poisson sampling over allocated bytes (the scheme of Go, jemalloc and tcmalloc):
  * sample points fall at exponential gaps of mean R bytes; an allocation is sampled
  * when a point falls inside it, which happens with probability 1 - exp(-size/R). */
-#include "cswheap.h"
+#include "sw_sampler.h"
 
 #include <math.h>
+#include <stdatomic.h>
 
 static uint64_t next_random(sw_sampler *s) {
     if (s->rng == 0) {

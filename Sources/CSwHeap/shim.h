@@ -1,4 +1,6 @@
-/* Internal state shared by the files of libswheap.so (not part of the SwiftPM target). */
+/* Internal state shared by the core's files: the settings, the process-wide tables and the
+ * per-thread sampler. Compiled into the SwiftPM target too, but not visible to Swift (not
+ * under include/); nothing here runs until the hooks call sw_lifecycle_start. */
 #ifndef SWHEAP_SHIM_H
 #define SWHEAP_SHIM_H
 
@@ -57,48 +59,44 @@ uint32_t sw_unwind(uintptr_t *pcs, uint32_t max_depth);
 void sw_record_allocation(void *p, size_t size);
 void sw_countdown_expired(void *p, size_t size);
 void sw_forget(void *p);
+/* A forked child: no table has been full yet, no bytes counted towards SWHEAP_DUMP_BYTES. */
+void sw_record_reset(void);
 
-/* buffer.c: a growable output buffer in mmap'd memory */
-typedef struct sw_buffer {
-    char *data;
-    size_t len, capacity;
-    bool failed;
-} sw_buffer;
-void sw_buf_put(sw_buffer *b, const void *bytes, size_t n);
-void sw_buf_u32(sw_buffer *b, uint32_t v);
-void sw_buf_u64(sw_buffer *b, uint64_t v);
-void sw_buf_f64(sw_buffer *b, double v);
-void sw_buf_str(sw_buffer *b, const char *s, size_t n);
-size_t sw_buf_begin_section(sw_buffer *b, uint32_t tag);
-void sw_buf_end_section(sw_buffer *b, size_t start);
-void sw_buf_free(sw_buffer *b);
-
-/* modules.c: loaded objects, written straight into a dump buffer */
+/* modules.c: loaded objects, as the body of a MODULES section */
 void sw_modules_write(sw_buffer *b);
 bool sw_self_range(uintptr_t probe, uintptr_t *lo, uintptr_t *hi);
 
-/* dump.c */
-bool sw_dump_write(bool final);
-
-/* scan.c: at exit, which sampled objects nothing points to */
-typedef struct {
-    uintptr_t ptr;
-    uint64_t size;
-    uint32_t stack_id;
-    uint32_t birth_epoch;
-} sw_snapshot_entry;
+/* scan_roots.c: at exit, which sampled objects nothing points to, with this process's
+ * memory as roots */
 void sw_scan_mark_unreferenced(sw_snapshot_entry *entries, size_t n, bool *unreferenced);
 
+/* dumpfile.c: the dump directory and its files */
+/* Creates the directory and any missing parents (mode 0700); true when it is writable. */
+bool sw_dumpfile_prepare(const char *dir);
+/* One past the highest epoch already in dir for this pid, or 1. */
+uint32_t sw_dumpfile_first_free_epoch(const char *dir);
+/* Writes <dir>/<pid>.<epoch>.swheap atomically (temporary file, then rename). */
+bool sw_dumpfile_write(const char *dir, const char *bytes, size_t len, uint32_t pid, uint32_t epoch);
+
+/* dump.c: one epoch's dump, from the live tables to a file */
+bool sw_dump_write(bool final);
+/* A fresh image or a forked child: epochs continue after those on disk for this pid. */
+void sw_dump_reset(void);
+
 /* dumper.c: the background writer and its triggers */
+void sw_dumper_init(void);
 void sw_dumper_start(void);
 void sw_dumper_maybe_start(void);
 void sw_dumper_poke(void);
 void sw_dumper_stop(void);
+/* Writes one dump now, serialised with the writer thread; warns when it fails. */
+void sw_dumper_write(bool final);
+/* A forked child: the writer thread did not survive fork; its lock and flags start fresh. */
+void sw_dumper_postfork_child(void);
 
-/* A message on stderr, at most once per kind, without stdio or malloc:
- * "swheap: <what>: <detail>; <consequence>". */
-typedef enum { SW_WARN_SETTING, SW_WARN_DIRECTORY, SW_WARN_DUMP, SW_WARN_THREAD, SW_WARN_MEMORY, SW_WARN_STACKS } sw_warning;
-void sw_warn(sw_warning kind, const char *what, const char *detail, const char *consequence);
-uint64_t sw_now_ns(int clock);
+/* lifecycle.c: start-up, exit and fork, called from the preload library's constructor and
+ * destructor (never in the unit tests' process) */
+void sw_lifecycle_start(void);
+void sw_lifecycle_finish(void);
 
 #endif

@@ -1,7 +1,7 @@
 /* Deduplicated stacks. Lookups of known stacks take no lock: records are immutable
  * once published and the index only ever gains entries. Memory is reserved up front
  * (untouched pages cost nothing) so nothing ever moves under a reader. */
-#include "cswheap.h"
+#include "sw_stacks.h"
 
 #include <string.h>
 
@@ -125,3 +125,12 @@ void sw_stacks_reset_weights(sw_stack_table *t) {
 
 double sw_stacks_alloc_objects(const sw_stack *s) { return sw_atomic_load_double(&s->alloc_objects); }
 double sw_stacks_alloc_bytes(const sw_stack *s) { return sw_atomic_load_double(&s->alloc_bytes); }
+
+void sw_stacks_prefork(sw_stack_table *t) { sw_lock_acquire(&t->lock); }
+
+void sw_stacks_postfork_parent(sw_stack_table *t) { sw_lock_release(&t->lock); }
+
+void sw_stacks_postfork_child(sw_stack_table *t) {
+    sw_lock_release(&t->lock);
+    sw_stacks_reset_weights(t);
+}

@@ -1,4 +1,4 @@
-// The shim's sampling maths and tables, unit-tested through the same C sources.
+// The shim's sampling maths and its countdown, unit-tested through the same C sources.
 
 import CSwHeap
 import XCTest
@@ -48,6 +48,25 @@ final class SamplerTests: XCTestCase {
         for _ in 0..<1000 { XCTAssertFalse(sw_sampler_take(&sampler, 1 << 20, 0)) }
     }
 
+    /// The one countdown: charged while it stays positive, expired (and left untouched) once
+    /// an allocation reaches it, whatever the size; never negative.
+    func testCountdownChargeExpiresAtZeroAndNeverWraps() {
+        var sampler = sw_sampler()
+        sampler.countdown = 100
+        XCTAssertFalse(sw_countdown_charge(&sampler, 40))
+        XCTAssertEqual(sampler.countdown, 60)
+        XCTAssertFalse(sw_countdown_charge(&sampler, 59))
+        XCTAssertEqual(sampler.countdown, 1)
+        XCTAssertTrue(sw_countdown_charge(&sampler, 1))
+        XCTAssertEqual(sampler.countdown, 1, "an expired countdown is left for the sampler to re-arm")
+        sampler.countdown = Int64.max
+        XCTAssertTrue(sw_countdown_charge(&sampler, UInt64.max), "sizes of 2^63 and more expire it")
+        XCTAssertTrue(sw_countdown_charge(&sampler, 1 << 63))
+        XCTAssertEqual(sampler.countdown, Int64.max)
+        var fresh = sw_sampler()
+        XCTAssertTrue(sw_countdown_charge(&fresh, 0), "a zero countdown has not been drawn yet")
+    }
+
     /// The first allocation of a thread is not sampled just because its countdown starts at zero.
     func testFirstCountdownIsDrawnLazily() {
         var firstSampled = 0
@@ -56,52 +75,5 @@ final class SamplerTests: XCTestCase {
             if sw_sampler_take(&sampler, 64, 1 << 19) { firstSampled += 1 }
         }
         XCTAssertLessThan(firstSampled, 10)
-    }
-}
-
-final class TableTests: XCTestCase {
-    func testLiveTableInsertRemoveAndFilter() throws {
-        let table = try XCTUnwrap(sw_live_create())
-        defer { sw_live_destroy(table) }
-        let base: UInt = 0x7f00_0000_0000
-        for i in 0..<100_000 {
-            XCTAssertTrue(sw_live_insert(table, base + UInt(i) * 16, UInt64(i), 7, 1))
-        }
-        XCTAssertEqual(sw_live_count(table), 100_000)
-        var entry = sw_live_entry()
-        XCTAssertTrue(sw_live_remove(table, base + 16 * 5, &entry))
-        XCTAssertEqual(entry.size, 5)
-        XCTAssertFalse(sw_live_remove(table, base + 16 * 5, nil), "removed once only")
-        for i in stride(from: 0, to: 100_000, by: 1) where i != 5 { _ = sw_live_remove(table, base + UInt(i) * 16, nil) }
-        XCTAssertEqual(sw_live_count(table), 0)
-        // Every counter is back to zero: unsampled frees stop at the filter again.
-        XCTAssertFalse(sw_live_maybe_contains(table, base + 16 * 42))
-    }
-
-    func testStackTableDeduplicatesAndSumsWeights() throws {
-        let table = try XCTUnwrap(sw_stacks_create(1000, 1 << 20))
-        defer { sw_stacks_destroy(table) }
-        let a: [UInt] = [1, 2, 3], b: [UInt] = [1, 2, 4]
-        let ida = a.withUnsafeBufferPointer { sw_stacks_intern(table, $0.baseAddress, 3) }
-        let idb = b.withUnsafeBufferPointer { sw_stacks_intern(table, $0.baseAddress, 3) }
-        let again = a.withUnsafeBufferPointer { sw_stacks_intern(table, $0.baseAddress, 3) }
-        XCTAssertEqual(ida, again)
-        XCTAssertNotEqual(ida, idb)
-        sw_stacks_add_weight(table, ida, sw_weight(objects: 2, bytes: 64))
-        sw_stacks_add_weight(table, ida, sw_weight(objects: 1, bytes: 32))
-        let stack = try XCTUnwrap(sw_stacks_get(table, ida))
-        XCTAssertEqual(sw_stacks_alloc_objects(stack), 3)
-        XCTAssertEqual(sw_stacks_alloc_bytes(stack), 96)
-    }
-
-    func testStackTableFullFallsBackToUnknown() throws {
-        let table = try XCTUnwrap(sw_stacks_create(3, 1 << 20)) // id 1 is the empty stack
-        defer { sw_stacks_destroy(table) }
-        var ids: [UInt32] = []
-        for i in 0..<5 {
-            let pcs: [UInt] = [UInt(i) + 100]
-            ids.append(pcs.withUnsafeBufferPointer { sw_stacks_intern(table, $0.baseAddress, 1) })
-        }
-        XCTAssertEqual(ids, [2, 3, 1, 1, 1])
     }
 }

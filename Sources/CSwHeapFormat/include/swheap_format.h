@@ -1,4 +1,4 @@
-/* The swheap dump format, defined once: the shim writes it (Sources/CSwHeap/dump.c), the
+/* The swheap dump format, defined once: the shim writes it (Sources/CSwHeap/encode.c), the
  * Swift reader and test writer read these constants through the CSwHeapFormat module, and
  * docs/FORMAT.md describes it in prose. All integers little-endian; f64 is IEEE-754.
  *

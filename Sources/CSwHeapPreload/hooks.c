@@ -1,6 +1,8 @@
-/* The interposed allocator entry points. Each calls glibc's real implementation
- * (exported as __libc_*, so no dlsym bootstrap is needed) and pays one TLS countdown
- * decrement; frees pay one filter load unless the pointer may be sampled.
+/* The interposed allocator entry points, and the library's constructor and destructor: the
+ * only file of libswheap.so that is not part of the core (Sources/CSwHeap), because linking
+ * it into a process replaces that process's malloc. Each entry point calls glibc's real
+ * implementation (exported as __libc_*, so no dlsym bootstrap is needed) and pays one TLS
+ * countdown charge; frees pay one filter load unless the pointer may be sampled.
  * malloc and calloc charge the countdown before calling glibc, so their fast path is a
  * frameless tail call (a failed allocation still charges its bytes: harmless). The
  * __libc_* entries are called through the GOT directly (noplt), not through PLT stubs. */
@@ -20,12 +22,9 @@ extern void *__libc_memalign(size_t, size_t) SW_NOPLT;
 extern void *__libc_valloc(size_t) SW_NOPLT;
 extern void *__libc_pvalloc(size_t) SW_NOPLT;
 
+/* Charges a successful allocation to this thread's countdown (sw_countdown_charge). */
 static inline void *allocated(void *p, size_t size) {
-    if (SW_LIKELY(p != NULL)) {
-        int64_t left = sw_tls.sampler.countdown - (int64_t)size;
-        if (SW_LIKELY(left > 0)) sw_tls.sampler.countdown = left;
-        else sw_countdown_expired(p, size);
-    }
+    if (SW_LIKELY(p != NULL) && SW_UNLIKELY(sw_countdown_charge(&sw_tls.sampler, size))) sw_countdown_expired(p, size);
     return p;
 }
 
@@ -34,20 +33,22 @@ static inline void released(void *p) {
     if (sw_live_maybe_contains(&sw_live_storage, (uintptr_t)p)) sw_forget(p);
 }
 
-/* The countdown ran out: allocate, then let the sampler decide (countdown untouched
- * until then, as in allocated()). Out of line so the fast paths stay frameless. */
-__attribute__((noinline)) static void *malloc_expired(size_t size) { return allocated(__libc_malloc(size), size); }
-
-__attribute__((noinline)) static void *calloc_expired(size_t n, size_t size, size_t total) {
-    return allocated(__libc_calloc(n, size), total);
+/* The countdown ran out: allocate, then let the sampler decide (the countdown is still
+ * expired, as the fast path left it). Out of line so the fast paths stay frameless. */
+__attribute__((noinline)) static void *malloc_expired(size_t size) {
+    void *p = __libc_malloc(size);
+    if (p) sw_countdown_expired(p, size);
+    return p;
 }
 
-/* The countdown is never negative (it is only stored when positive, or re-armed by the
- * sampler), so one unsigned compare decides: sizes of 2^63 and more go the slow way too. */
+__attribute__((noinline)) static void *calloc_expired(size_t n, size_t size, size_t total) {
+    void *p = __libc_calloc(n, size);
+    if (p) sw_countdown_expired(p, total);
+    return p;
+}
+
 SW_EXPORT void *malloc(size_t size) {
-    uint64_t countdown = (uint64_t)sw_tls.sampler.countdown;
-    if (SW_UNLIKELY(size >= countdown)) return malloc_expired(size);
-    sw_tls.sampler.countdown = (int64_t)(countdown - size);
+    if (SW_UNLIKELY(sw_countdown_charge(&sw_tls.sampler, size))) return malloc_expired(size);
     return __libc_malloc(size);
 }
 
@@ -62,9 +63,7 @@ SW_EXPORT void *calloc(size_t n, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    uint64_t countdown = (uint64_t)sw_tls.sampler.countdown;
-    if (SW_UNLIKELY(total >= countdown)) return calloc_expired(n, size, total);
-    sw_tls.sampler.countdown = (int64_t)(countdown - total);
+    if (SW_UNLIKELY(sw_countdown_charge(&sw_tls.sampler, total))) return calloc_expired(n, size, total);
     return __libc_calloc(n, size);
 }
 
@@ -122,3 +121,9 @@ SW_EXPORT void *memalign(size_t alignment, size_t size) { return allocated(__lib
 SW_EXPORT void *valloc(size_t size) { return allocated(__libc_valloc(size), size); }
 
 SW_EXPORT void *pvalloc(size_t size) { return allocated(__libc_pvalloc(size), size); }
+
+/* Start-up and exit of the whole shim (lifecycle.c). Here, not in the core, so that the
+ * unit tests' process, which links the core, starts no profiler. */
+__attribute__((constructor)) static void swheap_start(void) { sw_lifecycle_start(); }
+
+__attribute__((destructor)) static void swheap_finish(void) { sw_lifecycle_finish(); }

@@ -1,0 +1,102 @@
+/* The dump directory and its files: creating the directory, finding where this process's
+ * epochs continue, and writing one file so that a reader never sees half of it. Names are
+ * built by hand: no stdio, no malloc on the paths taken after start-up. */
+#define _GNU_SOURCE
+#include "shim.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { PATH_BYTES = sizeof ((sw_config *)0)->dir };
+
+bool sw_dumpfile_prepare(const char *dir) {
+    char path[PATH_BYTES];
+    size_t n = strlen(dir);
+    if (n >= sizeof path) return false;
+    memcpy(path, dir, n + 1);
+    for (char *p = path + 1; *p; p++) { /* like mkdir -p */
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) return false;
+        *p = '/';
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) return false;
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) == 0;
+}
+
+/* A program exec'd in place keeps its pid, and so may a later process that reuses a pid in
+ * the same directory: continue after the epochs already there instead of overwriting them
+ * (readers tell the images apart by start time). */
+uint32_t sw_dumpfile_first_free_epoch(const char *dir_path) {
+    char prefix[24];
+    int n = snprintf(prefix, sizeof prefix, "%d.", (int)getpid());
+    uint32_t last = 0;
+    DIR *dir = opendir(dir_path);
+    if (!dir) return 1;
+    for (struct dirent *e; (e = readdir(dir));) {
+        if (strncmp(e->d_name, prefix, (size_t)n) != 0) continue;
+        char *end;
+        unsigned long epoch = strtoul(e->d_name + n, &end, 10);
+        if (strcmp(end, ".swheap") == 0 && epoch > last && epoch < UINT32_MAX) last = (uint32_t)epoch;
+    }
+    closedir(dir);
+    return last + 1;
+}
+
+static char *append(char *at, const char *s) {
+    while (*s) *at++ = *s++;
+    return at;
+}
+
+static char *append_number(char *at, uint64_t v, int min_digits) {
+    char digits[24];
+    int n = 0;
+    do digits[n++] = (char)('0' + v % 10), v /= 10;
+    while (v || n < min_digits);
+    while (n) *at++ = digits[--n];
+    return at;
+}
+
+/* <dir>/<pid>.<epoch, 6 digits>.swheap, and the temporary <dir>/.<pid>.<epoch>.tmp */
+static void file_name(char *out, const char *dir, bool temporary, uint32_t pid, uint32_t epoch) {
+    char *at = append(out, dir);
+    at = append(at, temporary ? "/." : "/");
+    at = append_number(at, pid, 1);
+    at = append(at, ".");
+    at = append_number(at, epoch, 6);
+    *append(at, temporary ? ".tmp" : ".swheap") = 0;
+}
+
+bool sw_dumpfile_write(const char *dir, const char *bytes, size_t len, uint32_t pid, uint32_t epoch) {
+    char final_name[PATH_BYTES + 104], temp_name[PATH_BYTES + 104];
+    if (strlen(dir) >= PATH_BYTES) return false;
+    file_name(final_name, dir, false, pid, epoch);
+    file_name(temp_name, dir, true, pid, epoch);
+
+    int fd = open(temp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST) { /* left by an earlier process with our pid */
+        unlink(temp_name);
+        fd = open(temp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    }
+    if (fd < 0) return false;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, bytes + done, len - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += (size_t)n;
+    }
+    bool ok = done == len && close(fd) == 0;
+    if (!ok || rename(temp_name, final_name) != 0) {
+        unlink(temp_name);
+        return false;
+    }
+    return true;
+}

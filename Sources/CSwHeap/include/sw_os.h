@@ -1,0 +1,33 @@
+/* Operating-system helpers (os.c): memory from mmap, a spin lock, atomic doubles, the
+ * clock and one-line warnings. Never malloc: the shim must not recurse into what it watches. */
+#ifndef SW_OS_H
+#define SW_OS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Anonymous private memory; NULL on failure. `reserve` maps without swap
+ * reservation so large tables only cost what is touched. */
+void *sw_os_map(size_t bytes, bool reserve);
+void sw_os_unmap(void *p, size_t bytes);
+
+/* A tiny test-and-test-and-set lock: no allocation, no futex bookkeeping. */
+typedef struct { atomic_int held; } sw_lock;
+void sw_lock_acquire(sw_lock *l);
+void sw_lock_release(sw_lock *l);
+
+/* Doubles kept as atomic bit patterns (C11 has no atomic floating-point add). */
+void sw_atomic_add_double(_Atomic uint64_t *bits, double delta);
+double sw_atomic_load_double(const _Atomic uint64_t *bits);
+
+/* A clock reading in ns (CLOCK_MONOTONIC or CLOCK_REALTIME). */
+uint64_t sw_now_ns(int clock);
+
+/* A message on stderr, at most once per kind, without stdio or malloc:
+ * "swheap: <what>: <detail>; <consequence>". */
+typedef enum { SW_WARN_SETTING, SW_WARN_DIRECTORY, SW_WARN_DUMP, SW_WARN_THREAD, SW_WARN_MEMORY, SW_WARN_STACKS } sw_warning;
+void sw_warn(sw_warning kind, const char *what, const char *detail, const char *consequence);
+
+#endif

@@ -1,0 +1,72 @@
+/* The mark phase of the exit scan (scan.c): which sampled objects nothing points to. */
+#ifndef SW_SCAN_H
+#define SW_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A live sampled allocation as copied out of the live table for one dump. */
+typedef struct {
+    uintptr_t ptr;
+    uint64_t size;
+    uint32_t stack_id;
+    uint32_t birth_epoch;
+} sw_snapshot_entry;
+
+/* One past the object's last byte. An object of size 0 still owns its first byte:
+ * malloc(0) returns a unique pointer. */
+static inline uintptr_t sw_snapshot_end(const sw_snapshot_entry *e) { return e->ptr + (e->size ? e->size : 1); }
+
+typedef struct {
+    uintptr_t lo, hi;
+} sw_range;
+
+/* The 4 KiB pages sampled objects occupy, as an open-addressing set: nearly every word of
+ * memory that looks like a heap pointer points elsewhere, and one probe here rejects it
+ * before the binary search over the objects. */
+typedef struct {
+    uintptr_t *slots; /* page number + 1; 0 = empty */
+    size_t mask;
+    size_t bytes;
+} sw_page_set;
+
+/* Room for `pages` distinct pages at most half full; false without memory. */
+bool sw_page_set_init(sw_page_set *set, size_t pages);
+void sw_page_set_add(sw_page_set *set, uintptr_t page);
+bool sw_page_set_contains(const sw_page_set *set, uintptr_t page);
+void sw_page_set_free(sw_page_set *set);
+
+#define SW_SCAN_CHUNK ((size_t)1 << 20)
+
+/* One mark phase over the sampled objects: roots are handed in as address ranges, and the
+ * objects they reach are followed at once (so cycles of dropped objects stay unreferenced
+ * and the scan can stop as soon as everything is reached). */
+typedef struct {
+    sw_snapshot_entry *objects; /* sorted by address by sw_scan_begin */
+    size_t n;
+    sw_page_set pages;
+    bool *unreferenced;         /* per object, the verdict */
+    size_t *worklist;
+    size_t pending;
+    size_t remaining;           /* objects not yet found referenced: at 0 the scan can stop */
+    bool draining;
+    uintptr_t min, max;
+    char *chunk;                /* SW_SCAN_CHUNK bytes where memory is copied to be read */
+} sw_scan;
+
+/* Sorts `objects` by address, marks all unreferenced and maps the scan's buffers. false
+ * when memory ran out: then every verdict is "referenced" (claim nothing) and the caller
+ * skips the scan but still calls sw_scan_end. */
+bool sw_scan_begin(sw_scan *s, sw_snapshot_entry *objects, size_t n, bool *unreferenced);
+/* Index of the object containing address v (interior addresses count), or -1. */
+long sw_scan_object_at(const sw_scan *s, uintptr_t v);
+/* Treats [lo, hi) as roots: every aligned word that points into an object marks it
+ * referenced, and what it points to in turn. Unreadable pages are skipped, never faulted. */
+void sw_scan_root(sw_scan *s, uintptr_t lo, uintptr_t hi);
+/* Roots [lo, hi) minus `skip` (sorted by lo, not overlapping). */
+void sw_scan_root_except(sw_scan *s, uintptr_t lo, uintptr_t hi, const sw_range *skip, size_t nskip);
+/* Unmaps the scan's buffers; the verdicts stay in `unreferenced`. */
+void sw_scan_end(sw_scan *s);
+
+#endif
