@@ -39,6 +39,8 @@ public struct DumpError: SwHeapError, Equatable {
         case zeroStackID
         case duplicateStackID(UInt32)
         case liveForUnknownStack(UInt32)
+        /// A field outside what docs/FORMAT.md allows (DumpValidation).
+        case invalidField(field: String, value: String, rule: String)
     }
 
     public var description: String { "\(path): \(problem)" }
@@ -89,6 +91,8 @@ extension DumpError.Problem: CustomStringConvertible {
             return "STACKS section lists stack id \(id) twice"
         case .liveForUnknownStack(let id):
             return "LIVE section refers to stack id \(id), which STACKS does not list"
+        case .invalidField(let field, let value, let rule):
+            return "\(field) is \(value) (\(rule))"
         }
     }
 }

@@ -27,6 +27,11 @@ struct DumpParser {
         DumpError(path: path, problem: problem)
     }
 
+    /// Throws the problem DumpValidation found, naming this file.
+    private func check(_ broken: DumpError.Problem?) throws(DumpError) {
+        if let broken { throw fail(broken) }
+    }
+
     // MARK: Header
 
     mutating func parseHeader() throws(DumpError) -> DumpHeader {
@@ -34,6 +39,7 @@ struct DumpParser {
         if memcmp(base, DumpLayout.magic, DumpLayout.magic.count) != 0 { throw fail(.badMagic) }
         let raw = base.loadUnaligned(as: RawHeader.self)
         guard raw.version == DumpLayout.version else { throw fail(.unsupportedVersion(raw.version)) }
+        try check(DumpValidation.check(raw))
         offset = DumpLayout.headerSize
         return DumpHeader(
             version: raw.version,
@@ -79,7 +85,7 @@ struct DumpParser {
             case .cmdline: dump.commandLine = section.commandLine()
             case .modules: dump.modules = try section.modules()
             case .stacks: dump.stacks = try section.stacks()
-            case .live: dump.live = try section.live()
+            case .live: dump.live = try section.live(dumpEpoch: header.epoch)
             case .end:
                 guard length == 0 else { throw fail(.nonEmptyEnd(length: length)) }
                 sawEnd = true
@@ -177,7 +183,7 @@ struct DumpParser {
         let n = try recordCount(in: name, minimumRecord: DumpLayout.moduleRecordMinimum)
         var modules: [Module] = []
         modules.reserveCapacity(n)
-        for _ in 0..<n {
+        for index in 0..<n {
             let bias = try readU64(in: name)
             let path = try string(in: name)
             let buildID = try byteArray(in: name)
@@ -187,6 +193,7 @@ struct DumpParser {
             for _ in 0..<segmentCount {
                 // recordCount guaranteed the bytes for every segment.
                 let raw = base.loadUnaligned(fromByteOffset: offset, as: RawSegment.self)
+                try check(DumpValidation.check(raw, module: index))
                 segments.append(Segment(start: raw.start, end: raw.end, fileOffset: raw.file_offset, flags: raw.flags))
                 offset += Int(DumpLayout.segmentRecordSize)
             }
@@ -200,12 +207,12 @@ struct DumpParser {
         let n = try recordCount(in: name, minimumRecord: DumpLayout.stackRecordSize)
         var stacks: [StackRecord] = []
         stacks.reserveCapacity(n)
-        for _ in 0..<n {
+        for index in 0..<n {
             try need(DumpLayout.stackRecordSize, in: name)
             let raw = base.loadUnaligned(fromByteOffset: offset, as: RawStack.self)
             let id = raw.stack_id, depth = raw.depth
             offset += Int(DumpLayout.stackRecordSize)
-            if id == 0 { throw fail(.zeroStackID) }
+            try check(DumpValidation.check(raw, index: index))
             try need(UInt64(depth) * 8, in: name)
             let frames = u64Array(at: offset, count: Int(depth))
             offset += Int(depth) * 8
@@ -214,13 +221,14 @@ struct DumpParser {
         return stacks
     }
 
-    private mutating func live() throws(DumpError) -> [LiveCell] {
+    private mutating func live(dumpEpoch: UInt64) throws(DumpError) -> [LiveCell] {
         let name = DumpLayout.Tag.live.name
         let n = try recordCount(in: name, minimumRecord: DumpLayout.liveRecordSize)
         var cells: [LiveCell] = []
         cells.reserveCapacity(n)
-        for _ in 0..<n {
+        for index in 0..<n {
             let raw = base.loadUnaligned(fromByteOffset: offset, as: RawLive.self)
+            try check(DumpValidation.check(raw, index: index, dumpEpoch: dumpEpoch))
             cells.append(LiveCell(stackID: raw.stack_id, birthEpoch: raw.birth_epoch,
                                   liveObjects: raw.live_objects, liveBytes: raw.live_bytes,
                                   unreferencedObjects: raw.unref_objects, unreferencedBytes: raw.unref_bytes))

@@ -28,7 +28,7 @@ struct PprofSampleRow: Hashable, Sendable {
     /// alloc_objects, alloc_space, inuse_objects, inuse_space as pprof stores them.
     var roundedValues: [Int64] {
         [allocObjects, allocBytes, inuseObjects, inuseBytes].map { value in
-            value.isFinite ? Int64(value.rounded()) : 0
+            Int64(saturating: value.isFinite ? value : 0)
         }
     }
 }

@@ -17,11 +17,11 @@ enum Quantity {
         var magnitude = abs(finite), unit = 0
         while magnitude >= 1024 && unit < units.count - 1 { magnitude /= 1024; unit += 1 }
         if unit == 0 {
-            let whole = Int(magnitude.rounded())
+            let whole = Int(saturating: magnitude)
             return (finite < 0 && whole != 0 ? "-" : "") + "\(whole) B"
         }
         let sign = finite < 0 ? "-" : ""
-        if precision == .compact && magnitude >= 99.95 { return sign + "\(Int(magnitude.rounded())) " + units[unit] }
+        if precision == .compact && magnitude >= 99.95 { return sign + "\(Int(saturating: magnitude)) " + units[unit] }
         return sign + tenths(magnitude) + " " + units[unit]
     }
 
@@ -37,14 +37,14 @@ enum Quantity {
 
     /// 0.97 → "97%".
     static func percent(_ fraction: Double) -> String {
-        "\(Int((fraction * 100).rounded()))%"
+        "\(Int(saturating: fraction * 100))%"
     }
 
     /// 7.25 → "7.3s"; 75 → "1m15s"; 3725 → "1h02m05s"; "?" when unknown.
     static func seconds(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "?" }
         if seconds < 60 { return tenths(seconds) + "s" }
-        let whole = Int(seconds.rounded())
+        let whole = Int(saturating: seconds)
         let (hours, minutes, secs) = (whole / 3600, whole / 60 % 60, whole % 60)
         let two = { (n: Int) in n < 10 ? "0\(n)" : "\(n)" }
         return hours > 0 ? "\(hours)h\(two(minutes))m\(two(secs))s" : "\(minutes)m\(two(secs))s"
@@ -52,13 +52,13 @@ enum Quantity {
 
     /// 0.97 → "0.97": two decimals, always both digits.
     static func hundredths(_ value: Double) -> String {
-        let hundredths = Int((value * 100).rounded())
+        let hundredths = Int(saturating: value * 100)
         return "\(hundredths / 100)." + (hundredths % 100 < 10 ? "0" : "") + "\(hundredths % 100)"
     }
 
     /// One decimal of a non-negative value: 4.06 → "4.1".
     static func tenths(_ value: Double) -> String {
-        let tenths = Int((value * 10).rounded())
+        let tenths = Int(saturating: value * 10)
         return "\(tenths / 10).\(tenths % 10)"
     }
 }

@@ -60,7 +60,7 @@ enum ReasonText {
     }
 
     private static func objects(_ count: Double) -> String {
-        let rounded = Int(count.rounded())
+        let rounded = Int(saturating: count)
         return rounded == 1 ? "1 object" : "\(rounded) objects"
     }
 

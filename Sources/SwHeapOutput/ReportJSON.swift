@@ -91,12 +91,17 @@ public enum ReportJSON {
     static func suspect(_ v: SiteVerdict) -> Suspect {
         Suspect(rank: v.rank, site: v.site, stack: v.stack.frames.map(\.displayText),
                 verdict: v.verdict.rawValue, shape: v.shape.rawValue, suspect: v.isSuspect,
-                score: (v.score * 100).rounded() / 100, reason: v.reason,
-                inuse_bytes: whole(v.liveBytes), growth_bytes_per_s: (v.growthBytesPerSecond * 10).rounded() / 10,
+                score: finite((v.score * 100).rounded() / 100), reason: v.reason,
+                inuse_bytes: whole(v.liveBytes), growth_bytes_per_s: finite((v.growthBytesPerSecond * 10).rounded() / 10),
                 unreferenced_bytes: v.unreferencedBytes.map(whole), referenced_bytes: v.referencedBytes.map(whole))
     }
 
     static func whole(_ value: Double) -> Int64 {
-        value.isFinite ? Int64(value.rounded()) : 0
+        Int64(saturating: value.isFinite ? value : 0)
+    }
+
+    /// JSON has no NaN or infinity (JSONEncoder would refuse the whole report).
+    static func finite(_ value: Double) -> Double {
+        value.isFinite ? value : 0
     }
 }

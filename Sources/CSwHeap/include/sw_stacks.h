@@ -8,8 +8,9 @@
 
 #include "sw_os.h"
 #include "sw_sampler.h"
+#include "swheap_format.h"
 
-#define SW_MAX_DEPTH 128
+#define SW_MAX_DEPTH SW_FORMAT_MAX_DEPTH
 
 typedef struct {
     uint64_t hash;

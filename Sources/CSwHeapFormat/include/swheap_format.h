@@ -76,6 +76,12 @@ typedef struct {
     double unref_objects, unref_bytes;
 } sw_format_live;
 
+/* Bounds every field obeys (the shim enforces them when it reads its settings, the reader
+ * rejects a file that breaks one). */
+#define SW_FORMAT_MAX_DEPTH 128u                /* frames in one stack */
+#define SW_FORMAT_MAX_RATE 1099511627776ull     /* 1 TiB between samples */
+#define SW_FORMAT_MAX_ESTIMATE 18446744073709551616.0 /* 2^64: any object or byte estimate */
+
 #define SW_FORMAT_HEADER_SIZE 72u
 #define SW_FORMAT_SECTION_SIZE 16u
 #define SW_FORMAT_SEGMENT_SIZE 32u

@@ -1,0 +1,92 @@
+// The rules every decoded field obeys (docs/FORMAT.md), checked as each record is read, so
+// that nothing past the reader ever sees a NaN, an infinite or negative estimate, a birth
+// after the dump or a clock that runs backwards. A broken rule is returned as the problem, which
+// the parser throws as a one-line DumpError naming the file, the record and the field.
+
+import CSwHeapFormat
+
+enum DumpValidation {
+    static let maxDepth = UInt32(SW_FORMAT_MAX_DEPTH)
+    static let maxRate = UInt64(SW_FORMAT_MAX_RATE)
+    static let maxEstimate = Double(SW_FORMAT_MAX_ESTIMATE)
+    static let knownFlags = DumpLayout.flagFinal | DumpLayout.flagScanned | DumpLayout.flagTruncated
+
+    static func check(_ raw: RawHeader) -> DumpError.Problem? {
+        let field = "header"
+        if raw.flags & ~knownFlags != 0 {
+            return .invalidField(field: "\(field) flags", value: "0x" + String(raw.flags, radix: 16), rule: "only bits 0-2 are defined")
+        }
+        if Int32(bitPattern: raw.pid) <= 0 {
+            return .invalidField(field: "\(field) pid", value: "\(Int32(bitPattern: raw.pid))", rule: "must be positive")
+        }
+        if Int32(bitPattern: raw.parent_pid) < 0 {
+            return .invalidField(field: "\(field) parent_pid", value: "\(Int32(bitPattern: raw.parent_pid))", rule: "must not be negative")
+        }
+        if raw.epoch < 1 || raw.epoch > UInt64(UInt32.max) {
+            return .invalidField(field: "\(field) epoch", value: "\(raw.epoch)", rule: "must be between 1 and \(UInt32.max)")
+        }
+        if raw.start_ns > raw.monotonic_ns {
+            return .invalidField(field: "\(field) start_ns", value: "\(raw.start_ns)",
+                                rule: "must not be after the dump's monotonic_ns \(raw.monotonic_ns)")
+        }
+        if raw.rate < 1 || raw.rate > maxRate {
+            return .invalidField(field: "\(field) rate", value: "\(raw.rate)", rule: "must be between 1 and \(maxRate)")
+        }
+        if raw.max_depth < 1 || raw.max_depth > maxDepth {
+            return .invalidField(field: "\(field) max_depth", value: "\(raw.max_depth)", rule: "must be between 1 and \(maxDepth)")
+        }
+        return nil
+    }
+
+    static func check(_ raw: RawSegment, module: Int) -> DumpError.Problem? {
+        if raw.start > raw.end {
+            return .invalidField(field: "MODULES module \(module) segment start", value: hex(raw.start),
+                                rule: "must not be above its end \(hex(raw.end))")
+        }
+        return nil
+    }
+
+    static func check(_ raw: RawStack, index: Int) -> DumpError.Problem? {
+        let record = "STACKS record \(index) (stack \(raw.stack_id))"
+        if raw.stack_id == 0 { return .zeroStackID }
+        if raw.depth > maxDepth {
+            return .invalidField(field: "\(record) depth", value: "\(raw.depth)", rule: "must be at most \(maxDepth)")
+        }
+        if let broken = estimate(raw.alloc_objects, "\(record) alloc_objects") { return broken }
+        if let broken = estimate(raw.alloc_bytes, "\(record) alloc_bytes") { return broken }
+        return nil
+    }
+
+    static func check(_ raw: RawLive, index: Int, dumpEpoch: UInt64) -> DumpError.Problem? {
+        let record = "LIVE record \(index) (stack \(raw.stack_id))"
+        if raw.birth_epoch < 1 || UInt64(raw.birth_epoch) > dumpEpoch {
+            return .invalidField(field: "\(record) birth_epoch", value: "\(raw.birth_epoch)",
+                                rule: "must be between 1 and the dump's epoch \(dumpEpoch)")
+        }
+        if let broken = estimate(raw.live_objects, "\(record) live_objects") { return broken }
+        if let broken = estimate(raw.live_bytes, "\(record) live_bytes") { return broken }
+        if let broken = estimate(raw.unref_objects, "\(record) unref_objects") { return broken }
+        if let broken = estimate(raw.unref_bytes, "\(record) unref_bytes") { return broken }
+        // The shim adds the same weights into both sums, so the unreferenced part never
+        // exceeds the whole (rounding is monotone: no tolerance is needed).
+        if raw.unref_objects > raw.live_objects {
+            return .invalidField(field: "\(record) unref_objects", value: "\(raw.unref_objects)",
+                                rule: "must not exceed live_objects \(raw.live_objects)")
+        }
+        if raw.unref_bytes > raw.live_bytes {
+            return .invalidField(field: "\(record) unref_bytes", value: "\(raw.unref_bytes)",
+                                rule: "must not exceed live_bytes \(raw.live_bytes)")
+        }
+        return nil
+    }
+
+    /// Estimates are finite, not negative, and at most 2^64.
+    private static func estimate(_ value: Double, _ field: String) -> DumpError.Problem? {
+        guard value.isFinite, value >= 0, value <= maxEstimate else {
+            return .invalidField(field: field, value: "\(value)", rule: "must be finite, between 0 and 2^64")
+        }
+        return nil
+    }
+
+    private static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
+}
