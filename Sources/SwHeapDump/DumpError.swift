@@ -41,6 +41,8 @@ public struct DumpError: SwHeapError, Equatable {
         case liveForUnknownStack(UInt32)
         /// A field outside what docs/FORMAT.md allows (DumpValidation).
         case invalidField(field: String, value: String, rule: String)
+        /// Two files of one process disagree (HeapStoreLoader).
+        case inconsistent(field: String, rule: String, other: String)
     }
 
     public var description: String { "\(path): \(problem)" }
@@ -93,6 +95,8 @@ extension DumpError.Problem: CustomStringConvertible {
             return "LIVE section refers to stack id \(id), which STACKS does not list"
         case .invalidField(let field, let value, let rule):
             return "\(field) is \(value) (\(rule))"
+        case .inconsistent(let field, let rule, let other):
+            return "\(field) \(rule) \(other)"
         }
     }
 }

@@ -54,9 +54,15 @@ enum HeapStoreLoader {
         guard !files.isEmpty else { throw DumpError(path: directory, problem: .noDumps) }
         // A program that execs without forking (wrapper scripts, pyenv shims) keeps its pid but
         // restarts the shim: its dumps are a separate image, told apart by the shim start time.
-        for i in files.indices { files[i].imageStart = try DumpReader.readHeader(path: files[i].path).startMonotonicNs }
+        var headers: [String: DumpHeader] = [:]
+        for i in files.indices {
+            let header = try DumpReader.readHeader(path: files[i].path)
+            files[i].imageStart = header.startMonotonicNs
+            headers[files[i].path] = header
+        }
         // Each image's dumps must reach its builder in epoch order.
         files.sort { ($0.pid, $0.imageStart, $0.epoch) < ($1.pid, $1.imageStart, $1.epoch) }
+        try checkConsistency(files, headers)
         var epochCounts: [ProcessImage: Int] = [:]
         for file in files { epochCounts[file.image, default: 0] += 1 }
         var builders: [ProcessImage: ProcessHeapBuilder] = [:]
@@ -83,6 +89,30 @@ enum HeapStoreLoader {
                 < ($1.epochs[0].wallTimeNs, $1.pid, $1.epochs[0].startMonotonicNs)
         }
         return HeapStore(directory: directory, processes: processes)
+    }
+
+    /// Files of one pid, sorted by image and epoch, must agree with each other: a damaged start
+    /// time would otherwise split one run in two, a damaged rate or clock mix figures silently.
+    static func checkConsistency(_ files: [DumpFileName], _ headers: [String: DumpHeader]) throws(DumpError) {
+        for (earlier, later) in zip(files, files.dropFirst()) where earlier.pid == later.pid {
+            let a = headers[earlier.path]!, b = headers[later.path]!
+            func broken(_ field: String, _ rule: String) -> DumpError {
+                DumpError(path: later.path, problem: .inconsistent(field: field, rule: rule, other: earlier.path))
+            }
+            // An exec in place continues after the epochs already there (docs/FORMAT.md).
+            if later.epoch <= earlier.epoch {
+                throw broken("start_ns \(b.startMonotonicNs)", "puts epoch \(later.epoch) in a different run of pid \(later.pid) although its epochs interleave with")
+            }
+            guard earlier.imageStart == later.imageStart else { continue }
+            if b.rate != a.rate { throw broken("rate \(b.rate)", "differs from rate \(a.rate) of the same run in") }
+            if b.maxDepth != a.maxDepth {
+                throw broken("max_depth \(b.maxDepth)", "differs from max_depth \(a.maxDepth) of the same run in")
+            }
+            if b.monotonicNs < a.monotonicNs {
+                throw broken("monotonic_ns \(b.monotonicNs)", "is before monotonic_ns \(a.monotonicNs) of the earlier epoch in")
+            }
+            if a.isFinal { throw broken("epoch \(later.epoch)", "follows the final dump of the same run in") }
+        }
     }
 
     /// The dump files in `directory`, unordered.

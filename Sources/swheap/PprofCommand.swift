@@ -43,8 +43,11 @@ struct PprofCommand: ParsableCommand {
 
     func run() throws {
         let store = try HeapStore.load(directory: directory)
-        let process = try chooseProcess(in: store)
-        print(try writeProfile(of: process))
+        let (process, note) = try chooseProcess(in: store)
+        let line = try writeProfile(of: process)
+        // Said once the profile is written, so that a failure stays a one-line error.
+        if let note { writeToStandardError(note) }
+        print(line)
     }
 
     /// Builds, symbolises and writes the profile; returns the line to print.
@@ -60,21 +63,20 @@ struct PprofCommand: ParsableCommand {
         return "wrote \(output): pid \(process.pid), \(view), \(profile.sample.count) samples, \(profile.location.count) locations"
     }
 
-    private func chooseProcess(in store: HeapStore) throws -> ProcessHeap {
+    /// The process to write, and a note naming the others when none was chosen.
+    private func chooseProcess(in store: HeapStore) throws -> (ProcessHeap, note: String?) {
         let pids = store.processes.map(\.pid)
         if let pid {
             guard let process = store.process(pid: pid) else {
                 throw PprofError.unknownPID(pid: pid, available: pids)
             }
-            return process
+            return (process, nil)
         }
         guard let first = store.processes.first else {
             throw CommandFailure(message: "no processes in \(directory)")
         }
-        if pids.count > 1 {
-            let others = pids.dropFirst().map(String.init).joined(separator: ", ")
-            writeToStandardError("swheap: writing pid \(first.pid); the directory also has pids \(others) (choose with --pid)\n")
-        }
-        return first
+        guard pids.count > 1 else { return (first, nil) }
+        let others = pids.dropFirst().map(String.init).joined(separator: ", ")
+        return (first, "swheap: writing pid \(first.pid); the directory also has pids \(others) (choose with --pid)\n")
     }
 }
