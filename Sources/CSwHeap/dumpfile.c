@@ -27,8 +27,21 @@ bool sw_dumpfile_prepare(const char *dir) {
         *p = '/';
     }
     if (mkdir(path, 0700) != 0 && errno != EEXIST) return false;
+    /* Refuse a directory another user could have planted: a symbolic link (dumps would land
+     * wherever it points) or one owned by someone else (who could read or swap our files).
+     * lstat the name without trailing slashes, which would follow the link. */
+    while (n > 1 && path[n - 1] == '/') path[--n] = 0;
     struct stat st;
-    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) == 0;
+    if (lstat(path, &st) != 0) return false;
+    if (S_ISLNK(st.st_mode)) {
+        sw_warn(SW_WARN_DIRECTORY, "refusing a dump directory that is a symbolic link", dir, "the program runs on unprofiled");
+        return false;
+    }
+    if (st.st_uid != geteuid()) {
+        sw_warn(SW_WARN_DIRECTORY, "refusing a dump directory owned by another user", dir, "the program runs on unprofiled");
+        return false;
+    }
+    return S_ISDIR(st.st_mode) && access(path, W_OK | X_OK) == 0;
 }
 
 /* A program exec'd in place keeps its pid, and so may a later process that reuses a pid in

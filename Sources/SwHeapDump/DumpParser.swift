@@ -35,8 +35,10 @@ struct DumpParser {
     // MARK: Header
 
     mutating func parseHeader() throws(DumpError) -> DumpHeader {
+        // The magic first: a short foreign file is foreign, not a truncated dump.
+        let magicSize = DumpLayout.magic.count
+        if memcmp(base, DumpLayout.magic, min(magicSize, count)) != 0 { throw fail(.badMagic) }
         guard count >= DumpLayout.headerSize else { throw fail(.truncatedHeader(size: count)) }
-        if memcmp(base, DumpLayout.magic, DumpLayout.magic.count) != 0 { throw fail(.badMagic) }
         let raw = base.loadUnaligned(as: RawHeader.self)
         guard raw.version == DumpLayout.version else { throw fail(.unsupportedVersion(raw.version)) }
         try check(DumpValidation.check(raw))
