@@ -7,6 +7,8 @@
 // red for growing and purple for leaked at exit. A differential graph (growth between two
 // epochs) shades every frame red by its share of the growth.
 
+import SwHeapStore
+
 public struct FlameGraphSVG: Sendable {
     public var title: String
     public var subtitle: String
@@ -15,6 +17,25 @@ public struct FlameGraphSVG: Sendable {
 
     public init(title: String, subtitle: String, value: FlameValue, differential: Bool) {
         self.title = title; self.subtitle = subtitle; self.value = value; self.differential = differential
+    }
+
+    /// The graph of one process at an epoch (or its growth since a base), titled and
+    /// subtitled the same way wherever it appears (the flamegraph command, the HTML report).
+    public static func heap(_ process: ProcessHeap, stacks: [FlameStack], epochIndex: Int, baseIndex: Int?,
+                            value: FlameValue) -> String {
+        let view = Self.view(process, epochIndex: epochIndex, baseIndex: baseIndex)
+        let program = process.commandLine.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "?"
+        let graph = FlameGraphSVG(
+            title: "\(value.rawValue) of \(program) (pid \(process.pid)), \(view)",
+            subtitle: process.rate == 1 ? "every allocation recorded" : "sampled every \(process.rate) bytes on average; estimates",
+            value: value, differential: baseIndex != nil)
+        return graph.render(FlameTree.build(stacks, differential: baseIndex != nil, rootName: "all"))
+    }
+
+    /// "epoch 9" or "growth from epoch 2 to 9".
+    public static func view(_ process: ProcessHeap, epochIndex: Int, baseIndex: Int?) -> String {
+        let epochNumber = process.epochs[epochIndex].epoch
+        return baseIndex.map { "growth from epoch \(process.epochs[$0].epoch) to \(epochNumber)" } ?? "epoch \(epochNumber)"
     }
 
     static let width = 1200.0, frameHeight = 16.0, top = 64.0, bottom = 28.0, side = 10.0

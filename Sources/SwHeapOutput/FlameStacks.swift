@@ -62,6 +62,11 @@ public enum FlameStacks {
         }
     }
 
+    /// The verdicts that colour site frames: the suspects of a ranking.
+    public static func suspectVerdicts(_ ranking: ProcessRanking) -> [UInt32: Verdict] {
+        Dictionary(ranking.suspects.map { ($0.stackID, $0.verdict) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// From the first user frame outward, reversed so the root comes first.
     static func userFrames(_ stack: StackNames, verdict: Verdict?) -> [FlameFrame] {
         let start = stack.frames.firstIndex { !$0.isRuntime } ?? max(stack.frames.count - 1, 0)

@@ -65,23 +65,16 @@ struct FlameGraphCommand: ParsableCommand {
         let symbolizer = Symbolizer()
         let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer)
         let ranking = LeakRanker.ranking(process: process, names: names)
-        let verdicts = Dictionary(ranking.suspects.map { ($0.stackID, $0.verdict) }, uniquingKeysWith: { first, _ in first })
         if let reason = symbolizer.unavailableReason { writeToStandardError("swheap: warning: \(reason)\n") }
         let stacks = FlameStacks.collect(process: process, epochIndex: indices.epoch, baseIndex: indices.base,
-                                         value: value, names: names, verdicts: verdicts)
+                                         value: value, names: names, verdicts: FlameStacks.suspectVerdicts(ranking))
 
-        let epochNumber = process.epochs[indices.epoch].epoch
-        let view = indices.base.map { "growth from epoch \(process.epochs[$0].epoch) to \(epochNumber)" } ?? "epoch \(epochNumber)"
+        let view = FlameGraphSVG.view(process, epochIndex: indices.epoch, baseIndex: indices.base)
         let text: String
         if folded {
             text = FoldedStacks.render(stacks, differential: differential)
         } else {
-            let program = process.commandLine.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "?"
-            let graph = FlameGraphSVG(
-                title: "\(value.rawValue) of \(program) (pid \(process.pid)), \(view)",
-                subtitle: process.rate == 1 ? "every allocation recorded" : "sampled every \(process.rate) bytes on average; estimates",
-                value: value, differential: differential)
-            text = graph.render(FlameTree.build(stacks, differential: differential, rootName: "all"))
+            text = FlameGraphSVG.heap(process, stacks: stacks, epochIndex: indices.epoch, baseIndex: indices.base, value: value)
         }
         let path = output ?? (folded ? "flame.folded" : "flame.svg")
         if path == "-" {
