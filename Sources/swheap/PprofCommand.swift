@@ -43,7 +43,7 @@ struct PprofCommand: ParsableCommand {
 
     func run() throws {
         let store = try HeapStore.load(directory: directory)
-        let (process, note) = try chooseProcess(in: store)
+        let (process, note) = try ProcessChoice.choice(pid: pid, in: store, verb: "writing")
         let line = try writeProfile(of: process)
         // Said once the profile is written, so that a failure stays a one-line error.
         if let note { writeToStandardError(note) }
@@ -61,22 +61,5 @@ struct PprofCommand: ParsableCommand {
         let epochNumber = process.epochs[indices.epoch].epoch
         let view = indices.base.map { "epochs \(process.epochs[$0].epoch)-\(epochNumber)" } ?? "epoch \(epochNumber)"
         return "wrote \(output): pid \(process.pid), \(view), \(profile.sample.count) samples, \(profile.location.count) locations"
-    }
-
-    /// The process to write, and a note naming the others when none was chosen.
-    private func chooseProcess(in store: HeapStore) throws -> (ProcessHeap, note: String?) {
-        let pids = store.processes.map(\.pid)
-        if let pid {
-            guard let process = store.process(pid: pid) else {
-                throw PprofError.unknownPID(pid: pid, available: pids)
-            }
-            return (process, nil)
-        }
-        guard let first = store.processes.first else {
-            throw CommandFailure(message: "no processes in \(directory)")
-        }
-        guard pids.count > 1 else { return (first, nil) }
-        let others = pids.dropFirst().map(String.init).joined(separator: ", ")
-        return (first, "swheap: writing pid \(first.pid); the directory also has pids \(others) (choose with --pid)\n")
     }
 }
