@@ -54,9 +54,10 @@ struct DiffCommand: ParsableCommand {
         var profile: Perftools_Profiles_Profile?
         if directories.count == 1 {
             let store = try HeapStore.load(directory: directories[0])
-            let process = try ProcessChoice.choose(pid: pid, in: store, verb: "comparing")
+            let (process, note) = try ProcessChoice.choice(pid: pid, in: store, verb: "comparing")
             let builder = PprofBuilder(process: process)
             let indices = try builder.epochIndices(epoch: to, base: from)
+            if let note { writeToStandardError(note) }  // after the epochs: a failure stays one line
             let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer)
             let epochs = process.epochs
             diff = HeapDiff(before: HeapSnapshot(process: process, epochIndex: indices.base!, names: names, label: "epoch \(epochs[indices.base!].epoch)"),

@@ -58,8 +58,9 @@ struct FlameGraphCommand: ParsableCommand {
 
     func run() throws {
         let store = try HeapStore.load(directory: directory)
-        let process = try ProcessChoice.choose(pid: pid, in: store, verb: "drawing")
+        let (process, note) = try ProcessChoice.choice(pid: pid, in: store, verb: "drawing")
         let indices = try PprofBuilder(process: process).epochIndices(epoch: from != nil ? to : epoch, base: from)
+        if let note { writeToStandardError(note) }  // after the epochs: a failure stays one line
         let differential = indices.base != nil
 
         let symbolizer = Symbolizer()
