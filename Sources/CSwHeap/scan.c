@@ -104,19 +104,31 @@ static void drain(sw_scan *s) {
     s->draining = false;
 }
 
+/* Over budget: claim nothing, and stop every loop (remaining 0). */
+static void give_up(sw_scan *s) {
+    for (size_t i = 0; i < s->n; i++) s->unreferenced[i] = false;
+    s->remaining = 0, s->pending = 0, s->gave_up = true;
+}
+
 /* Reads [lo, hi) of our own memory without faulting, page by page where a chunk fails. */
 static void scan_range(sw_scan *s, uintptr_t lo, uintptr_t hi) {
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
     pid_t self = getpid();
     while (lo < hi && s->remaining) { /* once every object is referenced, nothing can change */
         size_t want = hi - lo < SW_SCAN_CHUNK ? hi - lo : SW_SCAN_CHUNK;
+        if (want > s->budget) {
+            give_up(s);
+            return;
+        }
         struct iovec local = {s->chunk, want}, remote = {(void *)lo, want};
         ssize_t got = process_vm_readv(self, &local, 1, &remote, 1, 0);
         if (got > 0) {
+            s->budget -= (size_t)got;
             scan_words(s, s->chunk, (size_t)got);
             lo += (size_t)got;
             drain(s); /* the chunk is consumed: draining may reuse it */
         } else {
+            s->budget -= ((lo | 4095) + 1) - lo;
             lo = (lo | 4095) + 1; /* unreadable page: skip it */
         }
     }
@@ -135,7 +147,7 @@ void sw_scan_root_except(sw_scan *s, uintptr_t lo, uintptr_t hi, const sw_range 
 }
 
 bool sw_scan_begin(sw_scan *s, sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
-    *s = (sw_scan){.objects = objects, .n = n, .unreferenced = unreferenced, .remaining = n};
+    *s = (sw_scan){.objects = objects, .n = n, .unreferenced = unreferenced, .remaining = n, .budget = SW_SCAN_BUDGET};
     sort_by_address(objects, n);
     for (size_t i = 0; i < n; i++) unreferenced[i] = true;
     s->min = n ? objects[0].ptr : 0;

@@ -38,6 +38,11 @@ bool sw_page_set_contains(const sw_page_set *set, uintptr_t page);
 void sw_page_set_free(sw_page_set *set);
 
 #define SW_SCAN_CHUNK ((size_t)1 << 20)
+/* Address range one scan reads at most (16 GiB). Some programs reserve huge sparse writable
+ * mappings (sanitizer shadow memory, language runtimes' heap reservations): reading terabytes
+ * of zero pages would hold the program at exit for hours. Past the budget the scan gives up
+ * and claims nothing (every verdict "referenced"). */
+#define SW_SCAN_BUDGET ((uint64_t)16 << 30)
 
 /* One mark phase over the sampled objects: roots are handed in as address ranges, and the
  * objects they reach are followed at once (so cycles of dropped objects stay unreferenced
@@ -53,6 +58,8 @@ typedef struct {
     bool draining;
     uintptr_t min, max;
     char *chunk;                /* SW_SCAN_CHUNK bytes where memory is copied to be read */
+    uint64_t budget;            /* bytes still to read before giving up (SW_SCAN_BUDGET) */
+    bool gave_up;
 } sw_scan;
 
 /* Sorts `objects` by address, marks all unreferenced and maps the scan's buffers. false
