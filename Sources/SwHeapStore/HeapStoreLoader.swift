@@ -91,19 +91,16 @@ enum HeapStoreLoader {
         return HeapStore(directory: directory, processes: processes)
     }
 
-    /// Files of one pid, sorted by image and epoch, must agree with each other: a damaged start
-    /// time would otherwise split one run in two, a damaged rate or clock mix figures silently.
+    /// Files of one run (pid and start time), sorted by epoch, must agree with each other: a
+    /// damaged rate, depth or clock would otherwise mix figures silently. (Runs of one pid may
+    /// interleave their epochs: shims before first_free_epoch restarted at 1 after an exec.)
     static func checkConsistency(_ files: [DumpFileName], _ headers: [String: DumpHeader]) throws(DumpError) {
-        for (earlier, later) in zip(files, files.dropFirst()) where earlier.pid == later.pid {
+        for (earlier, later) in zip(files, files.dropFirst())
+        where earlier.pid == later.pid && earlier.imageStart == later.imageStart {
             let a = headers[earlier.path]!, b = headers[later.path]!
             func broken(_ field: String, _ rule: String) -> DumpError {
                 DumpError(path: later.path, problem: .inconsistent(field: field, rule: rule, other: earlier.path))
             }
-            // An exec in place continues after the epochs already there (docs/FORMAT.md).
-            if later.epoch <= earlier.epoch {
-                throw broken("start_ns \(b.startMonotonicNs)", "puts epoch \(later.epoch) in a different run of pid \(later.pid) although its epochs interleave with")
-            }
-            guard earlier.imageStart == later.imageStart else { continue }
             if b.rate != a.rate { throw broken("rate \(b.rate)", "differs from rate \(a.rate) of the same run in") }
             if b.maxDepth != a.maxDepth {
                 throw broken("max_depth \(b.maxDepth)", "differs from max_depth \(a.maxDepth) of the same run in")
