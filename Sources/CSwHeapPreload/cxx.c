@@ -96,7 +96,10 @@ DEFINE_ALIGNED_NEW(_ZnamSt11align_val_t, _ZnamSt11align_val_tRKSt9nothrow_t)
 #define DEFINE_DELETE(symbol)                                                                  \
     static void *_Atomic next_##symbol;                                                        \
     SW_EXPORT void symbol(void *p, uintptr_t a, uintptr_t b) {                                 \
-        if (SW_LIKELY(serve())) return free(p);                                                \
+        if (SW_LIKELY(serve())) {                                                              \
+            free(p);                                                                           \
+            return;                                                                            \
+        }                                                                                      \
         ((void (*)(void *, uintptr_t, uintptr_t))next_of(&next_##symbol, #symbol))(p, a, b);    \
     }
 

@@ -48,8 +48,8 @@ SW_EXPORT void *malloc(size_t size) {
 
 /* free(NULL) needs no test here: NULL hashes to filter slot 0 and sw_forget ignores it. */
 SW_EXPORT void free(void *p) {
-    if (sw_live_maybe_contains(&sw_live_storage, (uintptr_t)p)) return free_marked(p);
-    sw_next.free(p);
+    if (sw_live_maybe_contains(&sw_live_storage, (uintptr_t)p)) free_marked(p);
+    else sw_next.free(p);
 }
 
 SW_EXPORT void *calloc(size_t n, size_t size) {
