@@ -86,10 +86,7 @@ static _Atomic int state;        /* 0 unresolved, 1 being resolved, 2 resolved *
 static __thread int resolving __attribute__((tls_model("initial-exec")));
 static bool glibc_underneath;
 
-static void *next_of(const char *name, void *fallback) {
-    void *f = dlsym(RTLD_NEXT, name);
-    return f ? f : fallback;
-}
+static void *next_of(const char *name) { return dlsym(RTLD_NEXT, name); }
 
 /* Looks every entry point up once. true: sw_next is complete; false: this thread is inside
  * the lookup, the caller serves itself from the bootstrap buffer. */
@@ -103,29 +100,29 @@ static bool resolve(void) {
     }
     resolving = 1;
     sw_next_allocator n;
-    n.malloc = next_of("malloc", NULL);
-    n.free = next_of("free", NULL);
-    n.calloc = next_of("calloc", NULL);
-    n.realloc = next_of("realloc", NULL);
-    n.posix_memalign = next_of("posix_memalign", NULL);
-    n.aligned_alloc = next_of("aligned_alloc", NULL);
-    n.memalign = next_of("memalign", NULL);
-    n.valloc = next_of("valloc", NULL);
-    n.pvalloc = next_of("pvalloc", NULL);
+    n.malloc = next_of("malloc");
+    n.free = next_of("free");
+    n.calloc = next_of("calloc");
+    n.realloc = next_of("realloc");
+    n.posix_memalign = next_of("posix_memalign");
+    n.aligned_alloc = next_of("aligned_alloc");
+    n.memalign = next_of("memalign");
+    n.valloc = next_of("valloc");
+    n.pvalloc = next_of("pvalloc");
     /* Is the allocator underneath glibc's own? Its malloc then lives in libc.so. */
     Dl_info info;
     glibc_underneath = n.malloc && dladdr((void *)n.malloc, &info) && info.dli_fname &&
                        strstr(info.dli_fname, "/libc.so") != NULL;
-    if (!n.malloc || !n.free || !n.calloc || !n.realloc) {
-        /* No allocator after us (cannot happen with a dynamically linked libc): nothing sane
-         * is left to do but say so and stop. */
+    if (!n.malloc || !n.free || !n.calloc || !n.realloc || !n.posix_memalign || !n.aligned_alloc || !n.memalign ||
+        !n.valloc || !n.pvalloc) {
+        /* No allocator after us: only possible without a dynamically linked libc, which
+         * defines them all (an allocator lacking a rare one, such as jemalloc's pvalloc, gets
+         * glibc's, as it would without swheap). Nothing sane is left to call. */
         static const char msg[] = "swheap: no allocator found after libswheap.so; cannot continue\n";
         ssize_t ignored = write(2, msg, sizeof msg - 1);
         (void)ignored;
         _exit(127);
     }
-    /* An allocator without one of the rarer entry points: glibc's would then be used for it
-     * without swheap too, and dlsym found exactly that. */
     sw_next = n;
     resolving = 0;
     atomic_store_explicit(&state, 2, memory_order_release);

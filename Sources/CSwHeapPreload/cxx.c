@@ -7,7 +7,7 @@
  *   frame kept is the caller's.
  * new calls the malloc hook and, only when it returns NULL, the next operator new, which
  * then does what C++ requires (new_handler, bad_alloc, or NULL for nothrow). delete is free.
- * That is what the known implementations do (libstdc++, jemalloc, tcmalloc, mimalloc). Any
+ * That is what the known implementations do (libstdc++, libc++, jemalloc, tcmalloc, mimalloc). Any
  * other operator new after us (a library with its own pool) gets every call passed on
  * untouched, delete included, and keeps its semantics. */
 #define _GNU_SOURCE
@@ -20,7 +20,7 @@
 /* 0 not decided, 1 this file serves new and delete, 2 pass every call on */
 static _Atomic int mode;
 
-static const char *const known[] = {"libstdc++", "libjemalloc", "libtcmalloc", "libmimalloc"};
+static const char *const known[] = {"libstdc++", "libc++", "libjemalloc", "libtcmalloc", "libmimalloc"};
 
 static int decide(void) {
     void *next = dlsym(RTLD_NEXT, "_Znwm");
