@@ -5,7 +5,13 @@ import Foundation
 import SwHeapRanking
 
 public enum ReportJSON {
+    /// Bumped when a key changes meaning (keys are only ever added within a version).
+    /// 2: `stacks` per site (sites aggregate per function and line), `location`, `samples`,
+    /// the verdict `too-few-samples`, `roots`, per-process `top_verdict` and `growth_bytes_per_s`.
+    public static let schemaVersion = 2
+
     struct Document: Encodable {
+        var schema_version: Int
         var processes: [Process]
     }
 
@@ -52,10 +58,15 @@ public enum ReportJSON {
         var growth_bytes_per_s: Double
         var unreferenced_bytes: Int64?
         var referenced_bytes: Int64?
+        var location: String?
+        var samples: Double?
+        var stacks: [Stack]
 
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: Keys.self)
             try c.encode(rank, forKey: .rank); try c.encode(site, forKey: .site); try c.encode(stack, forKey: .stack)
+            try c.encode(location, forKey: .location); try c.encode(samples, forKey: .samples)
+            try c.encode(stacks, forKey: .stacks)
             try c.encode(verdict, forKey: .verdict); try c.encode(shape, forKey: .shape)
             try c.encode(suspect, forKey: .suspect); try c.encode(score, forKey: .score)
             try c.encode(reason, forKey: .reason); try c.encode(inuse_bytes, forKey: .inuse_bytes)
@@ -66,15 +77,30 @@ public enum ReportJSON {
         }
         enum Keys: String, CodingKey {
             case rank, site, stack, verdict, shape, suspect, score, reason, inuse_bytes, growth_bytes_per_s
-            case unreferenced_bytes, referenced_bytes
+            case unreferenced_bytes, referenced_bytes, location, samples, stacks
         }
+    }
+
+    /// One call path of a site.
+    struct Stack: Encodable {
+        var stack_id: UInt32
+        var stack: [String]
+        var inuse_bytes: Int64
+        var unreferenced_bytes: Int64?
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(stack_id, forKey: .stack_id); try c.encode(stack, forKey: .stack)
+            try c.encode(inuse_bytes, forKey: .inuse_bytes); try c.encode(unreferenced_bytes, forKey: .unreferenced_bytes)
+        }
+        enum Keys: String, CodingKey { case stack_id, stack, inuse_bytes, unreferenced_bytes }
     }
 
     /// The JSON text of a report (UTF-8, ends with a newline).
     public static func render(_ processes: [ProcessReport]) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(Document(processes: processes.map(process)))) ?? Data("{}".utf8)
+        let data = (try? encoder.encode(Document(schema_version: schemaVersion, processes: processes.map(process)))) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
@@ -93,7 +119,12 @@ public enum ReportJSON {
                 verdict: v.verdict.rawValue, shape: v.shape.rawValue, suspect: v.isSuspect,
                 score: (v.score * 100).rounded() / 100, reason: v.reason,
                 inuse_bytes: whole(v.liveBytes), growth_bytes_per_s: (v.growthBytesPerSecond * 10).rounded() / 10,
-                unreferenced_bytes: v.unreferencedBytes.map(whole), referenced_bytes: v.referencedBytes.map(whole))
+                unreferenced_bytes: v.unreferencedBytes.map(whole), referenced_bytes: v.referencedBytes.map(whole),
+                location: v.location, samples: v.assessment.peakSamples.map { ($0 * 10).rounded() / 10 },
+                stacks: v.stacks.map { child in
+                    Stack(stack_id: child.stackID, stack: child.stack.frames.map(\.displayText),
+                          inuse_bytes: whole(child.liveBytes), unreferenced_bytes: child.unreferencedBytes.map(whole))
+                })
     }
 
     static func whole(_ value: Double) -> Int64 {

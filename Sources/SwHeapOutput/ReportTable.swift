@@ -1,6 +1,7 @@
 // `swheap report`: one table per process, then the stacks of the top suspects.
 
 import SwHeapRanking
+import SwHeapSymbols
 
 public struct ReportTable {
     public var style: ReportStyle
@@ -42,12 +43,24 @@ public struct ReportTable {
         let stacks = report.listed.filter(\.isSuspect).prefix(stacksShown)
         for v in stacks {
             out += "\n  #\(v.rank) \(style.verdict(v.verdict, text: v.verdict.rawValue)) \(v.site)  score \(Quantity.hundredths(v.score))\n"
-            for frame in v.stack.frames.prefix(framesShown) {
-                let text = "      " + frame.displayText
-                out += (frame.isRuntime ? style.dim(text) : text) + "\n"
+            for (index, child) in v.stacks.prefix(stacksShown).enumerated() {
+                if v.stacks.count > 1 {
+                    out += "    stack \(index + 1) of \(v.stacks.count), \(Quantity.bytes(child.liveBytes)) live:\n"
+                }
+                out += frames(child.stack)
             }
-            if v.stack.frames.count > framesShown { out += style.dim("      ... \(v.stack.frames.count - framesShown) more") + "\n" }
+            if v.stacks.count > stacksShown { out += style.dim("    ... \(v.stacks.count - stacksShown) more stacks") + "\n" }
         }
+        return out
+    }
+
+    private func frames(_ stack: StackNames) -> String {
+        var out = ""
+        for frame in stack.frames.prefix(framesShown) {
+            let text = "      " + frame.displayText
+            out += (frame.isRuntime ? style.dim(text) : text) + "\n"
+        }
+        if stack.frames.count > framesShown { out += style.dim("      ... \(stack.frames.count - framesShown) more") + "\n" }
         return out
     }
 
