@@ -43,6 +43,14 @@ public struct ProcessReport: Sendable {
     }
 
     public var epochCount: Int { ranking.timeline.count }
+    /// The verdict of the first unsuppressed site in rank order (suspects first), `stable` if none.
+    public var topVerdict: Verdict { ranking.sites.first { $0.suppressedBy == nil }?.verdict ?? .stable }
+    /// Growth of the process's growing, unsuppressed sites (bytes per second).
+    public var growthBytesPerSecond: Double {
+        ranking.suspects.filter { $0.verdict == .growing }.reduce(0) { $0 + $1.growthBytesPerSecond }
+    }
+    /// Something to look at: a growing or leaked-at-exit site no suppression hides.
+    public var hasFindings: Bool { !ranking.suspects.isEmpty }
     public var suppressedCount: Int { ranking.suppressed.count }
     public var suppressedBytes: Double { ranking.suppressed.reduce(0) { $0 + $1.liveBytes } }
 

@@ -27,6 +27,9 @@ public enum ReportJSON {
         var live_bytes: Int64
         var suppressed_sites: Int
         var suppressed_bytes: Int64
+        var top_verdict: String
+        var growth_bytes_per_s: Double
+        var roots: [Root]
         var suspects: [Suspect]
 
         func encode(to encoder: Encoder) throws {
@@ -37,12 +40,34 @@ public enum ReportJSON {
             try c.encode(scanned, forKey: .scanned); try c.encode(note, forKey: .note)  // null when none
             try c.encode(live_bytes, forKey: .live_bytes)
             try c.encode(suppressed_sites, forKey: .suppressed_sites); try c.encode(suppressed_bytes, forKey: .suppressed_bytes)
+            try c.encode(top_verdict, forKey: .top_verdict); try c.encode(growth_bytes_per_s, forKey: .growth_bytes_per_s)
+            try c.encode(roots, forKey: .roots)
             try c.encode(suspects, forKey: .suspects)
         }
         enum Keys: String, CodingKey {
             case pid, parent_pid, command, executable, epochs, final, scanned, note, live_bytes
-            case suppressed_sites, suppressed_bytes, suspects
+            case suppressed_sites, suppressed_bytes, top_verdict, growth_bytes_per_s, roots, suspects
         }
+    }
+
+    /// Sites growing together under a common caller; `sites` are the members' ranks.
+    struct Root: Encodable {
+        var caller: String
+        var sites: [Int]
+        var score: Double
+        var reason: String
+        var inuse_bytes: Int64
+        var growth_bytes_per_s: Double
+        var unreferenced_bytes: Int64?
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(caller, forKey: .caller); try c.encode(sites, forKey: .sites); try c.encode(score, forKey: .score)
+            try c.encode(reason, forKey: .reason); try c.encode(inuse_bytes, forKey: .inuse_bytes)
+            try c.encode(growth_bytes_per_s, forKey: .growth_bytes_per_s)
+            try c.encode(unreferenced_bytes, forKey: .unreferenced_bytes)
+        }
+        enum Keys: String, CodingKey { case caller, sites, score, reason, inuse_bytes, growth_bytes_per_s, unreferenced_bytes }
     }
 
     struct Suspect: Encodable {
@@ -111,7 +136,16 @@ public enum ReportJSON {
                        final: timeline.endsWithFinalDump, scanned: timeline.lastEpochScanned,
                        note: report.evidenceNote, live_bytes: whole(report.ranking.liveBytes),
                        suppressed_sites: report.suppressedCount, suppressed_bytes: whole(report.suppressedBytes),
+                       top_verdict: report.topVerdict.rawValue,
+                       growth_bytes_per_s: (report.growthBytesPerSecond * 10).rounded() / 10,
+                       roots: report.ranking.roots.map(root),
                        suspects: report.listed.map(suspect))
+    }
+
+    static func root(_ r: LeakRoot) -> Root {
+        Root(caller: r.caller, sites: r.members.map(\.rank), score: (r.score * 100).rounded() / 100, reason: r.reason,
+             inuse_bytes: whole(r.liveBytes), growth_bytes_per_s: (r.growthBytesPerSecond * 10).rounded() / 10,
+             unreferenced_bytes: r.unreferencedBytes.map(whole))
     }
 
     static func suspect(_ v: SiteVerdict) -> Suspect {

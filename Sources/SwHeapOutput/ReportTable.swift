@@ -26,20 +26,47 @@ public struct ReportTable {
         }
         guard !report.listed.isEmpty else { return out + "  no suspects and no site holds 1% of the heap\n" }
 
+        // Roots first, each followed by its member sites; then the other listed sites.
+        enum Row { case root(Int, LeakRoot), site(SiteVerdict, member: Bool) }
+        var rowsToShow: [Row] = []
+        let inRoots = Set(report.ranking.roots.flatMap { $0.members.map(\.rank) })
+        for (index, root) in report.ranking.roots.enumerated() {
+            rowsToShow.append(.root(index + 1, root))
+            rowsToShow += root.members.map { .site($0, member: true) }
+        }
+        rowsToShow += report.listed.filter { !inRoots.contains($0.rank) }.map { .site($0, member: false) }
+
         let headers = ["#", "verdict", "site", "live", "growth", "unref", "reason"]
-        let rows = report.listed.map { v -> [String] in
-            ["\(v.rank)", v.suppressedBy == nil ? v.verdict.rawValue : "suppressed", truncated(v.site, 48), Quantity.bytes(v.liveBytes),
-             v.verdict == .growing ? Quantity.rate(v.growthBytesPerSecond) : "-",
-             v.unreferencedBytes.map { Quantity.bytes($0) } ?? "-", v.reason]
+        let rows = rowsToShow.map { row -> [String] in
+            switch row {
+            case let .root(index, root):
+                return ["R\(index)", Verdict.growing.rawValue, truncated(root.caller, 48), Quantity.bytes(root.liveBytes),
+                        Quantity.rate(root.growthBytesPerSecond), root.unreferencedBytes.map { Quantity.bytes($0) } ?? "-",
+                        root.reason]
+            case let .site(v, member):
+                return ["\(v.rank)", v.suppressedBy == nil ? v.verdict.rawValue : "suppressed",
+                        (member ? "└ " : "") + truncated(v.site, member ? 46 : 48), Quantity.bytes(v.liveBytes),
+                        v.verdict == .growing ? Quantity.rate(v.growthBytesPerSecond) : "-",
+                        v.unreferencedBytes.map { Quantity.bytes($0) } ?? "-", v.reason]
+            }
         }
         let padded = Columns([.right, .left, .left, .right, .right, .right, .left]).pad([headers] + rows)
         out += style.bold("  " + padded[0].joined(separator: "  ")) + "\n"
-        for (cells, v) in zip(padded.dropFirst(), report.listed) {
+        for (cells, row) in zip(padded.dropFirst(), rowsToShow) {
             var cells = cells
-            cells[1] = style.verdict(v.verdict, text: cells[1])
+            switch row {
+            case .root: cells[1] = style.verdict(.growing, text: cells[1]); cells[2] = style.bold(cells[2])
+            case let .site(v, _): cells[1] = style.verdict(v.verdict, text: cells[1])
+            }
             out += "  " + cells.joined(separator: "  ") + "\n"
         }
 
+        for (index, root) in report.ranking.roots.enumerated() {
+            out += "\n  R\(index + 1) \(style.verdict(.growing, text: "growing")) \(style.bold(root.headline))\n"
+            for member in root.members {
+                out += "      #\(member.rank) \(member.site)" + (member.location.map { " (\($0))" } ?? "") + "\n"
+            }
+        }
         let stacks = report.listed.filter(\.isSuspect).prefix(stacksShown)
         for v in stacks {
             out += "\n  #\(v.rank) \(style.verdict(v.verdict, text: v.verdict.rawValue)) \(v.site)  score \(Quantity.hundredths(v.score))\n"

@@ -7,6 +7,8 @@ import SwHeapSymbols
 public struct ProcessRanking: Sendable {
     /// Every site with live bytes at some epoch, ranked: suspects first (by score), then the rest.
     public var sites: [SiteVerdict]
+    /// Growing sites gathered under a common caller, strongest first (`LeakRoots`).
+    public var roots: [LeakRoot] = []
     public var timeline: EpochTimeline
     /// The thresholds the sites were ranked with.
     public var thresholds: RankingThresholds
@@ -69,7 +71,9 @@ public enum LeakRanker {
         }
         verdicts.sort(by: ranksBefore)
         for index in verdicts.indices { verdicts[index].rank = index + 1 }
-        return ProcessRanking(sites: verdicts, timeline: timeline, thresholds: classifier.thresholds)
+        let live = Dictionary(groups.map { ($0.history.stackID, $0.history.liveBytes) }, uniquingKeysWith: { a, _ in a })
+        return ProcessRanking(sites: verdicts, roots: LeakRoots.find(verdicts, liveBytes: live, thresholds: classifier.thresholds),
+                              timeline: timeline, thresholds: classifier.thresholds)
     }
 
     /// Suspects first, by score; the rest by live bytes (what a reader of the table wants to

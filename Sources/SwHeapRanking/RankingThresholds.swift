@@ -110,6 +110,18 @@ public struct RankingThresholds: Hashable, Sendable {
     /// Not a suspect: a trend still rising at the end weighs fully, otherwise by this factor.
     public var flatteningWeight = 0.5
 
+    // MARK: Leak roots (LeakRoots)
+
+    /// A root is at most this many user frames above each member site.
+    public var rootCallerDepth = 3
+    /// Onset: the first epoch at this share of the last live bytes...
+    public var rootOnsetLevel = 0.1
+    /// ...within this many epochs, or this share of the run, of the partner's.
+    public var rootOnsetEpochs = 2
+    public var rootOnsetShare = 0.1
+    /// Live bytes scaled to their last value differ by at most this at every epoch.
+    public var rootCurveDistance = 0.35
+
     // MARK: Listing (ProcessRanking)
 
     /// Non-suspects are listed from this share of the process's live bytes.
