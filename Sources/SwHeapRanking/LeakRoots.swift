@@ -5,8 +5,8 @@
 // Sites belong together when all of: both growing (and not suppressed); the caller is a user
 // frame within `RankingThresholds.rootCallerDepth` callers of each site (so an event loop or
 // `main` far above never gathers unrelated leaks; program entry points never count); and they
-// grow as one cohort: growth starts at about the same epoch and the live bytes, each scaled to
-// its peak, follow the same curve (rates in proportion).
+// grow as one cohort: the live bytes, each scaled to its peak, follow the same curve within
+// sampling noise (same onset, rates in proportion).
 
 import SwHeapSymbols
 
@@ -66,7 +66,9 @@ enum LeakRoots {
                 let members = candidates.indices.filter { other in
                     !assigned.contains(other) && chains[other][caller] != nil
                         && (other == anchor || sameCohort(liveBytes[candidates[anchor].stackID],
-                                                          liveBytes[candidates[other].stackID], t))
+                                                          liveBytes[candidates[other].stackID],
+                                                          samples: (candidates[anchor].assessment.peakSamples,
+                                                                    candidates[other].assessment.peakSamples), t))
                 }
                 guard members.count >= 2 else { continue }
                 let far = members.map { chains[$0][caller]! }.max()!
@@ -82,16 +84,16 @@ enum LeakRoots {
         return roots.sorted { ($0.score, $0.growthBytesPerSecond) > ($1.score, $1.growthBytesPerSecond) }
     }
 
-    /// Same onset and proportional growth: the series scaled to their peak stay close.
-    static func sameCohort(_ a: [Double]?, _ b: [Double]?, _ t: RankingThresholds) -> Bool {
+    /// Same onset and proportional growth: the series scaled to their peak stay within sampling
+    /// noise of each other at every epoch. With n samples a scaled value wobbles by up to
+    /// √(0.25/n), so the tolerance widens for sparse sites: sites that cannot be told apart
+    /// stay together, sites shown to differ (a leak starting half-way) are split.
+    static func sameCohort(_ a: [Double]?, _ b: [Double]?, samples: (Double?, Double?), _ t: RankingThresholds) -> Bool {
         // Scaled to the peak, not the last value: a final dump may follow exit-time frees.
         guard let a, let b, a.count == b.count, let peakA = a.max(), let peakB = b.max(), peakA > 0, peakB > 0 else { return false }
         let x = a.map { $0 / peakA }, y = b.map { $0 / peakB }
-        func onset(_ s: [Double]) -> Int { s.firstIndex { $0 >= t.rootOnsetLevel } ?? s.count }
-        guard abs(onset(x) - onset(y)) <= max(t.rootOnsetEpochs, Int((t.rootOnsetShare * Double(a.count)).rounded())) else {
-            return false
-        }
+        let noise = (0.25 / max(1, samples.0 ?? .infinity) + 0.25 / max(1, samples.1 ?? .infinity)).squareRoot()
         let distance = zip(x, y).map { abs($0 - $1) }.max() ?? 1
-        return distance <= t.rootCurveDistance
+        return distance <= t.rootCurveDistance + t.rootCurveNoiseMultiple * noise
     }
 }

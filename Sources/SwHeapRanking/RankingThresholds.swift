@@ -114,13 +114,10 @@ public struct RankingThresholds: Hashable, Sendable {
 
     /// A root is at most this many user frames above each member site.
     public var rootCallerDepth = 3
-    /// Onset: the first epoch at this share of the last live bytes...
-    public var rootOnsetLevel = 0.1
-    /// ...within this many epochs, or this share of the run, of the partner's.
-    public var rootOnsetEpochs = 2
-    public var rootOnsetShare = 0.1
-    /// Live bytes scaled to their last value differ by at most this at every epoch.
-    public var rootCurveDistance = 0.35
+    /// Live bytes scaled to their peak differ by at most this at every epoch...
+    public var rootCurveDistance = 0.1
+    /// ...plus this many standard deviations of the scaled values' sampling noise.
+    public var rootCurveNoiseMultiple = 3.0
 
     // MARK: Listing (ProcessRanking)
 

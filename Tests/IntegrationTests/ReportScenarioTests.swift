@@ -15,11 +15,17 @@ final class ReportScenarioTests: XCTestCase {
         var inuse_bytes: Double
         var unreferenced_bytes: Double?
         var referenced_bytes: Double?
+        var samples: Double?
+    }
+    struct Root: Decodable {
+        var caller: String
+        var sites: [Int]
     }
     struct Process: Decodable {
         var pid: Int32
         var epochs: Int
         var suspects: [Suspect]
+        var roots: [Root]
     }
     struct Report: Decodable { var processes: [Process] }
 
@@ -101,5 +107,29 @@ final class ReportScenarioTests: XCTestCase {
         let cache = process.suspects.first { $0.site.contains("rememberInCache") }
         XCTAssertNotEqual(cache?.verdict, "growing", summary)
         XCTAssertEqual(cache?.unreferenced_bytes ?? 0, 0, summary)
+    }
+
+    /// At the default rate (512 KiB), a few seconds of leaking: the function that makes the
+    /// cycle is the finding, its member sites are the cycle's objects, and no site is given
+    /// a bounded verdict without the samples to show it.
+    func testSwiftRetainCycleRootIsNamedAtTheDefaultRate() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compileSwift("cycles.swift", into: dir)
+        let dumps = dir.appendingPathComponent("dumps")
+        // 16 steps of 200 ms, 2000 cycles a step: about 3 s and 25 MiB of leaked objects.
+        let (result, _) = try Harness.profile(exe, ["16", "200", "2000"], dumps: dumps, rate: 512 * 1024, interval: 0.25)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let process = try XCTUnwrap(try report(dumps).processes.first)
+        let summary = process.suspects.map { "\($0.rank) \($0.verdict) \($0.site) (\($0.samples ?? 0) samples)" }
+            .joined(separator: "\n") + "\nroots: \(process.roots.map { "\($0.caller) \($0.sites)" })"
+        let root = try XCTUnwrap(process.roots.first, summary)
+        XCTAssertEqual(root.caller, "cycles.makeCycle", summary)
+        let members = process.suspects.filter { root.sites.contains($0.rank) }
+        XCTAssertGreaterThanOrEqual(members.count, 2, summary)
+        XCTAssertTrue(members.contains { $0.site.contains("Parent") } && members.contains { $0.site.contains("Child") }, summary)
+        XCTAssertTrue(members.allSatisfy { $0.verdict == "growing" }, summary)
+        for site in process.suspects where ["plateau", "stable", "sawtooth"].contains(site.verdict) {
+            XCTAssertGreaterThanOrEqual(site.samples ?? .infinity, 8, "\(site.site) \(site.verdict) on few samples:\n\(summary)")
+        }
     }
 }
