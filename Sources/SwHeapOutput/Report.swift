@@ -54,6 +54,18 @@ public struct ProcessReport: Sendable {
     public var suppressedCount: Int { ranking.suppressed.count }
     public var suppressedBytes: Double { ranking.suppressed.reduce(0) { $0 + $1.liveBytes } }
 
+    /// Summary order: what matters first. Growing processes (fastest first), then leaked at
+    /// exit, then the rest by live bytes; pid breaks ties.
+    public static func summaryOrder(_ a: ProcessReport, _ b: ProcessReport) -> Bool {
+        func tier(_ r: ProcessReport) -> Int {
+            r.growthBytesPerSecond > 0 ? 0 : (r.hasFindings ? 1 : 2)
+        }
+        if tier(a) != tier(b) { return tier(a) < tier(b) }
+        if a.growthBytesPerSecond != b.growthBytesPerSecond { return a.growthBytesPerSecond > b.growthBytesPerSecond }
+        if a.ranking.liveBytes != b.ranking.liveBytes { return a.ranking.liveBytes > b.ranking.liveBytes }
+        return a.pid < b.pid
+    }
+
     /// A sentence about what evidence the verdicts rest on, when it is limited.
     public var evidenceNote: String? {
         let timeline = ranking.timeline

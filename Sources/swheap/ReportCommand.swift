@@ -13,9 +13,10 @@ struct ReportCommand: ParsableCommand {
         abstract: "Rank allocation sites by evidence that they grow and are never released.",
         discussion: """
             Each process in the directory (a parent and its forked children) is reported \
-            separately. Verdicts: growing (a leak), plateau (bounded: cache, pool), sawtooth \
-            (batches filled and released), stable, leaked-at-exit (unreferenced at exit, not \
-            growing). See docs/REPORT.md for how verdicts are decided and for the JSON schema.
+            separately; with several, one summary line per process comes first and only \
+            processes with findings are detailed (--all: every process, --pid: one). Verdicts: growing (a leak), plateau (bounded: cache, pool), sawtooth \
+            (batches filled and released), stable, too-few-samples, leaked-at-exit \
+            (unreferenced at exit, not growing). See docs/REPORT.md for how verdicts are decided and for the JSON schema.
             """)
 
     @Argument(help: ArgumentHelp("A dump directory written by `swheap run`.", valueName: "directory"))
@@ -33,7 +34,7 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Do not apply the built-in suppressions for glibc and C++ runtime start-up allocations.")
     var noBuiltinSuppressions = false
 
-    @Flag(help: "List every site, not only suspects and sites holding 1% of the heap; suppressed ones too.")
+    @Flag(help: "Detail every process, and list every site (not only suspects and sites holding 1% of the heap; suppressed ones too).")
     var all = false
 
     @Option(help: "Report only this process.")
@@ -66,7 +67,7 @@ struct ReportCommand: ParsableCommand {
         if json {
             print(ReportJSON.render(reports), terminator: "")
         } else {
-            print(ReportTable(style: .forStandardOutput()).render(reports), terminator: "")
+            print(ReportTable(style: .forStandardOutput()).render(reports, detailsForAll: all || pid != nil), terminator: "")
         }
     }
 }
