@@ -61,6 +61,11 @@ public enum ReportHTML {
             .replacingOccurrences(of: "@DATA@", with: json.replacingOccurrences(of: "<", with: "\\u003c"))
     }
 
+    /// A site's live bytes per epoch: the sum over its stacks (a site is a function and line).
+    static func series(_ perStack: [[Double]]) -> [Double] {
+        (0..<(perStack.map(\.count).max() ?? 0)).map { i in perStack.reduce(0) { $0 + ($1.indices.contains(i) ? $1[i] : 0) } }
+    }
+
     static func processData(_ section: Section) -> ProcessData {
         let report = section.report, process = section.process
         let stacks = Dictionary(process.sites.map { ($0.stackID, $0) }, uniquingKeysWith: { first, _ in first })
@@ -70,7 +75,7 @@ public enum ReportHTML {
                      growth: verdict.growthBytesPerSecond == 0 ? "-" : Quantity.rate(verdict.growthBytesPerSecond),
                      unreferenced: verdict.unreferencedBytes.map { Quantity.bytes($0) } ?? "-",
                      reason: verdict.reason, stack: verdict.stack.frames.map(\.displayText),
-                     series: (stacks[verdict.stackID]?.liveBytes ?? []).map(finite))
+                     series: series(verdict.stacks.compactMap { stacks[$0.stackID]?.liveBytes }).map(finite))
         }
         let times = report.ranking.timeline.elapsedSeconds.map(finite)
         let total = process.totals.map { finite($0.liveBytes) }
