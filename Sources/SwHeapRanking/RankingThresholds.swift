@@ -63,7 +63,7 @@ public struct RankingThresholds: Hashable, Sendable {
     public var partialRetention = 0.8
     /// Sparse samples: growth shown by survival needs at least this many sampled objects born
     /// in the second half and alive at the end (with the older ones retained).
-    public var minimumLateBornSamples = 2.0
+    public var minimumLateBornSamples = 1.0
     /// Fewer than `minimumShapeSamples`: growing only when at least this share of every sampled
     /// object seen is still alive (a leak frees nothing; a small cache's few samples die).
     public var sparseRetention = 0.95
