@@ -132,4 +132,33 @@ final class ReportScenarioTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(site.samples ?? .infinity, 8, "\(site.site) \(site.verdict) on few samples:\n\(summary)")
         }
     }
+
+    /// `swheap run -- <a shell script>`: one summary line per process, the leaking one first;
+    /// details only for it; --pid and --all widen the view.
+    func testAShellScriptGetsOneSummaryLinePerProcessAndDetailsOnlyWhereThereAreFindings() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("scenarios.c", into: dir, extraFlags: ["-ldl"])
+        let dumps = dir.appendingPathComponent("dumps")
+        let script = "for i in 1 2 3 4 5 6; do /bin/echo $i >/dev/null; done; '\(exe)' 40 25"
+        let (result, store) = try Harness.profile("sh", ["-c", script], dumps: dumps, rate: 1, interval: 0.05)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let processes = store.processes.count
+        XCTAssertGreaterThanOrEqual(processes, 8, "sh, six echo, the scenario program")
+        let leaker = try XCTUnwrap(store.processes.first { $0.commandLine.first == exe })
+        let shell = try XCTUnwrap(store.processes.first { $0.commandLine.first == "sh" })
+
+        let text = try Harness.run(Harness.swheap, ["report", dumps.path], environment: ["NO_COLOR": "1"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        let lines = text.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(lines.first, "\(processes) processes", text.stdout)
+        XCTAssertTrue(lines[2].contains("\(leaker.pid)") && lines[2].contains("growing"), "the leaking process first:\n\(text.stdout)")
+        XCTAssertTrue(text.stdout.contains("\(processes - 1) process(es) without findings not detailed"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("pid \(leaker.pid) (parent"), text.stdout)
+        XCTAssertFalse(text.stdout.contains("pid \(shell.pid)"), "no details for the shell:\n\(text.stdout)")
+
+        let one = try Harness.run(Harness.swheap, ["report", dumps.path, "--pid", "\(shell.pid)"], environment: ["NO_COLOR": "1"])
+        XCTAssertTrue(one.stdout.hasPrefix("pid \(shell.pid)"), one.stdout)
+        let all = try Harness.run(Harness.swheap, ["report", dumps.path, "--all"], environment: ["NO_COLOR": "1"])
+        XCTAssertEqual(all.stdout.components(separatedBy: "\npid ").count - 1, processes, all.stdout)
+    }
 }
