@@ -126,7 +126,7 @@ public enum ReportHTML {
         th, td { padding: 4px 8px; text-align: left; vertical-align: top; border-bottom: 1px solid #e4e0d8; }
         td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
         .v-growing { color: #c0262d; font-weight: 600; } .v-leaked-at-exit { color: #7b4fb0; font-weight: 600; }
-        .v-plateau, .v-sawtooth, .v-stable { color: #2f6f3e; }
+        .v-plateau, .v-sawtooth, .v-stable { color: #2f6f3e; } .v-too-few-samples { color: #777; }
         details summary { cursor: pointer; } details pre { margin: 4px 0 0; font-size: 12px; color: #444; }
         svg.chart text { font-size: 11px; fill: #555; }
         .legend span { display: inline-block; margin-right: 14px; font-size: 12px; }
