@@ -148,6 +148,22 @@ static void flood_tls(sw_flood *f, const sw_roots *r, const sw_map_list *maps, u
     flood_except(f, r, lo, hi);
 }
 
+/* The DTV (glibc's dtv_t array: length at [-1], generation at [0], then {val, to_free}
+ * per module): dynamic TLS blocks hang off it, and it may live outside the heap. */
+static void flood_dtv(sw_flood *f, const sw_roots *r, uintptr_t tp) {
+#if defined(__x86_64__)
+    uintptr_t at = tp + sizeof(uintptr_t); /* tcbhead_t: tcb, dtv, self */
+#else
+    uintptr_t at = tp; /* tcbhead_t: dtv, private */
+#endif
+    uintptr_t dtv, length;
+    struct iovec local = {&dtv, sizeof dtv}, remote = {(void *)at, sizeof dtv};
+    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != sizeof dtv || dtv < 16) return;
+    local = (struct iovec){&length, sizeof length}, remote = (struct iovec){(void *)(dtv - 16), sizeof length};
+    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != sizeof length || length > 65536) return;
+    flood_except(f, r, dtv - 16, dtv + (length + 1) * 16);
+}
+
 static void flood_stack(sw_flood *f, const sw_roots *r, const sw_map_list *maps, uintptr_t sp) {
     const sw_mapping *m = sw_maps_find(maps, sp);
     if (m) flood_except(f, r, sp - RED_ZONE > m->lo ? sp - RED_ZONE : m->lo, m->hi);
@@ -231,6 +247,7 @@ bool sw_scan_exact(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
         add_skip(&r, chunk_of, chunk_of_bytes);
         add_skip(&r, f.work, (ix.n + 1) * sizeof(size_t));
         add_skip(&r, f.buffer, SW_SCAN_CHUNK);
+        add_skip(&r, f.windows, SW_FLOOD_WINDOW_BYTES);
         ok = skip_main_arena(&r, ix.main_top, f.buffer, SW_SCAN_CHUNK);
         sort_ranges(r.skip, r.nskip);
     }
@@ -239,12 +256,14 @@ bool sw_scan_exact(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
         sw_flood_words(&f, r.exit_regs, r.nexit_regs);
         flood_stack(&f, &r, &maps, r.exit_sp ? r.exit_sp : here);
         flood_tls(&f, &r, &maps, sw_thread_pointer());
+        flood_dtv(&f, &r, sw_thread_pointer());
         for (size_t i = 0; i < world.n; i++) {
             sw_stopped_thread *t = &world.threads[i];
             if (atomic_load(&t->state) != 1) continue;
             sw_flood_words(&f, t->regs, t->nregs);
             flood_stack(&f, &r, &maps, t->sp);
             flood_tls(&f, &r, &maps, t->tp);
+            flood_dtv(&f, &r, t->tp);
         }
         for (size_t i = 0; i < n; i++) unreferenced[i] = !(ix.reached[chunk_of[i]] & 1);
     }

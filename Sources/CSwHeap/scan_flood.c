@@ -10,19 +10,21 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum { TCACHE_BINS = 64, TCACHE_PAYLOAD = TCACHE_BINS * 2 + TCACHE_BINS * 8 };
+enum { WINDOWS = 4, WINDOW = 256 << 10, TCACHE_BINS = 64, TCACHE_PAYLOAD = TCACHE_BINS * 2 + TCACHE_BINS * 8 };
 
 bool sw_flood_begin(sw_flood *f, sw_chunk_index *ix, size_t remaining) {
-    *f = (sw_flood){.ix = ix, .remaining = remaining};
+    *f = (sw_flood){.ix = ix, .remaining = remaining, .pid = getpid()};
     f->work = sw_os_map((ix->n + 1) * sizeof(size_t), true);
     f->buffer = sw_os_map(SW_SCAN_CHUNK, false);
-    return f->work && f->buffer;
+    f->windows = sw_os_map(SW_FLOOD_WINDOW_BYTES, false);
+    return f->work && f->buffer && f->windows;
 }
 
 void sw_flood_end(sw_flood *f) {
     if (f->work) sw_os_unmap(f->work, (f->ix->n + 1) * sizeof(size_t));
     if (f->buffer) sw_os_unmap(f->buffer, SW_SCAN_CHUNK);
-    f->work = NULL, f->buffer = NULL;
+    if (f->windows) sw_os_unmap(f->windows, SW_FLOOD_WINDOW_BYTES);
+    f->work = NULL, f->buffer = NULL, f->windows = NULL;
 }
 
 void sw_flood_reach(sw_flood *f, size_t c) {
@@ -58,28 +60,60 @@ static bool is_tcache(const sw_flood *f, const char *payload, size_t len) {
     return true;
 }
 
+static void mark_chunk(sw_flood *f, const char *payload, size_t len);
+
 static void read_and_mark(sw_flood *f, uintptr_t lo, uintptr_t hi, bool chunk) {
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
-    pid_t self = getpid();
     while (lo < hi && f->remaining) {
         size_t want = hi - lo < SW_SCAN_CHUNK ? hi - lo : SW_SCAN_CHUNK;
         struct iovec local = {f->buffer, want}, remote = {(void *)lo, want};
-        ssize_t got = process_vm_readv(self, &local, 1, &remote, 1, 0);
+        ssize_t got = process_vm_readv(f->pid, &local, 1, &remote, 1, 0);
         if (got <= 0) {
             lo = (lo | 4095) + 1; /* unreadable page: skip it */
             continue;
         }
         f->bytes_read += (uint64_t)got;
-        if (!(chunk && is_tcache(f, f->buffer, (size_t)got)))
-            mark_words(f, (const uintptr_t *)f->buffer, (size_t)got / sizeof(uintptr_t));
+        if (chunk) mark_chunk(f, f->buffer, (size_t)got);
+        else mark_words(f, (const uintptr_t *)f->buffer, (size_t)got / sizeof(uintptr_t));
         lo += (size_t)got;
     }
+}
+
+static void mark_chunk(sw_flood *f, const char *payload, size_t len) {
+    if (!is_tcache(f, payload, len)) mark_words(f, (const uintptr_t *)payload, len / sizeof(uintptr_t));
+}
+
+/* Reached chunks are read through a few windows of the heap around them: chunks reached
+ * one after another (a list, a tree) mostly lie side by side, so one system call serves
+ * many of them. A window's bytes that belong to chunks never reached are copied but not
+ * scanned; bytes_read counts what was copied. */
+static const char *windowed(sw_flood *f, uintptr_t lo, uintptr_t hi) {
+    for (int i = 0; i < WINDOWS; i++)
+        if (lo >= f->window_lo[i] && hi <= f->window_hi[i]) return f->windows + (size_t)i * WINDOW + (lo - f->window_lo[i]);
+    int i = f->next_window;
+    f->next_window = (i + 1) % WINDOWS;
+    uintptr_t from = (lo & ~(uintptr_t)4095) - WINDOW / 4; /* the neighbours below too */
+    if (from > lo) from = 0;
+    for (; from <= lo; from += WINDOW / 4) {
+        struct iovec local = {f->windows + (size_t)i * WINDOW, WINDOW}, remote = {(void *)from, WINDOW};
+        ssize_t got = process_vm_readv(f->pid, &local, 1, &remote, 1, 0);
+        if (got > 0 && from + (size_t)got >= hi) {
+            f->bytes_read += (uint64_t)got;
+            f->window_lo[i] = from, f->window_hi[i] = from + (size_t)got;
+            return f->windows + (size_t)i * WINDOW + (lo - from);
+        }
+    }
+    f->window_lo[i] = f->window_hi[i] = 0;
+    return NULL;
 }
 
 static void drain(sw_flood *f) {
     while (f->pending && f->remaining) {
         size_t c = f->work[--f->pending];
-        read_and_mark(f, f->ix->start[c], f->ix->end[c], true);
+        uintptr_t lo = f->ix->start[c], hi = f->ix->end[c];
+        const char *payload = hi - lo <= WINDOW / 2 ? windowed(f, lo, hi) : NULL;
+        if (payload) mark_chunk(f, payload, hi - lo);
+        else read_and_mark(f, lo, hi, true); /* big, or where a window cannot be read */
     }
 }
 

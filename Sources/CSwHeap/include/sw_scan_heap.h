@@ -39,7 +39,12 @@ typedef struct {
     size_t remaining;
     char *buffer; /* SW_SCAN_CHUNK bytes */
     uint64_t bytes_read;
+    int pid;
+    char *windows; /* 4 windows of 256 KiB, read around reached chunks */
+    uintptr_t window_lo[4], window_hi[4];
+    int next_window;
 } sw_flood;
+#define SW_FLOOD_WINDOW_BYTES ((size_t)4 * (256 << 10))
 
 bool sw_flood_begin(sw_flood *f, sw_chunk_index *ix, size_t remaining);
 void sw_flood_range(sw_flood *f, uintptr_t lo, uintptr_t hi);
