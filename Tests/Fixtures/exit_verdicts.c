@@ -9,10 +9,12 @@
  *   dynamic-tls PATH: a block kept by the dynamic TLS of a dlopen'ed module (PATH)
  *   threads     blocks kept by another live thread's stack and by its registers
  *   structures  rings, a list and a tree, each dropped and kept, big enough for the
- *               default rate to sample many of their objects */
+ *               default rate to sample many of their objects
+ *   unstoppable a thread blocking every signal (the scan must fall back, not hang) */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +106,16 @@ static void *hold_in_registers(void *unused) {
     return NULL;
 }
 #endif
+
+static void *block_signals(void *unused) {
+    (void)unused;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, NULL);
+    signal_ready();
+    for (;;) sleep(1000);
+    return NULL;
+}
 
 static void case_kept(void) {
     pthread_key_t keys[40];
@@ -209,10 +221,15 @@ int main(int argc, char **argv) {
 #else
         wait_ready(1);
 #endif
+    } else if (strcmp(what, "unstoppable") == 0) {
+        pthread_t t;
+        pthread_create(&t, NULL, block_signals, NULL);
+        wait_ready(1);
+        global_roots[0] = site_global();
     } else if (strcmp(what, "structures") == 0) {
         case_structures();
     } else {
-        fprintf(stderr, "usage: exit_verdicts callee|last R|joined|kept|dynamic-tls PATH|threads|structures\n");
+        fprintf(stderr, "usage: exit_verdicts callee|last R|joined|kept|dynamic-tls PATH|threads|structures|unstoppable\n");
         return 2;
     }
     scrub_stack();
