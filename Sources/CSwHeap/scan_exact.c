@@ -2,7 +2,7 @@
  * of glibc's heap, check the sampled objects against it, then flood from the roots and
  * class each sampled object by whether the flood reached its chunk.
  * Roots: the writable segments of every module but this one (data, bss), each live
- * thread's registers, stack from its stack pointer up (red zone included), and its static
+ * thread's registers, stack from its stack pointer up, and its static
  * TLS; for the exiting thread, the stack only from the caller of exit(), whose frames
  * below are dead. Dynamic TLS, pthread keys' second-level blocks and the DTV are heap
  * chunks reached from there. Not roots: the heap itself, other anonymous memory, glibc's
@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { MAX_RANGES = 4096, MAX_SKIP = SW_LIVE_STRIPES + 64, RED_ZONE = 128 };
+enum { MAX_RANGES = 4096, MAX_SKIP = SW_LIVE_STRIPES + 64 };
 #define STOP_TIMEOUT_NS 1000000000ull
 
 typedef struct {
@@ -164,9 +164,11 @@ static void flood_dtv(sw_flood *f, const sw_roots *r, uintptr_t tp) {
     flood_except(f, r, dtv - 16, dtv + (length + 1) * 16);
 }
 
+/* From the stack pointer up, as LSan does: the red zone below it holds what the last
+ * callees pushed, stale copies more often than live data. */
 static void flood_stack(sw_flood *f, const sw_roots *r, const sw_map_list *maps, uintptr_t sp) {
     const sw_mapping *m = sw_maps_find(maps, sp);
-    if (m) flood_except(f, r, sp - RED_ZONE > m->lo ? sp - RED_ZONE : m->lo, m->hi);
+    if (m) flood_except(f, r, sp, m->hi);
 }
 
 /* Every chunk holding a sampled object, or false when one is not where a chunk is. */

@@ -86,7 +86,7 @@ static bool walk_chunks(sw_chunk_index *ix, window *w, uintptr_t p, uintptr_t en
 /* A non-main arena's heap: heap_info {ar_ptr, prev, size, mprotect_size[, pagesize]}. The
  * first heap of an arena holds the arena right after heap_info; later ones do not. Returns
  * 1 when the mapping is such a heap and was walked, 0 when it is not one, -1 on error. */
-static int walk_arena_heap(sw_chunk_index *ix, window *w, const sw_mapping *m) {
+static int walk_arena_heap(sw_chunk_index *ix, window *w, const sw_range *m) {
     uintptr_t h[4];
     if (m->lo % HEAP_MAX || m->hi - m->lo > HEAP_MAX || !read_exact(h, m->lo, sizeof h)) return 0;
     uintptr_t ar_ptr = h[0], prev = h[1], size = h[2], mprotect_size = h[3];
@@ -101,7 +101,7 @@ static int walk_arena_heap(sw_chunk_index *ix, window *w, const sw_mapping *m) {
 /* Mmapped chunks (prev_size 0, size a page multiple with IS_MMAPPED) at the start of
  * their own mapping; the kernel may have merged neighbours into one mapping, so after a
  * chunk, or after something that is not one, the next resident page is tried. */
-static bool find_mmapped(sw_chunk_index *ix, const sw_mapping *m, unsigned char *resident, size_t resident_cap) {
+static bool find_mmapped(sw_chunk_index *ix, const sw_range *m, unsigned char *resident, size_t resident_cap) {
     size_t pages = (m->hi - m->lo) / 4096;
     if (pages > resident_cap || mincore((void *)m->lo, m->hi - m->lo, resident) != 0) return true; /* cannot tell: none */
     for (size_t i = 0; i < pages;) {
@@ -121,10 +121,34 @@ static bool find_mmapped(sw_chunk_index *ix, const sw_mapping *m, unsigned char 
     return true;
 }
 
-static bool overlaps(const sw_mapping *m, const sw_range *skip, size_t nskip) {
-    for (size_t i = 0; i < nskip; i++)
-        if (skip[i].lo < m->hi && skip[i].hi > m->lo) return true;
-    return false;
+/* [lo, hi) minus `skip`, searched for mmapped chunks piece by piece. */
+static bool find_mmapped_except(sw_chunk_index *ix, uintptr_t lo, uintptr_t hi, const sw_range *skip, size_t nskip,
+                                unsigned char *resident, size_t resident_cap) {
+    for (size_t i = 0; i < nskip && lo < hi; i++) {
+        if (skip[i].hi <= lo) continue;
+        if (skip[i].lo >= hi) break;
+        if (skip[i].lo > lo && !find_mmapped(ix, &(sw_range){lo, skip[i].lo}, resident, resident_cap)) return false;
+        lo = skip[i].hi > lo ? skip[i].hi : lo;
+    }
+    return lo >= hi || find_mmapped(ix, &(sw_range){lo, hi}, resident, resident_cap);
+}
+
+/* An anonymous mapping: non-main arenas' heaps start at HEAP_MAX-aligned addresses (the
+ * kernel may have merged one with a neighbour, such as a thread's stack), and the rest
+ * may hold mmapped chunks. */
+static bool walk_anonymous(sw_chunk_index *ix, window *w, const sw_mapping *m, const sw_range *skip, size_t nskip,
+                           unsigned char *resident, size_t resident_cap) {
+    uintptr_t lo = m->lo;
+    for (uintptr_t a = (m->lo + HEAP_MAX - 1) & ~(HEAP_MAX - 1); a >= m->lo && a < m->hi; a += HEAP_MAX) {
+        sw_range heap = {a, m->hi - a < HEAP_MAX ? m->hi : a + HEAP_MAX};
+        w->lo = w->hi = 0;
+        int arena = walk_arena_heap(ix, w, &heap);
+        if (arena < 0) return false;
+        if (arena == 0) continue;
+        if (!find_mmapped_except(ix, lo, a, skip, nskip, resident, resident_cap)) return false;
+        lo = heap.hi;
+    }
+    return find_mmapped_except(ix, lo, m->hi, skip, nskip, resident, resident_cap);
 }
 
 static void *map_array(size_t count, size_t each, size_t *bytes) {
@@ -138,8 +162,7 @@ bool sw_heap_walk(sw_chunk_index *ix, const sw_map_list *maps, const sw_range *s
     for (size_t i = 0; i < maps->n; i++) {
         const sw_mapping *m = &maps->maps[i];
         size_t len = m->hi - m->lo;
-        if (m->kind == SW_MAP_HEAP || (m->kind == SW_MAP_ANON && m->lo % HEAP_MAX == 0)) cap += len / MIN_CHUNK;
-        else if (m->kind == SW_MAP_ANON) cap += len / 4096;
+        if (m->kind == SW_MAP_HEAP || m->kind == SW_MAP_ANON) cap += len / MIN_CHUNK;
         if (m->kind == SW_MAP_ANON && len / 4096 > biggest) biggest = len / 4096;
     }
     size_t bytes, resident_bytes, bytes2, bytes3;
@@ -159,10 +182,8 @@ bool sw_heap_walk(sw_chunk_index *ix, const sw_map_list *maps, const sw_range *s
             if (seen_heap) ok = false; /* a second [heap]: not the layout we know */
             seen_heap = true;
             ok = ok && walk_chunks(ix, &w, m->lo, m->hi, true);
-        } else if (m->kind == SW_MAP_ANON && !overlaps(m, skip, nskip)) {
-            int arena = walk_arena_heap(ix, &w, m);
-            if (arena < 0) ok = false;
-            else if (arena == 0) ok = find_mmapped(ix, m, resident, biggest);
+        } else if (m->kind == SW_MAP_ANON) {
+            ok = walk_anonymous(ix, &w, m, skip, nskip, resident, biggest);
         }
     }
     if (resident) sw_os_unmap(resident, resident_bytes);

@@ -44,7 +44,7 @@ SITE void *site_register(void) { return malloc(128); }
  * would, so no stale copy of a dropped pointer survives there by accident. */
 SITE static void scrub_stack(void) {
     volatile char junk[32 * 1024];
-    memset((char *)junk, 0, sizeof junk);
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = 0;
 }
 
 SITE static void drop_in_callee(void) {
