@@ -231,7 +231,7 @@ bool sw_scan_exact(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
     const sw_mapping *m = ok ? sw_maps_find(&maps, here) : NULL;
     if (m) walk_skip[nwalk++] = (sw_range){m->lo, m->hi};
     for (size_t i = 0; ok && i < world.n && nwalk < MAX_SKIP + 1; i++) {
-        if (atomic_load(&world.threads[i].state) != 1) continue;
+        if (!sw_world_stopped(&world, i) && !sw_world_asleep(&world, i)) continue;
         m = sw_maps_find(&maps, world.threads[i].sp);
         if (m) walk_skip[nwalk++] = (sw_range){m->lo, m->hi};
     }
@@ -261,7 +261,8 @@ bool sw_scan_exact(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
         flood_dtv(&f, &r, sw_thread_pointer());
         for (size_t i = 0; i < world.n; i++) {
             sw_stopped_thread *t = &world.threads[i];
-            if (atomic_load(&t->state) != 1) continue;
+            if (sw_world_asleep(&world, i)) flood_stack(&f, &r, &maps, t->sp); /* its TLS is at the top */
+            if (!sw_world_stopped(&world, i)) continue;
             sw_flood_words(&f, t->regs, t->nregs);
             flood_stack(&f, &r, &maps, t->sp);
             flood_tls(&f, &r, &maps, t->tp);

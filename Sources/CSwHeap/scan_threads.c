@@ -134,6 +134,60 @@ static long enumerate(sw_world *w, pid_t self) {
     return got < 0 ? -1 : added;
 }
 
+/* Reads /proc/self/task/<tid>/<what> into buf (NUL-terminated); false when it cannot. */
+static bool read_task_file(pid_t tid, const char *what, char *buf, size_t cap) {
+    char path[64] = "/proc/self/task/";
+    size_t n = strlen(path), digits = 0;
+    char rev[16];
+    for (pid_t t = tid; t > 0 && digits < sizeof rev; t /= 10) rev[digits++] = (char)('0' + t % 10);
+    while (digits) path[n++] = rev[--digits];
+    path[n++] = '/';
+    for (const char *c = what; *c && n < sizeof path - 1; c++) path[n++] = *c;
+    path[n] = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t got = read(fd, buf, cap - 1);
+    close(fd);
+    if (got <= 0) return false;
+    buf[got] = 0;
+    return true;
+}
+
+static uint64_t parse_hex(const char **p) {
+    uint64_t v = 0;
+    if ((*p)[0] == '0' && (*p)[1] == 'x') *p += 2;
+    for (;; (*p)++) {
+        char c = **p;
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return v;
+        v = v * 16 + (uint64_t)d;
+    }
+}
+
+/* A thread that blocks the stop signal and sleeps in a system call will not answer; its
+ * stack pointer is in /proc/self/task/TID/syscall ("nr a1 .. a6 sp pc"). */
+static bool accept_asleep(sw_stopped_thread *t) {
+    char buf[4096];
+    if (!read_task_file(t->tid, "status", buf, sizeof buf)) return false;
+    const char *blk = strstr(buf, "SigBlk:");
+    if (!blk) return false;
+    blk += 7;
+    while (*blk == ' ' || *blk == '\t') blk++;
+    uint64_t blocked = parse_hex(&blk);
+    if (!(blocked >> (stop_signal - 1) & 1)) return false; /* it will answer */
+    if (!read_task_file(t->tid, "syscall", buf, sizeof buf) || buf[0] < '0' || buf[0] > '9') return false; /* running */
+    const char *p = buf;
+    for (int field = 0; field < 7; field++) { /* skip nr and the six arguments */
+        while (*p && *p != ' ') p++;
+        while (*p == ' ') p++;
+    }
+    uint64_t sp = parse_hex(&p);
+    if (!sp) return false;
+    t->sp = (uintptr_t)sp;
+    atomic_store(&t->state, 3);
+    return true;
+}
+
 bool sw_world_stop(sw_world *w, uint64_t timeout_ns) {
     *w = (sw_world){.cap = MAX_THREADS};
     w->bytes = (MAX_THREADS * sizeof(sw_stopped_thread) + 4095) & ~(size_t)4095;
@@ -155,8 +209,15 @@ bool sw_world_stop(sw_world *w, uint64_t timeout_ns) {
             if (syscall(SYS_tgkill, pid, w->threads[i].tid, stop_signal) == 0) expected++;
             else atomic_store(&w->threads[i].state, 2); /* ended meanwhile */
         }
+        uint64_t look_asleep = sw_now_ns(CLOCK_MONOTONIC) + 10000000;
         for (int seen; (size_t)(seen = atomic_load(&answered)) < expected;) {
             uint64_t now = sw_now_ns(CLOCK_MONOTONIC);
+            if (now >= look_asleep) { /* after 10 ms: threads that block the signal, asleep */
+                look_asleep = UINT64_MAX;
+                for (size_t i = 0; i < w->n; i++)
+                    if (atomic_load(&w->threads[i].state) == 0 && accept_asleep(&w->threads[i])) expected--;
+                continue;
+            }
             if (now >= deadline) return false;
             uint64_t left = deadline - now < 10000000 ? deadline - now : 10000000;
             struct timespec slice = {0, (long)left};
@@ -165,6 +226,9 @@ bool sw_world_stop(sw_world *w, uint64_t timeout_ns) {
     }
     return false;
 }
+
+bool sw_world_stopped(sw_world *w, size_t i) { return i < w->n && atomic_load(&w->threads[i].state) == 1; }
+bool sw_world_asleep(sw_world *w, size_t i) { return i < w->n && atomic_load(&w->threads[i].state) == 3; }
 
 void sw_world_release(sw_world *w) {
     atomic_store(&current, NULL);

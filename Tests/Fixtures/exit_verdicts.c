@@ -10,10 +10,12 @@
  *   threads     blocks kept by another live thread's stack and by its registers
  *   structures  rings, a list and a tree, each dropped and kept, big enough for the
  *               default rate to sample many of their objects
- *   unstoppable a thread blocking every signal (the scan must fall back, not hang) */
+ *   unstoppable a thread blocking every signal and never sleeping (the scan must fall back,
+ *               not hang); one blocking every signal asleep in a system call is fine */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,7 +115,7 @@ static void *block_signals(void *unused) {
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, NULL);
     signal_ready();
-    for (;;) sleep(1000);
+    for (;;) sched_yield(); /* running, never in a system call for long */
     return NULL;
 }
 
