@@ -21,6 +21,7 @@ enum { PREV_INUSE = 1, IS_MMAPPED = 2, NON_MAIN_ARENA = 4, MIN_CHUNK = 32, HEADE
 typedef struct {
     char *buf;
     uintptr_t lo, hi; /* what buf holds */
+    size_t want;      /* how much the next refill reads: little after a big chunk */
 } window;
 
 static bool read_exact(void *to, uintptr_t from, size_t len) {
@@ -32,7 +33,8 @@ static bool read_exact(void *to, uintptr_t from, size_t len) {
 static bool word_at(window *w, uintptr_t a, uintptr_t limit, uintptr_t *out) {
     if (a + sizeof(uintptr_t) > limit) return false;
     if (a < w->lo || a + sizeof(uintptr_t) > w->hi) {
-        size_t len = limit - a < WINDOW ? limit - a : WINDOW;
+        size_t want = w->want ? w->want : WINDOW;
+        size_t len = limit - a < want ? limit - a : want;
         struct iovec local = {w->buf, len}, remote = {(void *)a, len};
         ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
         if (got < (ssize_t)sizeof(uintptr_t)) return false;
@@ -71,6 +73,7 @@ static bool walk_chunks(sw_chunk_index *ix, window *w, uintptr_t p, uintptr_t en
             return word_at(w, p + sz + 8, end, &next) && (next & ~(uintptr_t)7) == 0;
         }
         if (sz < MIN_CHUNK || sz % 16 || sz > end - p) return false;
+        w->want = sz > WINDOW / 16 ? 4096 : WINDOW; /* past a big chunk, the header alone */
         if (p + sz == end) return set_top(ix, main_heap, p); /* the top chunk */
         uintptr_t next;
         if (!word_at(w, p + sz + 8, end, &next)) {
@@ -171,7 +174,7 @@ bool sw_heap_walk(sw_chunk_index *ix, const sw_map_list *maps, const sw_range *s
     ix->reached = map_array(cap, 1, &bytes3);
     ix->bytes = bytes, ix->cap = cap;
     unsigned char *resident = map_array(biggest, 1, &resident_bytes);
-    window w = {sw_os_map(WINDOW, false), 0, 0};
+    window w = {.buf = sw_os_map(WINDOW, false)};
     bool ok = ix->start && ix->end && ix->reached && resident && w.buf;
     bool seen_heap = false;
     for (size_t i = 0; ok && i < maps->n; i++) {
