@@ -104,7 +104,9 @@ static int walk_arena_heap(sw_chunk_index *ix, window *w, const sw_range *m) {
 /* Mmapped chunks (prev_size 0, size a page multiple with IS_MMAPPED) at the start of
  * their own mapping; the kernel may have merged neighbours into one mapping, so after a
  * chunk, or after something that is not one, the next resident page is tried. */
-static bool find_mmapped(sw_chunk_index *ix, const sw_range *m, unsigned char *resident, size_t resident_cap) {
+static bool find_mmapped(sw_chunk_index *ix, const sw_range *range, unsigned char *resident, size_t resident_cap) {
+    sw_range page_aligned = {(range->lo + 4095) & ~(uintptr_t)4095, range->hi & ~(uintptr_t)4095}, *m = &page_aligned;
+    if (m->lo >= m->hi) return true;
     size_t pages = (m->hi - m->lo) / 4096;
     if (pages > resident_cap || mincore((void *)m->lo, m->hi - m->lo, resident) != 0) return true; /* cannot tell: none */
     for (size_t i = 0; i < pages;) {
