@@ -46,6 +46,8 @@ static bool word_at(window *w, uintptr_t a, uintptr_t limit, uintptr_t *out) {
 
 /* An in-use chunk's payload runs into the next chunk's prev_size field (8 bytes more);
  * an mmapped chunk has no next chunk. */
+static void build_pages(sw_chunk_index *ix);
+
 static bool add(sw_chunk_index *ix, uintptr_t chunk, uintptr_t size, bool mmapped) {
     if (ix->n == ix->cap) return false;
     if (ix->n && chunk + HEADER < ix->end[ix->n - 1]) return false; /* must come in order */
@@ -194,6 +196,7 @@ bool sw_heap_walk(sw_chunk_index *ix, const sw_map_list *maps, const sw_range *s
     if (resident) sw_os_unmap(resident, resident_bytes);
     if (w.buf) sw_os_unmap(w.buf, WINDOW);
     if (ok && ix->n) ix->min = ix->start[0], ix->max = ix->end[ix->n - 1];
+    if (ok) build_pages(ix);
     if (!ok) sw_chunk_index_free(ix);
     return ok;
 }
@@ -202,12 +205,59 @@ void sw_chunk_index_free(sw_chunk_index *ix) {
     if (ix->start) sw_os_unmap(ix->start, ix->bytes);
     if (ix->end) sw_os_unmap(ix->end, ix->bytes);
     if (ix->reached) sw_os_unmap(ix->reached, (ix->cap + 4095) & ~(size_t)4095);
+    if (ix->page_keys) sw_os_unmap(ix->page_keys, ix->page_bytes);
     *ix = (sw_chunk_index){0};
+}
+
+static size_t page_slot(const sw_chunk_index *ix, uintptr_t page) {
+    return (size_t)((page * 0x9E3779B97F4A7C15ull) >> 24) & ix->page_mask;
+}
+
+/* Index of the first chunk reaching into `page`, or -1 when no chunk does. */
+static long first_in_page(const sw_chunk_index *ix, uintptr_t page) {
+    for (size_t i = page_slot(ix, page);; i = (i + 1) & ix->page_mask) {
+        if (ix->page_keys[i] == page + 1) return ix->page_first[i];
+        if (ix->page_keys[i] == 0) return -1;
+    }
+}
+
+/* The page map, or none (lookups then search all chunks) when memory runs out. */
+static void build_pages(sw_chunk_index *ix) {
+    size_t pages = 0;
+    for (size_t c = 0; c < ix->n; c++) pages += ((ix->end[c] - 1) >> 12) - (ix->start[c] >> 12) + 1;
+    if (pages > ((size_t)1 << 31) || ix->n > UINT32_MAX) return;
+    size_t slots = 64;
+    while (slots < 2 * pages) slots *= 2;
+    ix->page_bytes = (slots * (sizeof(uintptr_t) + sizeof(uint32_t)) + 4095) & ~(size_t)4095;
+    char *mem = sw_os_map(ix->page_bytes, true);
+    if (!mem) return;
+    ix->page_keys = (uintptr_t *)mem;
+    ix->page_first = (uint32_t *)(mem + slots * sizeof(uintptr_t));
+    ix->page_mask = slots - 1;
+    for (size_t c = 0; c < ix->n; c++) {
+        for (uintptr_t page = ix->start[c] >> 12; page <= (ix->end[c] - 1) >> 12; page++) {
+            size_t i = page_slot(ix, page);
+            while (ix->page_keys[i] && ix->page_keys[i] != page + 1) i = (i + 1) & ix->page_mask;
+            if (ix->page_keys[i]) continue; /* an earlier chunk already reaches into it */
+            ix->page_keys[i] = page + 1;
+            ix->page_first[i] = (uint32_t)c;
+        }
+    }
 }
 
 long sw_chunk_at(const sw_chunk_index *ix, uintptr_t v) {
     if (v < ix->min || v >= ix->max) return -1;
     size_t lo = 0, hi = ix->n;
+    if (ix->page_keys) {
+        long first = first_in_page(ix, v >> 12);
+        if (first < 0) return -1;
+        lo = (size_t)first;
+        long next = first_in_page(ix, (v >> 12) + 1);
+        hi = next >= 0 ? (size_t)next + 1 : ix->n;
+        if (hi > ix->n) hi = ix->n;
+        /* [lo, hi) holds every chunk starting at or before v in this page, and the one before */
+        if (ix->start[lo] > v) return -1;
+    }
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         if (ix->start[mid] <= v) lo = mid + 1;

@@ -17,6 +17,11 @@ typedef struct {
     size_t bytes; /* of each array's mapping */
     uintptr_t min, max;
     uint64_t payload_bytes;
+    /* Page number -> the first chunk whose payload reaches into that page, open addressing
+     * (keys page + 1, 0 = empty): a lookup is one probe and a short search in the page. */
+    uintptr_t *page_keys;
+    uint32_t *page_first;
+    size_t page_mask, page_bytes;
     uintptr_t main_top; /* the main arena's top chunk, 0 without [heap] */
 } sw_chunk_index;
 
