@@ -181,11 +181,21 @@ bool sw_heap_walk(sw_chunk_index *ix, const sw_map_list *maps, const sw_range *s
     window w = {.buf = sw_os_map(WINDOW, false)};
     bool ok = ix->start && ix->end && ix->reached && resident && w.buf;
     bool seen_heap = false;
+    /* The main heap is [heap]; where the break is emulated (valgrind), the anonymous mapping
+     * that ends at the program break. */
+    const sw_mapping *brk_heap = NULL;
+    uintptr_t brk_end = (uintptr_t)sbrk(0);
+    for (size_t i = 0; i < maps->n; i++)
+        if (maps->maps[i].kind == SW_MAP_HEAP) brk_end = 0;
+    if (brk_end && brk_end != (uintptr_t)-1) {
+        const sw_mapping *m = sw_maps_find(maps, brk_end - 1);
+        if (m && m->kind == SW_MAP_ANON && m->hi == ((brk_end + 4095) & ~(uintptr_t)4095)) brk_heap = m;
+    }
     for (size_t i = 0; ok && i < maps->n; i++) {
         const sw_mapping *m = &maps->maps[i];
         if (!m->readable || !m->writable) continue;
         w.lo = w.hi = 0;
-        if (m->kind == SW_MAP_HEAP) {
+        if (m->kind == SW_MAP_HEAP || m == brk_heap) {
             if (seen_heap) ok = false; /* a second [heap]: not the layout we know */
             seen_heap = true;
             ok = ok && walk_chunks(ix, &w, m->lo, m->hi, true);
