@@ -70,9 +70,9 @@ static bool walk_chunks(sw_chunk_index *ix, window *w, uintptr_t p, uintptr_t en
         if (!word_at(w, p + 8, end, &size)) return false;
         uintptr_t sz = size & ~(uintptr_t)7;
         if (size & IS_MMAPPED || (main_heap && (size & NON_MAIN_ARENA))) return false;
-        if (sz == HEADER) { /* fencepost at the end of an old heap: size 16, then size 0 */
+        if (sz == HEADER) { /* fenceposts end an old heap: 16 then 0, or 16 then 16 (main arena) */
             uintptr_t next;
-            return word_at(w, p + sz + 8, end, &next) && (next & ~(uintptr_t)7) == 0;
+            return word_at(w, p + sz + 8, end, &next) && ((next & ~(uintptr_t)7) == 0 || (next & ~(uintptr_t)7) == HEADER);
         }
         if (sz < MIN_CHUNK || sz % 16 || sz > end - p) return false;
         w->want = sz > WINDOW / 16 ? 4096 : WINDOW; /* past a big chunk, the header alone */
@@ -103,9 +103,42 @@ static int walk_arena_heap(sw_chunk_index *ix, window *w, const sw_range *m) {
     return walk_chunks(ix, w, first, m->lo + size, false) ? 1 : -1;
 }
 
+/* A segment of a non-contiguous main arena (glibc mmaps them when the break cannot grow,
+ * as under valgrind): chunks from `q` until the top chunk meets the end of the range or
+ * the next mapping's mmapped chunk, or until a pair of 16-byte fenceposts. Returns where it
+ * ended, or 0 (and adds nothing) when `q` does not start one. */
+static uintptr_t walk_segment(sw_chunk_index *ix, uintptr_t q, uintptr_t end) {
+    size_t n0 = ix->n;
+    uint64_t bytes0 = ix->payload_bytes;
+    for (uintptr_t p = q;;) {
+        uintptr_t head[2], next[2];
+        if (!read_exact(head, p, sizeof head)) break;
+        uintptr_t sz = head[1] & ~(uintptr_t)7;
+        if (head[1] & (IS_MMAPPED | NON_MAIN_ARENA)) {
+            if (p > q && p % 4096 == 0) return p; /* the previous chunk was the top */
+            break;
+        }
+        if (sz == HEADER) {
+            if (read_exact(next, p + HEADER, sizeof next) && (next[1] & ~(uintptr_t)7) == HEADER) return p + 2 * HEADER;
+            break;
+        }
+        if (sz < MIN_CHUNK || sz % 16 || sz > end - p) break;
+        if (p + sz == end) return end; /* the top chunk */
+        if (!read_exact(next, p + sz, sizeof next)) {
+            if ((p + sz) % 4096 == 0) return p + sz; /* the top, then the mapping ends */
+            break;
+        }
+        if ((next[1] & PREV_INUSE) && !add(ix, p, sz, false)) break;
+        p += sz;
+    }
+    ix->n = n0, ix->payload_bytes = bytes0;
+    return 0;
+}
+
 /* Mmapped chunks (prev_size 0, size a page multiple with IS_MMAPPED) at the start of
- * their own mapping; the kernel may have merged neighbours into one mapping, so after a
- * chunk, or after something that is not one, the next resident page is tried. */
+ * their own mapping, and main-arena segments; the kernel may have merged neighbours into
+ * one mapping, so after a chunk, or after something that is not one, the next resident
+ * page is tried. */
 static bool find_mmapped(sw_chunk_index *ix, const sw_range *range, unsigned char *resident, size_t resident_cap) {
     sw_range page_aligned = {(range->lo + 4095) & ~(uintptr_t)4095, range->hi & ~(uintptr_t)4095}, *m = &page_aligned;
     if (m->lo >= m->hi) return true;
@@ -118,9 +151,12 @@ static bool find_mmapped(sw_chunk_index *ix, const sw_range *range, unsigned cha
             continue;
         }
         uintptr_t sz = head[1] & ~(uintptr_t)7;
+        uintptr_t segment_end;
         if (head[0] == 0 && (head[1] & 7) == IS_MMAPPED && sz % 4096 == 0 && sz && sz <= m->hi - q) {
             if (!add(ix, q, sz, true)) return false;
             i += sz / 4096;
+        } else if (head[0] == 0 && (head[1] & 7) == PREV_INUSE && (segment_end = walk_segment(ix, q, m->hi))) {
+            i = (segment_end - m->lo + 4095) / 4096;
         } else {
             i++;
         }
