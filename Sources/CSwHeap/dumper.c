@@ -14,12 +14,18 @@
 static pthread_mutex_t dump_mutex = PTHREAD_MUTEX_INITIALIZER;
 static sem_t wake;
 static atomic_int poked, stopping, running;
+static bool final_written; /* under dump_mutex */
 static pthread_t dumper;
 
 static bool periodic(void) { return sw.config.interval_ns || sw.config.dump_bytes || sw.config.signal; }
 
 void sw_dumper_write(bool final) {
     pthread_mutex_lock(&dump_mutex);
+    if (final_written) {
+        pthread_mutex_unlock(&dump_mutex);
+        return;
+    }
+    final_written = final;
     if (!sw_dump_write(final)) sw_warn(SW_WARN_DUMP, "cannot write a dump to", sw.config.dir, "profiling goes on, that epoch is lost");
     pthread_mutex_unlock(&dump_mutex);
 }
@@ -32,7 +38,6 @@ static void *dumper_main(void *unused) {
     (void)unused;
     sw_tls.busy = 1; /* this thread's own allocations are never sampled */
     uint64_t interval = sw.config.interval_ns;
-    /* Started late (see sw_dumper_maybe_start): the first periodic dump may be due at once. */
     uint64_t next = interval ? sw.start_ns + interval : UINT64_MAX;
     while (!atomic_load(&stopping)) {
         struct timespec deadline = at_ns(next == UINT64_MAX ? sw_now_ns(CLOCK_MONOTONIC) + 3600000000000ull : next);
@@ -63,6 +68,13 @@ static void on_dump_signal(int sig) {
     errno = saved;
 }
 
+/* Started at start-up (and in a forked child) whenever dumps are periodic, so that any
+ * process alive for two intervals has a dump of its heap as of its last allocation, even one
+ * that goes idle after start-up. The cost: glibc switches a program to its multi-threaded
+ * malloc paths (locked arenas, atomic fastbins) once a second thread exists, so a
+ * single-threaded program loses the lock-free path on tcache misses (docs/BENCHMARKS.md).
+ * With SWHEAP_INTERVAL=0 (and no SWHEAP_DUMP_BYTES or SWHEAP_SIGNAL) no thread is started
+ * and a single-threaded program stays single-threaded. */
 void sw_dumper_start(void) {
     if (!periodic() || atomic_exchange(&running, 1)) return;
     sigset_t all, old;
@@ -73,18 +85,6 @@ void sw_dumper_start(void) {
         sw_warn(SW_WARN_THREAD, "cannot start the dump thread", NULL, "only the exit dump will be written");
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
-/* Called on the sampled path. The dump thread starts only once it has work: a second thread
- * costs a single-threaded program glibc's lock-free malloc fast path for the rest of its
- * life (about 5% of clang++), so short or quiet programs never get one. It starts when the
- * first interval has passed, when a byte-count dump is asked for, or at once if the program
- * has threads of its own (then it costs nothing). */
-void sw_dumper_maybe_start(void) {
-    if (SW_LIKELY(atomic_load_explicit(&running, memory_order_relaxed)) || !periodic()) return;
-    bool due = !__libc_single_threaded || atomic_load(&poked) ||
-               (sw.config.interval_ns && sw_now_ns(CLOCK_MONOTONIC) - sw.start_ns >= sw.config.interval_ns);
-    if (due) sw_dumper_start();
 }
 
 void sw_dumper_stop(void) {
@@ -110,6 +110,7 @@ void sw_dumper_init(void) {
 
 void sw_dumper_postfork_child(void) {
     pthread_mutex_init(&dump_mutex, NULL);
+    final_written = false;
     sem_init(&wake, 0, 0);
     atomic_store(&poked, 0);
     atomic_store(&stopping, 0);

@@ -6,7 +6,14 @@
 #include "shim.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
+
+/* The final dump is written once per process, by whichever exit comes first. */
+static atomic_int final_claimed;
+/* This process's pid: a vfork child (or a raw clone) shares our memory under another pid. */
+static pid_t own_pid;
 
 /* fork: no lock of ours may be held across it (the child has only the forking thread, so
  * a lock held by another would stay held forever); the child starts with clean books. */
@@ -26,10 +33,13 @@ static void postfork_child(void) {
     sw_live_postfork_child(&sw_live_storage);
     sw_stacks_postfork_child(sw.stacks);
     sw_dumper_postfork_child();
+    sw_next_postfork_child();
     sw_record_reset();
+    atomic_store(&final_claimed, 0);
+    own_pid = getpid();
     sw_dump_reset(); /* the child writes its own files, under its own pid */
     sw.start_ns = sw_now_ns(CLOCK_MONOTONIC);
-    if (sw.config.signal) sw_dumper_start();
+    sw_dumper_start(); /* the writer thread did not survive fork */
     sw_tls.busy--;
 }
 
@@ -47,24 +57,40 @@ void sw_lifecycle_start(void) {
         sw_warn(SW_WARN_MEMORY, "cannot map memory for its tables", NULL, "the program runs on unprofiled");
         goto done;
     }
+    sw_allocator_is_glibc(); /* look the allocator up now, not inside a later hook */
     sw_unwind_init();
+    own_pid = getpid();
     sw.start_ns = sw_now_ns(CLOCK_MONOTONIC);
     sw_dump_reset();
     pthread_atfork(prefork, postfork_parent, postfork_child);
+    at_quick_exit(sw_lifecycle_exit); /* registered first, so it runs after the program's own */
     sw_dumper_init();
     atomic_store_explicit(&sw.ready, 1, memory_order_release);
-    /* A signal handler cannot start a thread: with SWHEAP_SIGNAL the writer waits from the
-     * start. Otherwise it starts when first needed (sw_dumper_maybe_start). */
-    if (sw.config.signal) sw_dumper_start();
+    /* The writer starts now, not with a later allocation, so a program that goes quiet after
+     * start-up and is then killed still has its periodic dumps (see sw_dumper_start). */
+    sw_dumper_start();
 done:
     sw_tls.busy = 0;
 }
 
-/* The exit dump, with the exit scan (a library destructor: programs ending in _exit, a
- * fatal signal or exec have no final dump). */
+/* The exit dump, with the exit scan: from the library destructor (exit, return from main). */
 void sw_lifecycle_finish(void) {
-    if (!atomic_load(&sw.ready)) return;
+    if (!atomic_load(&sw.ready) || atomic_exchange(&final_claimed, 1)) return;
     sw_tls.busy = 1;
     sw_dumper_stop();
     sw_dumper_write(true);
+}
+
+/* The exit dump from _exit, _Exit and quick_exit, which run no destructor. These may be
+ * called from a signal handler or a vfork child, so no dump is written when that would be
+ * unsafe: in a vfork child (our memory is the parent's, which carries on), or when this
+ * thread is inside the profiler (it may hold one of our locks: the dump would wait for
+ * itself). The writer thread is not joined (no pthread_join in a signal handler): the final
+ * dump is serialised with it, and it writes nothing after. */
+void sw_lifecycle_exit(void) {
+    if (!atomic_load(&sw.ready) || sw_tls.busy || getpid() != own_pid) return;
+    if (atomic_exchange(&final_claimed, 1)) return;
+    sw_tls.busy = 1;
+    sw_dumper_write(true);
+    sw_tls.busy = 0;
 }

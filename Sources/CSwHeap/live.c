@@ -53,6 +53,11 @@ static void filter_add(_Atomic uint8_t *c, int delta) {
     }
 }
 
+void sw_live_pin(sw_live_table *t, uintptr_t p) {
+    _Atomic uint8_t *c = filter_of(t, sw_live_hash(p));
+    while (atomic_load_explicit(c, memory_order_relaxed) != 255) filter_add(c, +1); /* saturated: stays */
+}
+
 static sw_live_entry *probe(sw_live_stripe *s, uintptr_t p, uint64_t h, bool for_insert) {
     uint32_t mask = s->capacity - 1;
     uint32_t i = (uint32_t)(h >> 8) & mask;

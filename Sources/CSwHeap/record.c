@@ -20,8 +20,8 @@ __attribute__((noinline)) void sw_countdown_expired(void *p, size_t size) {
 }
 
 void sw_record_allocation(void *p, size_t size) {
-    /* The program may read errno after a successful malloc: unwinding, the tables and a
-     * lazily started writer thread must leave it as glibc did (it was EAGAIN at times). */
+    /* The program may read errno after a successful malloc: unwinding and the tables must
+     * leave it as the allocator did. */
     int saved_errno = errno;
     sw_tls.busy = 1;
     uintptr_t pcs[SW_MAX_DEPTH];
@@ -39,13 +39,16 @@ void sw_record_allocation(void *p, size_t size) {
         sw_atomic_add_double(&sw.sampled_bytes, w.bytes);
         if (sw_atomic_load_double(&sw.sampled_bytes) >= (double)sw.config.dump_bytes) sw_dumper_poke();
     }
-    sw_dumper_maybe_start(); /* never while holding a lock: it may create a thread */
     sw_tls.busy = 0;
     errno = saved_errno;
 }
 
+/* busy while a stripe lock is held: an _exit from a signal handler then writes no dump. */
 __attribute__((noinline)) void sw_forget(void *p) {
-    if (p) sw_live_remove(&sw_live_storage, (uintptr_t)p, NULL);
+    if (!p) return;
+    sw_tls.busy++;
+    sw_live_remove(&sw_live_storage, (uintptr_t)p, NULL);
+    sw_tls.busy--;
 }
 
 void sw_record_reset(void) {

@@ -1,6 +1,7 @@
 /* Poisson sampling over allocated bytes (the scheme of Go, jemalloc and tcmalloc):
  * sample points fall at exponential gaps of mean R bytes; an allocation is sampled
- * when a point falls inside it, which happens with probability 1 - exp(-size/R). */
+ * when a point falls inside it. An allocation of s bytes is charged s + 1 (so empty blocks
+ * count too): it is sampled with probability 1 - exp(-(s + 1)/R). */
 #include "sw_sampler.h"
 
 #include <math.h>
@@ -35,24 +36,28 @@ bool sw_sampler_expired(sw_sampler *s, uint64_t size, uint64_t rate) {
         return false;
     }
     if (rate == 1) {
-        s->countdown = 0;
+        s->countdown = 0; /* every charge borrows */
         return true;
     }
-    int64_t charged = (int64_t)(size > INT64_MAX / 2 ? INT64_MAX / 2 : size);
+    /* The countdown holds "bytes to the next point, minus one" (sw_countdown_charge). */
+    int64_t charged = (int64_t)(size > INT64_MAX / 2 ? INT64_MAX / 2 : size) + 1;
     if (!s->drawn) {
         /* First allocation of this thread: draw lazily rather than sampling it. */
         s->drawn = 1;
-        s->countdown = sw_sampler_draw(s, rate) - charged;
-        if (s->countdown > 0) return false;
+        int64_t left = sw_sampler_draw(s, rate) - charged;
+        if (left > 0) {
+            s->countdown = left - 1;
+            return false;
+        }
     }
     /* Memoryless: the next point after this allocation is a fresh exponential gap. */
-    s->countdown = sw_sampler_draw(s, rate);
+    s->countdown = sw_sampler_draw(s, rate) - 1;
     return true;
 }
 
 sw_weight sw_sample_weight(uint64_t size, uint64_t rate) {
     if (rate <= 1) return (sw_weight){1.0, (double)size};
-    double p = -expm1(-(double)size / (double)rate);
+    double p = -expm1(-((double)size + 1.0) / (double)rate);
     if (!(p > 0)) return (sw_weight){1.0, (double)size};
     return (sw_weight){1.0 / p, (double)size / p};
 }

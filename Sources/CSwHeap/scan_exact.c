@@ -61,7 +61,13 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *ctx) {
     return 0;
 }
 
-/* The frame that called exit(): everything below it on this stack is dead. */
+static bool is_exit_function(const char *name) {
+    return name && (strcmp(name, "exit") == 0 || strcmp(name, "_exit") == 0 || strcmp(name, "_Exit") == 0 ||
+                    strcmp(name, "quick_exit") == 0);
+}
+
+/* The frame that called exit() (or _exit, _Exit, quick_exit, libc's or the shim's: the
+ * outermost of them): everything below it on this stack is dead. */
 static void find_exit_caller(sw_roots *r) {
     unw_context_t uc;
     unw_cursor_t c;
@@ -70,8 +76,12 @@ static void find_exit_caller(sw_roots *r) {
     for (int depth = 0; depth < 256 && unw_step(&c) > 0; depth++) {
         unw_word_t ip, sp;
         if (unw_get_reg(&c, UNW_REG_IP, &ip) != 0 || unw_get_reg(&c, UNW_REG_SP, &sp) != 0) return;
-        if (below_exit) {
+        Dl_info info;
+        bool exiting = dladdr((void *)(ip - 1), &info) && is_exit_function(info.dli_sname);
+        if (below_exit && !exiting) {
+            below_exit = false;
             r->exit_sp = sp;
+            r->nexit_regs = 0;
 #if defined(__x86_64__)
             static const int saved[] = {UNW_X86_64_RBX, UNW_X86_64_RBP, UNW_X86_64_R12,
                                         UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15};
@@ -80,10 +90,8 @@ static void find_exit_caller(sw_roots *r) {
                 if (unw_get_reg(&c, saved[i], &v) == 0) r->exit_regs[r->nexit_regs++] = v;
             }
 #endif
-            return;
         }
-        Dl_info info;
-        if (dladdr((void *)(ip - 1), &info) && info.dli_sname && strcmp(info.dli_sname, "exit") == 0) below_exit = true;
+        if (exiting) below_exit = true;
     }
 }
 

@@ -106,7 +106,7 @@ static void scan_conservatively(sw_snapshot_entry *objects, size_t n, bool *unre
 }
 
 sw_scan_mode sw_scan_mark_unreferenced(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
-    if (sw_scan_exact(objects, n, unreferenced)) return SW_SCAN_REACHABILITY;
+    if (sw_allocator_is_glibc() && sw_scan_exact(objects, n, unreferenced)) return SW_SCAN_REACHABILITY;
     scan_conservatively(objects, n, unreferenced);
     return SW_SCAN_CONSERVATIVE;
 }

@@ -47,6 +47,32 @@ extern sw_state sw;
 extern sw_live_table sw_live_storage;
 extern __thread sw_thread sw_tls __attribute__((tls_model("initial-exec")));
 
+/* next.c: the allocator underneath, the next definition of each entry point after this
+ * library (jemalloc, tcmalloc, mimalloc or glibc). The hooks call through these pointers. */
+typedef struct {
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+} sw_next_allocator;
+/* Hidden: the hooks reach it PC-relative, `jmp *sw_next.malloc(%rip)`, no GOT load. */
+extern sw_next_allocator sw_next __attribute__((visibility("hidden")));
+/* Blocks served from the bootstrap buffer while dlsym looked the allocator up: never given to
+ * the real allocator. Their addresses are marked in the live filter, so free's and realloc's
+ * slow paths are the only ones that need to ask. */
+bool sw_next_owns(const void *p);
+/* realloc of a bootstrap block: a real block with its contents. */
+void *sw_next_move_owned(void *p, size_t size);
+void sw_next_postfork_child(void);
+/* Whether the allocator underneath is glibc's (its chunk layout can be walked); for the exit
+ * scan, which must not assume glibc's heap under jemalloc, tcmalloc or mimalloc. */
+bool sw_allocator_is_glibc(void);
+
 /* config.c */
 void sw_config_load(sw_config *c);
 void sw_config_stop_following(void);
@@ -88,10 +114,10 @@ void sw_dump_reset(void);
 /* dumper.c: the background writer and its triggers */
 void sw_dumper_init(void);
 void sw_dumper_start(void);
-void sw_dumper_maybe_start(void);
 void sw_dumper_poke(void);
 void sw_dumper_stop(void);
-/* Writes one dump now, serialised with the writer thread; warns when it fails. */
+/* Writes one dump now, serialised with the writer thread; warns when it fails. After the
+ * final dump, no other is written (it would reuse the final dump's epoch). */
 void sw_dumper_write(bool final);
 /* A forked child: the writer thread did not survive fork; its lock and flags start fresh. */
 void sw_dumper_postfork_child(void);
@@ -100,5 +126,7 @@ void sw_dumper_postfork_child(void);
  * destructor (never in the unit tests' process) */
 void sw_lifecycle_start(void);
 void sw_lifecycle_finish(void);
+/* The exit dump for _exit, _Exit and quick_exit; safe from a signal handler or vfork child. */
+void sw_lifecycle_exit(void);
 
 #endif

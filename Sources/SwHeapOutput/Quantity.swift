@@ -40,6 +40,21 @@ enum Quantity {
         "\(Int((fraction * 100).rounded()))%"
     }
 
+    /// 0.3456 → "34.6%": shares that need one decimal (flame graph details).
+    static func percentTenths(_ fraction: Double) -> String {
+        guard fraction.isFinite else { return "?%" }
+        return (fraction < 0 ? "-" : "") + tenths(abs(fraction) * 100) + "%"
+    }
+
+    /// A count of objects: whole numbers, thousands grouped ("12,345"); estimates are rounded.
+    static func count(_ value: Double) -> String {
+        guard value.isFinite, abs(value) < 9e18 else { return "?" }
+        let whole = Int(value.rounded())
+        var digits = String(abs(whole)), grouped = ""
+        while digits.count > 3 { grouped = "," + digits.suffix(3) + grouped; digits.removeLast(3) }
+        return (whole < 0 ? "-" : "") + digits + grouped
+    }
+
     /// 7.25 → "7.3s"; 75 → "1m15s"; 3725 → "1h02m05s"; "?" when unknown.
     static func seconds(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "?" }

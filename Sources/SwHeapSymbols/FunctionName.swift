@@ -8,7 +8,7 @@ public enum FunctionName {
     /// return type, keeping template arguments and names such as `operator()` or
     /// `(anonymous namespace)::f` intact. Swift closures ("closure #1 ... in f()") keep their
     /// words, and a fallback name stays whole (a module file name may hold spaces or parentheses).
-    static func withoutArguments(_ name: String) -> String {
+    public static func withoutArguments(_ name: String) -> String {
         if name.contains(" in ") || isFallback(name) { return name }
         return withoutReturnType(withoutParameters(name))
     }

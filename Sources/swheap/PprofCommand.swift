@@ -43,7 +43,7 @@ struct PprofCommand: ParsableCommand {
 
     func run() throws {
         let store = try HeapStore.load(directory: directory)
-        let process = try chooseProcess(in: store)
+        let process = try ProcessChoice.choose(pid: pid, in: store, verb: "writing")
         print(try writeProfile(of: process))
     }
 
@@ -58,23 +58,5 @@ struct PprofCommand: ParsableCommand {
         let epochNumber = process.epochs[indices.epoch].epoch
         let view = indices.base.map { "epochs \(process.epochs[$0].epoch)-\(epochNumber)" } ?? "epoch \(epochNumber)"
         return "wrote \(output): pid \(process.pid), \(view), \(profile.sample.count) samples, \(profile.location.count) locations"
-    }
-
-    private func chooseProcess(in store: HeapStore) throws -> ProcessHeap {
-        let pids = store.processes.map(\.pid)
-        if let pid {
-            guard let process = store.process(pid: pid) else {
-                throw PprofError.unknownPID(pid: pid, available: pids)
-            }
-            return process
-        }
-        guard let first = store.processes.first else {
-            throw CommandFailure(message: "no processes in \(directory)")
-        }
-        if pids.count > 1 {
-            let others = pids.dropFirst().map(String.init).joined(separator: ", ")
-            writeToStandardError("swheap: writing pid \(first.pid); the directory also has pids \(others) (choose with --pid)\n")
-        }
-        return first
     }
 }

@@ -7,6 +7,10 @@ import SwHeapStore
 import SwHeapSymbols
 import SwHeapSystem
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
@@ -39,6 +43,9 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Report only this process.")
     var pid: Int32?
 
+    @Option(help: ArgumentHelp("Write a self-contained HTML report (chart, findings, flame graph) to this file.", valueName: "file"))
+    var html: String?
+
     func validate() throws {
         if top < 1 { throw ValidationError("--top must be at least 1") }
     }
@@ -57,16 +64,33 @@ struct ReportCommand: ParsableCommand {
         if let suppressions { rules = rules + (try Suppressions.load(path: suppressions)) }
 
         let symbolizer = Symbolizer(options: .init(showsProgress: !json))
-        let reports = processes.map { process in
-            let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer)
+        let names = processes.map { SymbolizedSiteNaming(process: $0, symbolizer: symbolizer) }
+        let reports = zip(processes, names).map { process, names in
             let ranking = LeakRanker.ranking(process: process, names: names, suppressions: rules)
             return ProcessReport(process: process, ranking: ranking, top: top, listsEverySite: all)
         }
         if let reason = symbolizer.unavailableReason { writeToStandardError("swheap: warning: \(reason)\n") }
-        if json {
+        if let html {
+            try writeHTML(reports: reports, processes: processes, names: names, to: html)
+        } else if json {
             print(ReportJSON.render(reports), terminator: "")
         } else {
             print(ReportTable(style: .forStandardOutput()).render(reports), terminator: "")
         }
+    }
+
+    /// The HTML report: each process with the flame graph of its last epoch.
+    private func writeHTML(reports: [ProcessReport], processes: [ProcessHeap], names: [SymbolizedSiteNaming], to path: String) throws {
+        let sections = zip(reports, zip(processes, names)).map { report, named in
+            let (process, names) = named
+            let stacks = FlameStacks.collect(process: process, epochIndex: process.lastEpochIndex, value: .inuseSpace,
+                                             names: names, verdicts: FlameStacks.suspectVerdicts(report.ranking))
+            let graph = FlameGraphSVG.heap(process, stacks: stacks, epochIndex: process.lastEpochIndex, baseIndex: nil, value: .inuseSpace)
+            return ReportHTML.Section(report: report, process: process, flameGraph: graph)
+        }
+        let page = ReportHTML.render(sections, title: "swheap report: \(directory)")
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        try FileIO.writeAtomically(Array(page.utf8), to: path, temporaryName: ".\(name).\(getpid()).tmp")
+        print("wrote \(path): \(reports.count) process\(reports.count == 1 ? "" : "es")")
     }
 }

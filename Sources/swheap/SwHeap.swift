@@ -30,6 +30,8 @@ struct SwHeap: ParsableCommand {
         SynthCommand.self,
         ReportCommand.self,
         PprofCommand.self,
+        FlameGraphCommand.self,
+        DiffCommand.self,
         SymbolizeCommand.self,
     ]
 

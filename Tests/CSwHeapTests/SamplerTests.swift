@@ -4,7 +4,7 @@ import CSwHeap
 import XCTest
 
 final class SamplerTests: XCTestCase {
-    /// Sampling probability per allocation must be 1 - exp(-size/R), whatever the size.
+    /// Sampling probability per allocation must be 1 - exp(-(size + 1)/R), whatever the size.
     func testSampledFractionMatchesPoissonProbability() {
         let rate: UInt64 = 4096
         for size in [16, 512, 4096, 40960] as [UInt64] {
@@ -12,7 +12,7 @@ final class SamplerTests: XCTestCase {
             let trials = 200_000
             var hits = 0
             for _ in 0..<trials where sw_sampler_take(&sampler, size, rate) { hits += 1 }
-            let p = -expm1(-Double(size) / Double(rate))
+            let p = -expm1(-Double(size + 1) / Double(rate)) // charged size + 1
             let sd = (Double(trials) * p * (1 - p)).squareRoot()
             XCTAssertEqual(Double(hits), Double(trials) * p, accuracy: max(6 * sd, 3), "size \(size)")
         }
@@ -26,7 +26,7 @@ final class SamplerTests: XCTestCase {
         for i in 0..<400_000 {
             let size: UInt64 = i % 1000 == 0 ? 300_000 : 24
             truth += Double(size)
-            let p = -expm1(-Double(size) / Double(rate))
+            let p = -expm1(-Double(size + 1) / Double(rate))
             variance += Double(size) * Double(size) * (1 - p) / p
             if sw_sampler_take(&sampler, size, rate) { estimate += sw_sample_weight(size, rate).bytes }
         }
@@ -48,23 +48,44 @@ final class SamplerTests: XCTestCase {
         for _ in 0..<1000 { XCTAssertFalse(sw_sampler_take(&sampler, 1 << 20, 0)) }
     }
 
-    /// The one countdown: charged while it stays positive, expired (and left untouched) once
-    /// an allocation reaches it, whatever the size; never negative.
+    /// The one countdown: an allocation of s bytes is charged s + 1, the countdown holds the
+    /// bytes to the next point minus one; expired (and left untouched) once an allocation
+    /// reaches the point, whatever the size, malloc(0) included; never negative.
     func testCountdownChargeExpiresAtZeroAndNeverWraps() {
         var sampler = sw_sampler()
         sampler.countdown = 100
         XCTAssertFalse(sw_countdown_charge(&sampler, 40))
-        XCTAssertEqual(sampler.countdown, 60)
-        XCTAssertFalse(sw_countdown_charge(&sampler, 59))
-        XCTAssertEqual(sampler.countdown, 1)
-        XCTAssertTrue(sw_countdown_charge(&sampler, 1))
-        XCTAssertEqual(sampler.countdown, 1, "an expired countdown is left for the sampler to re-arm")
+        XCTAssertEqual(sampler.countdown, 59)
+        XCTAssertFalse(sw_countdown_charge(&sampler, 58))
+        XCTAssertEqual(sampler.countdown, 0)
+        XCTAssertTrue(sw_countdown_charge(&sampler, 0), "a zero-byte allocation reaches the point too")
+        XCTAssertEqual(sampler.countdown, 0, "an expired countdown is left for the sampler to re-arm")
+        sampler.countdown = 5
+        XCTAssertFalse(sw_countdown_charge(&sampler, 0))
+        XCTAssertEqual(sampler.countdown, 4, "malloc(0) is charged one byte")
         sampler.countdown = Int64.max
-        XCTAssertTrue(sw_countdown_charge(&sampler, UInt64.max), "sizes of 2^63 and more expire it")
+        XCTAssertTrue(sw_countdown_charge(&sampler, UInt64.max - 1), "sizes of 2^63 and more expire it")
         XCTAssertTrue(sw_countdown_charge(&sampler, 1 << 63))
         XCTAssertEqual(sampler.countdown, Int64.max)
         var fresh = sw_sampler()
         XCTAssertTrue(sw_countdown_charge(&fresh, 0), "a zero countdown has not been drawn yet")
+    }
+
+    /// A loop of malloc(0) at the default rate: sampled now and then, and by count unbiased.
+    func testZeroByteAllocationsAreSampledByCount() {
+        let rate: UInt64 = 512 * 1024
+        var sampler = sw_sampler()
+        var objects = 0.0, bytes = 0.0
+        let n = 20_000_000
+        for _ in 0..<n where sw_sampler_take(&sampler, 0, rate) {
+            let w = sw_sample_weight(0, rate)
+            objects += w.objects
+            bytes += w.bytes
+        }
+        // About 38 samples; each stands for about 512 Ki objects. 6 sigma of a Poisson count.
+        let expected = Double(n) / Double(rate)
+        XCTAssertEqual(objects / Double(rate), expected, accuracy: 6 * expected.squareRoot())
+        XCTAssertEqual(bytes, 0)
     }
 
     /// The first allocation of a thread is not sampled just because its countdown starts at zero.

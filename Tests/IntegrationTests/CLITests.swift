@@ -77,7 +77,12 @@ final class CLITests: XCTestCase {
         }
         let symbols = try Harness.run("nm", ["-D", "--defined-only", Harness.shim], environment: [:])
         let exported = Set(symbols.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) })
-        XCTAssertEqual(exported, ["malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign",
-                                  "aligned_alloc", "memalign", "valloc", "pvalloc"])
+        let cxx = ["_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t", "_ZnwmSt11align_val_t",
+                   "_ZnamSt11align_val_t", "_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
+                   "_ZdlPv", "_ZdaPv", "_ZdlPvm", "_ZdaPvm", "_ZdlPvRKSt9nothrow_t", "_ZdaPvRKSt9nothrow_t",
+                   "_ZdlPvSt11align_val_t", "_ZdaPvSt11align_val_t", "_ZdlPvmSt11align_val_t", "_ZdaPvmSt11align_val_t",
+                   "_ZdlPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t"]
+        XCTAssertEqual(exported, Set(["malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign",
+                                      "aligned_alloc", "memalign", "valloc", "pvalloc", "_exit", "_Exit", "dlopen"] + cxx))
     }
 }

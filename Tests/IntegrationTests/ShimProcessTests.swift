@@ -61,16 +61,27 @@ final class ShimProcessTests: XCTestCase {
         let dir = try Harness.scratch()
         let exe = try Harness.compile("behaviour.c", into: dir)
         let plain = try Harness.run(exe, ["a", "b"], environment: [:])
-        let env = ["SWHEAP_DIR": dir.appendingPathComponent("dumps").path, "SWHEAP_RATE": "4096"]
+        // Without periodic dumps no writer thread is started: the program stays single-threaded
+        // (behaviour.c prints glibc's __libc_single_threaded).
+        var env = ["SWHEAP_DIR": dir.appendingPathComponent("dumps").path, "SWHEAP_RATE": "4096", "SWHEAP_INTERVAL": "0"]
         let profiled = try Harness.run(exe, ["a", "b"], environment: env, preload: true)
+        XCTAssertTrue(plain.stdout.contains("single-threaded: yes"), plain.stdout)
         XCTAssertEqual(plain.status, 3)
         XCTAssertEqual(profiled.status, plain.status)
         XCTAssertEqual(profiled.stdout, plain.stdout)
         XCTAssertEqual(profiled.stderr, plain.stderr)
+        // With periodic dumps (the default) the writer thread runs from start-up, so that a
+        // program that goes idle still gets dumps: that is the one visible difference.
+        env["SWHEAP_INTERVAL"] = nil
+        env["SWHEAP_DIR"] = dir.appendingPathComponent("periodic").path
+        let periodic = try Harness.run(exe, ["a", "b"], environment: env, preload: true)
+        XCTAssertEqual(periodic.status, plain.status)
+        XCTAssertEqual(periodic.stdout, plain.stdout.replacingOccurrences(of: "single-threaded: yes",
+                                                                          with: "single-threaded: no"))
         // And through `swheap run`, which must exit the way the program did.
         let viaRun = try Harness.run(Harness.swheap, ["run", "--rate", "4096", "--dir",
                                                       dir.appendingPathComponent("run").path, "--", exe, "a", "b"],
-                                     environment: [:])
+                                     environment: ["SWHEAP_INTERVAL": "0"])
         XCTAssertEqual(viaRun.status, 3)
         XCTAssertEqual(viaRun.stdout, plain.stdout)
         let killed = try Harness.run(Harness.swheap, ["run", "--dir", dir.appendingPathComponent("kill").path,

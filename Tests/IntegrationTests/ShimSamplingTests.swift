@@ -17,7 +17,7 @@ final class ShimSamplingTests: XCTestCase {
                                                                                    objects: Double, objectsSD: Double) {
         var bytes = 0.0, bytesVar = 0.0, objects = 0.0, objectsVar = 0.0
         for (size, count) in sizes {
-            let p = -expm1(-size / rate)
+            let p = -expm1(-(size + 1) / rate) // an allocation of s bytes is charged s + 1
             bytes += size * count
             objects += count
             bytesVar += count * size * size * (1 - p) / p
@@ -49,5 +49,21 @@ final class ShimSamplingTests: XCTestCase {
         let fixedLive = bounds(sizes: [(100, 750_000)], rate: rate)
         XCTAssertEqual(fixed.liveObjects, fixedLive.objects, accuracy: 6 * fixedLive.objectsSD, "\(fixed)")
         XCTAssertEqual(try XCTUnwrap(store.processes.first).rate, UInt64(rate))
+    }
+
+    /// A loop leaking malloc(0) blocks is visible by count at the default rate: each block is
+    /// charged one byte, so 8 M of them give about 15 samples of about 512 Ki objects each.
+    func testZeroByteLeakIsVisibleByCountAtTheDefaultRate() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("zeroes.c", into: dir)
+        let rate = 524_288.0, n = 8_000_000.0
+        let (result, store) = try Harness.profile(exe, dumps: dir.appendingPathComponent("dumps"), rate: UInt64(rate))
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let sites = try XCTUnwrap(store.processes.first).figuresBySite(functions: try Harness.functions(of: exe))
+        let zero = try XCTUnwrap(sites["site_zero"], "no malloc(0) block was sampled")
+        // Samples are Poisson with mean n/R (15.3); 6 sigma either side, in objects.
+        let samples = n / rate, sd = samples.squareRoot()
+        XCTAssertEqual(zero.liveObjects / rate, samples, accuracy: 6 * sd, "\(zero)")
+        XCTAssertEqual(zero.liveBytes, 0)
     }
 }

@@ -56,6 +56,8 @@ static inline bool sw_live_maybe_contains(const sw_live_table *t, uintptr_t p) {
 
 /* false when the table could not grow (the sample is dropped). */
 bool sw_live_insert(sw_live_table *t, uintptr_t p, uint64_t size, uint32_t stack_id, uint32_t birth_epoch);
+/* Marks p in the filter for good, without an entry: its frees take the slow path. */
+void sw_live_pin(sw_live_table *t, uintptr_t p);
 /* Removes p if it is a live sampled allocation; fills *out when given. */
 bool sw_live_remove(sw_live_table *t, uintptr_t p, sw_live_entry *out);
 /* Number of live entries (racy snapshot). */

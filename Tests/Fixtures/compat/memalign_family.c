@@ -37,6 +37,15 @@ int main(void) {
     p = posix_memalign(&p, 64, SIZE_MAX - 10) == 0 ? p : NULL;
     report("posix_memalign(64, huge)", p, 1, errno);
     errno = 0;
+    p = aligned_alloc(24, 48); /* not a power of two: glibc 2.36 accepts it */
+    report("aligned_alloc(24, 48)", p, 8, errno);
+    errno = 0;
+    p = aligned_alloc(0, 16);
+    report("aligned_alloc(0, 16)", p, 1, errno);
+    errno = 0;
+    p = aligned_alloc(64, 100); /* size not a multiple of the alignment */
+    report("aligned_alloc(64, 100)", p, 64, errno);
+    errno = 0;
     p = valloc(5000);
     report("valloc", p, 4096, errno);
     errno = 0;

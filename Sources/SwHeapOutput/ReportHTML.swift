@@ -1,0 +1,238 @@
+// `swheap report --html`: one self-contained HTML file (no network, no external script or
+// font) per report. Per process: a chart of estimated live heap over time, in total and for
+// the top findings; the findings table with a sparkline per site and its stack; the flame
+// graph of the last epoch. Swift computes every number and label (the one formatter is
+// Quantity); the page's script only places them, so the file stays small and readable.
+
+import Foundation
+import SwHeapRanking
+import SwHeapStore
+
+public enum ReportHTML {
+    /// How many findings get their own line in the chart.
+    static let chartedSites = 5
+
+    struct Tick: Encodable { var v: Double; var l: String }
+
+    struct SiteData: Encodable {
+        var rank: Int
+        var site: String
+        var verdict: String
+        var suspect: Bool
+        var live: String
+        var growth: String
+        var unreferenced: String
+        var reason: String
+        var stack: [String]
+        var series: [Double]
+    }
+
+    struct ProcessData: Encodable {
+        var pid: Int32
+        var command: String
+        var summary: String
+        var note: String?
+        var times: [Double]
+        var total: [Double]
+        var xticks: [Tick]
+        var yticks: [Tick]
+        var sites: [SiteData]
+        var charted: [Int]   // ranks of the sites drawn in the chart
+        var flame: String
+    }
+
+    /// One process of the page: its report, its heap (for the per-epoch series) and the flame
+    /// graph of its last epoch (SVG text).
+    public struct Section: Sendable {
+        public var report: ProcessReport
+        public var process: ProcessHeap
+        public var flameGraph: String
+        public init(report: ProcessReport, process: ProcessHeap, flameGraph: String) {
+            self.report = report; self.process = process; self.flameGraph = flameGraph
+        }
+    }
+
+    public static func render(_ sections: [Section], title: String) -> String {
+        let data = sections.map(processData)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]   // slashes stay escaped: "</script>" cannot end the block
+        let json = (try? encoder.encode(data)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        return page.replacingOccurrences(of: "@TITLE@", with: escaped(title))
+            .replacingOccurrences(of: "@DATA@", with: json.replacingOccurrences(of: "<", with: "\\u003c"))
+    }
+
+    static func processData(_ section: Section) -> ProcessData {
+        let report = section.report, process = section.process
+        let stacks = Dictionary(process.sites.map { ($0.stackID, $0) }, uniquingKeysWith: { first, _ in first })
+        let sites = report.listed.map { verdict in
+            SiteData(rank: verdict.rank, site: verdict.site, verdict: verdict.verdict.rawValue, suspect: verdict.isSuspect,
+                     live: Quantity.bytes(verdict.liveBytes),
+                     growth: verdict.growthBytesPerSecond == 0 ? "-" : Quantity.rate(verdict.growthBytesPerSecond),
+                     unreferenced: verdict.unreferencedBytes.map { Quantity.bytes($0) } ?? "-",
+                     reason: verdict.reason, stack: verdict.stack.frames.map(\.displayText),
+                     series: (stacks[verdict.stackID]?.liveBytes ?? []).map(finite))
+        }
+        let times = report.ranking.timeline.elapsedSeconds.map(finite)
+        let total = process.totals.map { finite($0.liveBytes) }
+        let charted = sites.filter(\.suspect).prefix(chartedSites).map(\.rank)
+        let highest = ([total.max() ?? 0] + sites.filter { charted.contains($0.rank) }.map { $0.series.max() ?? 0 }).max() ?? 0
+        let epochs = report.epochCount
+        return ProcessData(
+            pid: report.pid, command: report.command,
+            summary: "pid \(report.pid), \(epochs) epoch\(epochs == 1 ? "" : "s"), \(Quantity.bytes(total.last ?? 0)) live at the last"
+                + (process.rate == 1 ? ", every allocation recorded" : ", sampled every \(process.rate) bytes"),
+            note: report.evidenceNote, times: times, total: total,
+            xticks: niceTicks(upTo: times.last ?? 0).map { Tick(v: $0, l: Quantity.seconds($0)) },
+            yticks: niceTicks(upTo: highest, binary: true).map { Tick(v: $0, l: Quantity.bytes($0)) },
+            sites: sites, charted: charted, flame: section.flameGraph)
+    }
+
+    /// 0 and about five round steps reaching at least `limit`: 1, 2 or 5 times a power of ten
+    /// (seconds), or a power of two (bytes, so the labels read 128 KiB, 256 KiB, ...).
+    static func niceTicks(upTo limit: Double, binary: Bool = false) -> [Double] {
+        guard limit.isFinite, limit > 0 else { return [0] }
+        let rough = limit / 5
+        let step: Double
+        if binary {
+            step = pow(2, ceil(log2(rough)))
+        } else {
+            let power = pow(10, floor(log10(rough)))
+            step = [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= rough } ?? 10 * power
+        }
+        return (0...Int((limit / step).rounded(.up))).map { Double($0) * step }
+    }
+
+    private static func finite(_ value: Double) -> Double { value.isFinite ? value : 0 }
+
+    static func escaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    static let page = """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8">
+        <title>@TITLE@</title>
+        <style>
+        body { font-family: system-ui, sans-serif; margin: 24px; color: #222; background: #fdfcf8; }
+        h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 32px; }
+        .summary, .note { color: #555; font-size: 13px; } .note { font-style: italic; }
+        table { border-collapse: collapse; font-size: 13px; margin-top: 12px; }
+        th, td { padding: 4px 8px; text-align: left; vertical-align: top; border-bottom: 1px solid #e4e0d8; }
+        td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+        .v-growing { color: #c0262d; font-weight: 600; } .v-leaked-at-exit { color: #7b4fb0; font-weight: 600; }
+        .v-plateau, .v-sawtooth, .v-stable { color: #2f6f3e; }
+        details summary { cursor: pointer; } details pre { margin: 4px 0 0; font-size: 12px; color: #444; }
+        svg.chart text { font-size: 11px; fill: #555; }
+        .legend span { display: inline-block; margin-right: 14px; font-size: 12px; }
+        .legend i { display: inline-block; width: 14px; height: 3px; margin-right: 4px; vertical-align: middle; }
+        iframe.flame { border: 0; width: 1210px; height: 300px; }
+        </style></head>
+        <body>
+        <h1>@TITLE@</h1>
+        <div id="processes"></div>
+        <script type="application/json" id="report-data">@DATA@</script>
+        <script>
+        (function () {
+          var NS = 'http://www.w3.org/2000/svg';
+          var COLOURS = ['#c0262d', '#1f5fa8', '#e08a00', '#2f8f5b', '#7b4fb0'];
+          var data = JSON.parse(document.getElementById('report-data').textContent);
+          function el(tag, attrs, text) {
+            var e = document.createElement(tag);
+            for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
+            if (text !== undefined) e.textContent = text;
+            return e;
+          }
+          function svg(tag, attrs) {
+            var e = document.createElementNS(NS, tag);
+            for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
+            return e;
+          }
+          function polyline(times, values, x, y) {
+            return values.map(function (v, i) { return x(times[i]).toFixed(1) + ',' + y(v).toFixed(1); }).join(' ');
+          }
+          function chart(p) {
+            var W = 900, H = 260, L = 70, R = 10, T = 10, B = 30;
+            var xmax = p.xticks[p.xticks.length - 1].v || 1, ymax = p.yticks[p.yticks.length - 1].v || 1;
+            var x = function (t) { return L + (W - L - R) * t / xmax; };
+            var y = function (v) { return H - B - (H - T - B) * v / ymax; };
+            var s = svg('svg', { 'class': 'chart', width: W, height: H, viewBox: '0 0 ' + W + ' ' + H });
+            p.yticks.forEach(function (t) {
+              s.appendChild(svg('line', { x1: L, x2: W - R, y1: y(t.v), y2: y(t.v), stroke: '#e4e0d8' }));
+              var label = svg('text', { x: L - 6, y: y(t.v) + 4, 'text-anchor': 'end' }); label.textContent = t.l; s.appendChild(label);
+            });
+            p.xticks.forEach(function (t) {
+              var label = svg('text', { x: x(t.v), y: H - 10, 'text-anchor': 'middle' }); label.textContent = t.l; s.appendChild(label);
+            });
+            var legend = el('div', { 'class': 'legend' });
+            function line(values, colour, name, width) {
+              s.appendChild(svg('polyline', { points: polyline(p.times, values, x, y), fill: 'none', stroke: colour,
+                                             'stroke-width': width, 'class': 'series', 'data-name': name }));
+              var item = el('span'); item.appendChild(el('i', { style: 'background:' + colour })); item.appendChild(document.createTextNode(name));
+              legend.appendChild(item);
+            }
+            line(p.total, '#222', 'total live heap', 2);
+            p.charted.forEach(function (rank, i) {
+              var site = p.sites.filter(function (s) { return s.rank === rank; })[0];
+              if (site) line(site.series, COLOURS[i % COLOURS.length], '#' + rank + ' ' + site.site, 1.5);
+            });
+            var box = el('div'); box.appendChild(s); box.appendChild(legend);
+            return box;
+          }
+          function sparkline(values) {
+            var W = 100, H = 22, max = Math.max.apply(null, values.concat([1]));
+            var s = svg('svg', { width: W, height: H, 'class': 'sparkline' });
+            var pts = values.map(function (v, i) {
+              return (values.length > 1 ? i * (W - 2) / (values.length - 1) + 1 : W / 2).toFixed(1) + ',' + (H - 2 - (H - 4) * v / max).toFixed(1);
+            }).join(' ');
+            s.appendChild(svg('polyline', { points: pts, fill: 'none', stroke: '#1f5fa8', 'stroke-width': 1.5 }));
+            return s;
+          }
+          function table(p) {
+            var t = el('table', { 'class': 'findings' });
+            var head = el('tr');
+            ['#', 'verdict', 'site', 'live', 'growth', 'unreferenced', 'live over time', 'reason and stack'].forEach(function (h) { head.appendChild(el('th', {}, h)); });
+            t.appendChild(head);
+            p.sites.forEach(function (site) {
+              var row = el('tr', { 'class': 'finding', 'data-site': site.site });
+              row.appendChild(el('td', { 'class': 'n' }, String(site.rank)));
+              row.appendChild(el('td', { 'class': 'v-' + site.verdict }, site.verdict));
+              row.appendChild(el('td', {}, site.site));
+              row.appendChild(el('td', { 'class': 'n' }, site.live));
+              row.appendChild(el('td', { 'class': 'n' }, site.growth));
+              row.appendChild(el('td', { 'class': 'n' }, site.unreferenced));
+              var spark = el('td'); spark.appendChild(sparkline(site.series)); row.appendChild(spark);
+              var details = el('details'); details.appendChild(el('summary', {}, site.reason));
+              details.appendChild(el('pre', {}, site.stack.join('\\n')));
+              var cell = el('td'); cell.appendChild(details); row.appendChild(cell);
+              t.appendChild(row);
+            });
+            return t;
+          }
+          var root = document.getElementById('processes');
+          data.forEach(function (p) {
+            var section = el('section', { 'class': 'process', 'data-pid': String(p.pid) });
+            section.appendChild(el('h2', {}, p.command));
+            section.appendChild(el('div', { 'class': 'summary' }, p.summary));
+            if (p.note) section.appendChild(el('div', { 'class': 'note' }, p.note));
+            section.appendChild(el('h3', {}, 'Estimated live heap over time'));
+            section.appendChild(chart(p));
+            section.appendChild(el('h3', {}, 'Findings'));
+            section.appendChild(p.sites.length ? table(p) : el('div', { 'class': 'summary' }, 'no sites to list'));
+            section.appendChild(el('h3', {}, 'Flame graph of the last epoch (click to zoom, hover for figures)'));
+            var frame = el('iframe', { 'class': 'flame', title: 'flame graph' });
+            frame.srcdoc = '<!DOCTYPE html><html><body style="margin:0">' + p.flame + '</body></html>';
+            frame.addEventListener('load', function () {
+              var body = frame.contentDocument && frame.contentDocument.body;
+              if (body) frame.style.height = (body.scrollHeight + 8) + 'px';
+            });
+            section.appendChild(frame);
+            root.appendChild(section);
+          });
+          document.body.setAttribute('data-drawn', String(data.length));
+        })();
+        </script>
+        </body></html>
+
+        """
+}

@@ -1,0 +1,88 @@
+// `swheap flamegraph DIR`: one process's heap at an epoch, or its growth between two epochs,
+// as an interactive SVG flame graph, or as collapsed stacks for FlameGraph, inferno, speedscope.
+
+import ArgumentParser
+import SwHeapOutput
+import SwHeapRanking
+import SwHeapStore
+import SwHeapSymbols
+import SwHeapSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension FlameValue: ExpressibleByArgument {}
+
+struct FlameGraphCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flamegraph",
+        abstract: "Write a flame graph (SVG) or collapsed stacks of one process's heap.",
+        discussion: """
+            Widths are live bytes at the epoch by default (--type chooses another of pprof's \
+            sample types). With --from/--to the graph shows growth between the two epochs, so a \
+            leak is the widest tower. Allocator and runtime frames are left out, as in the \
+            report; a suspect's site is red (growing) or purple (leaked at exit). --folded writes \
+            collapsed stacks instead ("a;b;c value", or "a;b;c before after" with --from/--to, \
+            which difffolded.pl and inferno-diff-folded read).
+            """)
+
+    @Argument(help: ArgumentHelp("A dump directory written by `swheap run`.", valueName: "directory"))
+    var directory: String
+
+    @Option(help: "The process to draw (default: the first process in the directory).")
+    var pid: Int32?
+
+    @Option(help: ArgumentHelp("The epoch to draw (default: the last).", valueName: "n"))
+    var epoch: UInt64?
+
+    @Option(help: ArgumentHelp("Draw growth from this epoch ...", valueName: "a"))
+    var from: UInt64?
+
+    @Option(help: ArgumentHelp("... to this one (default: the last).", valueName: "b"))
+    var to: UInt64?
+
+    @Option(name: .customLong("type"), help: ArgumentHelp("What widths measure: inuse_space, inuse_objects, alloc_space or alloc_objects.", valueName: "type"))
+    var value: FlameValue = .inuseSpace
+
+    @Flag(help: "Write collapsed stacks (text) instead of SVG.")
+    var folded = false
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The file to write; - for standard output (default: flame.svg, or flame.folded with --folded).", valueName: "file"))
+    var output: String?
+
+    func validate() throws {
+        if epoch != nil && (from != nil || to != nil) { throw ValidationError("--epoch excludes --from/--to") }
+        if to != nil && from == nil { throw ValidationError("--to needs --from") }
+    }
+
+    func run() throws {
+        let store = try HeapStore.load(directory: directory)
+        let process = try ProcessChoice.choose(pid: pid, in: store, verb: "drawing")
+        let indices = try PprofBuilder(process: process).epochIndices(epoch: from != nil ? to : epoch, base: from)
+        let differential = indices.base != nil
+
+        let symbolizer = Symbolizer()
+        let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer)
+        let ranking = LeakRanker.ranking(process: process, names: names)
+        if let reason = symbolizer.unavailableReason { writeToStandardError("swheap: warning: \(reason)\n") }
+        let stacks = FlameStacks.collect(process: process, epochIndex: indices.epoch, baseIndex: indices.base,
+                                         value: value, names: names, verdicts: FlameStacks.suspectVerdicts(ranking))
+
+        let view = FlameGraphSVG.view(process, epochIndex: indices.epoch, baseIndex: indices.base)
+        let text: String
+        if folded {
+            text = FoldedStacks.render(stacks, differential: differential)
+        } else {
+            text = FlameGraphSVG.heap(process, stacks: stacks, epochIndex: indices.epoch, baseIndex: indices.base, value: value)
+        }
+        let path = output ?? (folded ? "flame.folded" : "flame.svg")
+        if path == "-" {
+            print(text, terminator: "")
+            return
+        }
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        try FileIO.writeAtomically(Array(text.utf8), to: path, temporaryName: ".\(name).\(getpid()).tmp")
+        print("wrote \(path): pid \(process.pid), \(view), \(value.rawValue), \(stacks.count) stacks")
+    }
+}

@@ -1,0 +1,50 @@
+// `swheap report --html` on real dumps of a leaking fixture, rendered by a real browser
+// (headless Chromium): the chart and the findings table are drawn, no script fails, the page
+// loads nothing from outside, and the leak's site is in the table, the chart and the flame graph.
+
+import Foundation
+import SwHeapTestSupport
+import XCTest
+
+final class ReportHTMLTests: XCTestCase {
+    override func setUpWithError() throws { try Harness.requireBuild() }
+
+    func testBrowserDrawsChartTableAndFlameGraphWithoutScriptErrors() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("growing.c", into: dir)
+        let dumps = dir.appendingPathComponent("dumps")
+        let (run, _) = try Harness.profile(exe, ["40", "20"], dumps: dumps, rate: 1, interval: 0.05)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let page = dir.appendingPathComponent("report.html")
+        let result = try Harness.run(Harness.swheap, ["report", dumps.path, "--html", page.path], environment: [:])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.hasPrefix("wrote \(page.path)"), result.stdout)
+
+        let html = try String(contentsOf: page, encoding: .utf8)
+        for external in ["src=\"http", "href=\"http", "@import", "url(http", "<link"] {
+            XCTAssertFalse(html.contains(external), "the page loads nothing from outside: found \(external)")
+        }
+        XCTAssertTrue(html.contains(#"data-n=\"site_leak\""#), "the flame graph holds the leak's frame")
+
+        guard ProgramRunner.exists("chromium") else {
+            print("SKIPPED: chromium is not installed (scripts/deps test installs it)")
+            throw XCTSkip("chromium is not installed")
+        }
+        let browser = try Harness.run("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
+                                                   "--v=0", "--user-data-dir=\(dir.appendingPathComponent("profile").path)",
+                                                   "--dump-dom", page.absoluteString], environment: [:], timeout: 120)
+        XCTAssertEqual(browser.status, 0, browser.stderr)
+        let consoleErrors = browser.stderr.split(separator: "\n").filter { $0.contains("CONSOLE") || $0.contains("Uncaught") }
+        XCTAssertEqual(consoleErrors, [], "no script errors")
+        let dom = browser.stdout
+        XCTAssertTrue(dom.contains(#"data-drawn="1""#), "the script ran to the end")
+        let rows = dom.components(separatedBy: #"<tr class="finding""#).count - 1
+        XCTAssertGreaterThanOrEqual(rows, 1, "the findings table is drawn")
+        XCTAssertTrue(dom.contains(#"<tr class="finding" data-site="site_leak">"#), "the leak is a finding")
+        XCTAssertTrue(dom.contains(#"class="v-growing">growing<"#), "with its verdict")
+        XCTAssertTrue(dom.contains(#"data-name="total live heap""#), "the chart draws the total")
+        XCTAssertTrue(dom.contains(##"data-name="#1 site_leak""##), "and the top finding")
+        XCTAssertTrue(dom.contains(#"class="sparkline""#), "sparklines are drawn")
+        XCTAssertTrue(dom.contains(#"<iframe class="flame""#), "the flame graph is embedded")
+    }
+}
