@@ -100,6 +100,27 @@ final class ShimExitVerdictTests: XCTestCase {
                   built, rate: Self.defaultRate)
     }
 
+    /// Under another allocator (jemalloc, linked into the program) there are no glibc chunks
+    /// to walk: the conservative scan runs, and the dump says so.
+    func testOtherAllocatorFallsBack() throws {
+        let jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+        guard FileManager.default.fileExists(atPath: jemalloc) else {
+            throw HarnessError("\(jemalloc) is missing: `scripts/deps test` installs it")
+        }
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("exit_verdicts.c", into: dir, extraFlags: [jemalloc, "-ldl"])
+        let (result, store) = try Harness.profile(exe, ["kept"], dumps: dir.appendingPathComponent("dumps"), rate: 1)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let process = try XCTUnwrap(store.processes.first)
+        XCTAssertTrue(process.isScanned)
+        XCTAssertFalse(process.heapTraversed)
+        let sites = process.figuresBySite(functions: try Harness.functions(of: exe))
+        // The fallback errs one way only: what is kept is never called unreferenced.
+        for site in ["site_global", "site_static_tls", "site_interior", "site_pthread_key"] {
+            XCTAssertEqual(try XCTUnwrap(sites[site], site).unreferencedBytes, 0, site)
+        }
+    }
+
     /// A thread that blocks every signal cannot be stopped: the scan falls back to the
     /// conservative one, says so in the dump, and still finishes.
     func testUnstoppableThreadFallsBack() throws {
