@@ -1,7 +1,8 @@
 /* LeakSanitizer's test categories, one case per run (argv[1]), one site per verdict: the
  * integration tests run each case under swheap and, built with -fsanitize=leak, under
  * LeakSanitizer, and require both to class every site_* alike.
- *   callee      a block dropped by a callee of main (its dead frame still holds it)
+ *   callee [_exit|quick_exit]  a block dropped by a callee of main (its dead frame still
+ *               holds it); the process ends by exit, or by the function named
  *   last R      dropped blocks of size 96 + R, the last one right before glibc's top
  *   joined      blocks a thread dropped (stack and TLS) before it was joined
  *   kept        blocks kept by a global, main's static TLS, a pthread key (second-level
@@ -231,10 +232,14 @@ int main(int argc, char **argv) {
     } else if (strcmp(what, "structures") == 0) {
         case_structures();
     } else {
-        fprintf(stderr, "usage: exit_verdicts callee|last R|joined|kept|dynamic-tls PATH|threads|structures|unstoppable\n");
+        fprintf(stderr, "usage: exit_verdicts callee [_exit|quick_exit]|last R|joined|kept|dynamic-tls PATH|threads|structures|unstoppable\n");
         return 2;
     }
-    scrub_stack();
+    /* callee keeps its dead frames as they are: the scan must not read below exit's caller */
+    if (strcmp(what, "callee") != 0) scrub_stack();
     printf("exit_verdicts: %s done\n", what);
+    fflush(stdout);
+    if (strcmp(what, "callee") == 0 && argc > 2 && strcmp(argv[2], "_exit") == 0) _exit(0);
+    if (strcmp(what, "callee") == 0 && argc > 2 && strcmp(argv[2], "quick_exit") == 0) quick_exit(0);
     exit(0);
 }

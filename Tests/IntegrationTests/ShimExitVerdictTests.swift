@@ -89,6 +89,21 @@ final class ShimExitVerdictTests: XCTestCase {
         for c in cases { try check(c, built, rate: 1) }
     }
 
+    /// Ended by _exit or quick_exit (no LeakSanitizer check runs there): the dead frames are
+    /// still those below the caller of the exit function.
+    func testOtherExitsKeepTheVerdicts() throws {
+        let built = try build()
+        for how in ["_exit", "quick_exit"] {
+            let (result, store) = try Harness.profile(built.profiled, ["callee", how], dumps: built.dir.appendingPathComponent(how), rate: 1)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let process = try XCTUnwrap(store.processes.first, how)
+            XCTAssertTrue(process.heapTraversed, how)
+            let f = try XCTUnwrap(process.figuresBySite(functions: try Harness.functions(of: built.profiled))["site_callee_dropped"], how)
+            XCTAssertGreaterThan(f.liveBytes, 0, how)
+            XCTAssertEqual(f.unreferencedBytes, f.liveBytes, "\(how): \(f)")
+        }
+    }
+
     /// Leaked structures at the default rate: unsampled objects are traversed, not trusted,
     /// so every sampled object of a dropped ring, list or tree is unreferenced, and every
     /// sampled object of a kept one is not.
