@@ -4,7 +4,9 @@
  * Roots: the writable segments of every module but this one (data, bss), each live
  * thread's registers, stack from its stack pointer up, and its static
  * TLS; for the exiting thread, the stack only from the caller of exit(), whose frames
- * below are dead. Dynamic TLS, pthread keys' second-level blocks and the DTV are heap
+ * below are dead; a thread that blocks the stop signal while asleep in a system call, its
+ * stack from the stack pointer the kernel reports (no registers). Dynamic TLS, pthread
+ * keys' second-level blocks and the DTV are heap
  * chunks reached from there. Not roots: the heap itself, other anonymous memory, glibc's
  * malloc state (a pointer to a chunk header is not inside any payload; the tcache header
  * is never flooded), cached stacks of ended threads, and everything of the shim's. */

@@ -169,6 +169,11 @@ static uint64_t parse_hex(const char **p) {
 static bool accept_asleep(sw_stopped_thread *t) {
     char buf[4096];
     if (!read_task_file(t->tid, "status", buf, sizeof buf)) return false;
+    const char *state = strstr(buf, "State:");
+    if (!state) return false;
+    state += 6;
+    while (*state == ' ' || *state == '\t') state++;
+    if (*state != 'S' && *state != 'D') return false; /* runnable (even inside sched_yield) */
     const char *blk = strstr(buf, "SigBlk:");
     if (!blk) return false;
     blk += 7;

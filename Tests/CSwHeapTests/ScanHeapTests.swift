@@ -150,6 +150,47 @@ final class ScanHeapTests: XCTestCase {
     }
 }
 
+extension ScanHeapTests {
+    /// What looks like another arena's heap (a heap_info at a 64 MiB boundary) but holds a
+    /// corrupt chunk makes the walk give up (the exit scan then falls back), without a fault;
+    /// the same mapping without the heap_info is simply not a heap.
+    func testCorruptArenaHeapMakesTheWalkGiveUp() throws {
+        let heapMax = 64 << 20
+        let length = 2 * heapMax
+        let raw = try XCTUnwrap(mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0))
+        XCTAssertNotEqual(raw, MAP_FAILED)
+        defer { munmap(raw, length) }
+        let base = (UInt(bitPattern: raw) + UInt(heapMax) - 1) & ~UInt(heapMax - 1)
+        let heap = try XCTUnwrap(UnsafeMutablePointer<UInt>(bitPattern: base))
+        // Only 64 KiB stay writable: the rest PROT_NONE, as glibc leaves an arena's heap.
+        XCTAssertEqual(mprotect(UnsafeMutableRawPointer(heap) + 65536, heapMax - 65536, PROT_NONE), 0)
+        func walks() throws -> Bool {
+            var world = sw_world()
+            XCTAssertTrue(sw_world_stop(&world, 2_000_000_000))
+            defer { sw_world_release(&world) }
+            var maps = sw_map_list()
+            XCTAssertTrue(sw_maps_read(&maps))
+            defer { sw_maps_free(&maps) }
+            var index = sw_chunk_index()
+            let ok = sw_heap_walk(&index, &maps, nil, 0)
+            sw_chunk_index_free(&index)
+            return ok
+        }
+        XCTAssertTrue(try walks(), "zeros at a 64 MiB boundary are not a heap")
+        // heap_info {ar_ptr, prev, size, mprotect_size, pagesize}, an arena, then chunks.
+        heap[0] = base + 48
+        heap[1] = 0
+        heap[2] = 65536
+        heap[3] = 65536
+        heap[4] = 4096
+        let first = ((base + 48 + 2200 + 16 + 15) & ~UInt(15)) - 16
+        let chunk = try XCTUnwrap(UnsafeMutablePointer<UInt>(bitPattern: first))
+        chunk[1] = 0x51 // a 0x50-byte chunk, in use...
+        (chunk + 10)[1] = 0x7 // ...followed by one of size 0 with every flag set: corrupt
+        XCTAssertFalse(try walks(), "a corrupt chunk in a heap: the walk gives up")
+    }
+}
+
 /// Addresses handed from a thread to the test (the semaphore orders the accesses).
 private final class Addresses: @unchecked Sendable {
     var values: [UInt] = []

@@ -29,8 +29,9 @@ typedef struct {
 
 /* Stops every thread but the caller; true when all answered within timeout_ns, or block
  * the signal while asleep in a system call (libdispatch's workers do): those are left
- * asleep, and only their stack pointer is known (from /proc/self/task/TID/syscall). Call
- * sw_world_release in every case. */
+ * asleep, not stopped (should one wake during the scan, what it changes may be missed;
+ * reads stay safe), and only their stack pointer is known (/proc/self/task/TID/syscall).
+ * Call sw_world_release in every case. */
 bool sw_world_stop(sw_world *w, uint64_t timeout_ns);
 void sw_world_release(sw_world *w);
 /* Thread i answered: its registers, stack pointer and thread pointer are valid. */
