@@ -1,15 +1,15 @@
 /* The exit scan with LeakSanitizer's semantics: stop the other threads, learn every chunk
  * of glibc's heap, check the sampled objects against it, then flood from the roots and
  * class each sampled object by whether the flood reached its chunk.
- * Roots: the writable segments of every module but this one (data, bss), each live
- * thread's registers, stack from its stack pointer up, and its static
- * TLS; for the exiting thread, the stack only from the caller of exit(), whose frames
- * below are dead; a thread that blocks the stop signal while asleep in a system call, its
- * stack from the stack pointer the kernel reports (no registers). Dynamic TLS, pthread
- * keys' second-level blocks and the DTV are heap
- * chunks reached from there. Not roots: the heap itself, other anonymous memory, glibc's
- * malloc state (a pointer to a chunk header is not inside any payload; the tcache header
- * is never flooded), cached stacks of ended threads, and everything of the shim's. */
+ * Roots: the writable segments of every module but this one (data, bss); each live
+ * thread's registers, stack from its stack pointer up, static TLS and DTV; for the exiting
+ * thread, the stack only from the caller of exit() (its frames below are dead); for a
+ * thread that blocks the stop signal while asleep in a system call, its stack from the
+ * stack pointer the kernel reports (no registers). Dynamic TLS and pthread keys'
+ * second-level blocks are heap chunks reached from there. Not roots: the heap itself,
+ * other anonymous memory, glibc's malloc state (the main arena is left out of libc's data:
+ * its top and bins point at chunk headers, inside the previous chunk's payload; the tcache
+ * header is never flooded), cached stacks of ended threads, and everything of the shim's. */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include "shim.h"
