@@ -10,6 +10,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // The dump layout, once: a C header with static assertions (swheap_format.h).
@@ -41,6 +44,17 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // `swheap serve`: a directory being written, kept loaded (only new dumps are read) and
+        // served over HTTP as Prometheus metrics, pprof and the HTML report.
+        .target(
+            name: "SwHeapServe",
+            dependencies: [
+                "SwHeapOutput",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // What only tests, benchmarks and `swheap synth` use: the dump writer, the heap
         // simulator, synthetic processes, running tools and compiling fixtures.
         .target(name: "SwHeapTestSupport", dependencies: ["SwHeapRanking", "CSwHeapFormat"]),
@@ -48,6 +62,7 @@ let package = Package(
             name: "swheap",
             dependencies: [
                 "SwHeapOutput",
+                "SwHeapServe",
                 "SwHeapTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -52,12 +52,15 @@ public enum ReportHTML {
         }
     }
 
-    public static func render(_ sections: [Section], title: String) -> String {
+    /// - Parameter refreshSeconds: the page reloads itself this often (a served page); nil for a file.
+    public static func render(_ sections: [Section], title: String, refreshSeconds: Int? = nil) -> String {
         let data = sections.map(processData)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]   // slashes stay escaped: "</script>" cannot end the block
         let json = (try? encoder.encode(data)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
-        return page.replacingOccurrences(of: "@TITLE@", with: escaped(title))
+        let refresh = refreshSeconds.map { "<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? ""
+        return page.replacingOccurrences(of: "@REFRESH@", with: refresh)
+            .replacingOccurrences(of: "@TITLE@", with: escaped(title))
             .replacingOccurrences(of: "@DATA@", with: json.replacingOccurrences(of: "<", with: "\\u003c"))
     }
 
@@ -111,7 +114,7 @@ public enum ReportHTML {
 
     static let page = """
         <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8">
+        <html lang="en"><head><meta charset="utf-8">@REFRESH@
         <title>@TITLE@</title>
         <style>
         body { font-family: system-ui, sans-serif; margin: 24px; color: #222; background: #fdfcf8; }

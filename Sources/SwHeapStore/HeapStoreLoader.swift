@@ -38,6 +38,40 @@ struct DumpFileName: Hashable, Sendable {
     }
 }
 
+extension DumpFileName {
+    /// The order dumps are folded in: by process image, then epoch.
+    static func foldsBefore(_ a: DumpFileName, _ b: DumpFileName) -> Bool {
+        (a.pid, a.imageStart, a.epoch) < (b.pid, b.imageStart, b.epoch)
+    }
+}
+
+/// Folds decoded dumps, given in `DumpFileName.foldsBefore` order, into one ProcessHeap per
+/// program image; used by the one-shot load and by the watcher that reloads a live directory.
+struct ProcessAssembler {
+    private var builders: [ProcessImage: ProcessHeapBuilder] = [:]
+
+    init(files: [DumpFileName]) {
+        var epochCounts: [ProcessImage: Int] = [:]
+        for file in files { epochCounts[file.image, default: 0] += 1 }
+        for (image, count) in epochCounts { builders[image] = ProcessHeapBuilder(pid: image.pid, epochCount: count) }
+    }
+
+    mutating func add(_ dump: Dump, file: DumpFileName) {
+        builders[file.image]!.add(dump, file: file.path)
+    }
+
+    /// Parents before children: by first dump time, then pid and image.
+    consuming func finish(directory: String) -> HeapStore {
+        // Taken out of the dictionary so each builder is uniquely owned and builds in place.
+        var processes = Array(builders.keys).map { builders.removeValue(forKey: $0)!.build() }
+        processes.sort {
+            ($0.epochs[0].wallTimeNs, $0.pid, $0.epochs[0].startMonotonicNs)
+                < ($1.epochs[0].wallTimeNs, $1.pid, $1.epochs[0].startMonotonicNs)
+        }
+        return HeapStore(directory: directory, processes: processes)
+    }
+}
+
 /// One program image that ran under a pid (exec without fork starts a new one).
 struct ProcessImage: Hashable, Sendable {
     var pid: Int32
@@ -56,12 +90,8 @@ enum HeapStoreLoader {
         // restarts the shim: its dumps are a separate image, told apart by the shim start time.
         for i in files.indices { files[i].imageStart = try DumpReader.readHeader(path: files[i].path).startMonotonicNs }
         // Each image's dumps must reach its builder in epoch order.
-        files.sort { ($0.pid, $0.imageStart, $0.epoch) < ($1.pid, $1.imageStart, $1.epoch) }
-        var epochCounts: [ProcessImage: Int] = [:]
-        for file in files { epochCounts[file.image, default: 0] += 1 }
-        var builders: [ProcessImage: ProcessHeapBuilder] = [:]
-        for (image, count) in epochCounts { builders[image] = ProcessHeapBuilder(pid: image.pid, epochCount: count) }
-
+        files.sort(by: DumpFileName.foldsBefore)
+        var assembler = ProcessAssembler(files: files)
         // Batch b + 1 is decoded on other threads while batch b is folded on this one.
         let batchSize = max(2, 2 * activeProcessors)
         let batches = stride(from: 0, to: files.count, by: batchSize).map {
@@ -73,16 +103,10 @@ enum HeapStoreLoader {
             if b + 1 < batches.count { decoding = PendingDecode(batches[b + 1]) }
             defer { decoding.wait() }  // never leave work running past an error
             for (file, result) in zip(batches[b], decoded) {
-                builders[file.image]!.add(try result.get(), file: file.path)
+                assembler.add(try result.get(), file: file)
             }
         }
-        // Taken out of the dictionary so each builder is uniquely owned and builds in place.
-        var processes = epochCounts.keys.map { builders.removeValue(forKey: $0)!.build() }
-        processes.sort {
-            ($0.epochs[0].wallTimeNs, $0.pid, $0.epochs[0].startMonotonicNs)
-                < ($1.epochs[0].wallTimeNs, $1.pid, $1.epochs[0].startMonotonicNs)
-        }
-        return HeapStore(directory: directory, processes: processes)
+        return assembler.finish(directory: directory)
     }
 
     /// The dump files in `directory`, unordered.

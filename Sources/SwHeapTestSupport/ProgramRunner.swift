@@ -39,6 +39,13 @@ public final class RunningProgram {
 
     public var pid: pid_t { child.pid }
 
+    private func text(_ path: String) -> String {
+        String(decoding: (try? FileIO.read(path: path)) ?? [], as: UTF8.self)
+    }
+
+    /// What the program has written to stderr so far (a server announcing its port, say).
+    public var standardErrorSoFar: String { text(errorPath) }
+
     public var isRunning: Bool {
         if ended == nil { ended = child.poll() }
         return ended == nil
@@ -55,7 +62,6 @@ public final class RunningProgram {
             }
             Thread.sleep(forTimeInterval: 0.01)
         }
-        let text = { (path: String) in String(decoding: (try? FileIO.read(path: path)) ?? [], as: UTF8.self) }
         switch ended! {
         case .exited(let code):
             return RunResult(status: code, stdout: text(outputPath), stderr: text(errorPath), signalled: false)

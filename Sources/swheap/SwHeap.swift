@@ -13,7 +13,7 @@ import Darwin
 #endif
 
 @main
-struct SwHeap: ParsableCommand {
+struct SwHeap: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swheap",
         abstract: "A sampling heap profiler for native Linux programs.",
@@ -32,16 +32,21 @@ struct SwHeap: ParsableCommand {
         PprofCommand.self,
         FlameGraphCommand.self,
         DiffCommand.self,
+        ServeCommand.self,
         SymbolizeCommand.self,
     ]
 
     /// Like ArgumentParser's `main()`, except that every `SwHeapError` (a bad dump, a missing
     /// file, an unknown epoch, a program that cannot run) is reported as
     /// `swheap: error: <one line>` instead of with usage text.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
         } catch let error as any SwHeapError {
             fail(error.description, exitCode: error.exitCode)
         } catch {

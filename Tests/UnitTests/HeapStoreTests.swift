@@ -239,6 +239,33 @@ final class HeapStoreTests: XCTestCase {
         }
     }
 
+    // MARK: Watching a directory being written
+
+    func testWatcherReadsOnlyNewDumpsAndAgreesWithAFullLoad() throws {
+        var watcher = HeapStoreWatcher(directory: directory)
+        XCTAssertThrowsError(try watcher.refresh(), "no dumps yet")
+        let first = try write(pid: 50, epoch: 1, stacks: [stack(1, objects: 1, bytes: 100)],
+                              live: [live(1, born: 1, objects: 1, bytes: 100)])
+        XCTAssertEqual(try watcher.refresh().newFiles, 1)
+        XCTAssertEqual(try watcher.refresh().newFiles, 0, "nothing changed: nothing read")
+
+        try write(pid: 50, epoch: 2, stacks: [stack(1, objects: 3, bytes: 300)],
+                  live: [live(1, born: 1, objects: 1, bytes: 100), live(1, born: 2, objects: 2, bytes: 200)])
+        try write(pid: 51, parent: 50, epoch: 1, stacks: [stack(7, objects: 1, bytes: 8)], live: [live(7, born: 1, objects: 1, bytes: 8)])
+        let second = try watcher.refresh()
+        XCTAssertEqual(second.newFiles, 2)
+        let full = try HeapStore.load(directory: directory)
+        XCTAssertEqual(second.store.processes.map(\.pid), full.processes.map(\.pid))
+        XCTAssertEqual(second.store.processes.map { $0.epochs.map(\.epoch) }, full.processes.map { $0.epochs.map(\.epoch) })
+        XCTAssertEqual(second.store.processes.map { $0.sites.map(\.liveBytes) }, full.processes.map { $0.sites.map(\.liveBytes) })
+
+        try FileManager.default.removeItem(atPath: first)
+        let third = try watcher.refresh()
+        XCTAssertEqual(third.newFiles, 0)
+        XCTAssertEqual(third.removedFiles, 1)
+        XCTAssertEqual(third.store.process(pid: 50)?.epochs.map(\.epoch), [2])
+    }
+
     // MARK: Helpers
 
     private func assertLoadError(_ path: String, _ problem: DumpError.Problem, line: UInt = #line) {

@@ -1,0 +1,42 @@
+// Everything `swheap serve` answers with, computed from one HeapStore: the Prometheus text,
+// the HTML report and the latest epoch as pprof. Computed once per change of the directory
+// (symbolising and ranking are the expensive part) and served until the next change.
+
+import SwHeapOutput
+import SwHeapRanking
+import SwHeapStore
+import SwHeapSymbols
+import SwHeapSystem
+
+public struct ServeSnapshot: Sendable {
+    public var metrics: String
+    public var html: String
+    /// Gzipped pprof of the latest epoch of each process, by pid; `pprofDefault` is the first.
+    public var pprof: [Int32: [UInt8]]
+    public var pprofDefault: Int32?
+
+    /// - Parameters:
+    ///   - top: findings per process that get their own metric series (bounds label cardinality).
+    ///   - refreshSeconds: the HTML page reloads itself this often.
+    public static func make(store: HeapStore, top: Int, refreshSeconds: Int) -> ServeSnapshot {
+        let symbolizer = Symbolizer(options: .init(showsProgress: false))
+        var sections: [ReportHTML.Section] = []
+        var pprof: [Int32: [UInt8]] = [:]
+        for process in store.processes {
+            let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer)
+            let ranking = LeakRanker.ranking(process: process, names: names)
+            let report = ProcessReport(process: process, ranking: ranking, top: top)
+            let stacks = FlameStacks.collect(process: process, epochIndex: process.lastEpochIndex, value: .inuseSpace,
+                                             names: names, verdicts: FlameStacks.suspectVerdicts(ranking))
+            let graph = FlameGraphSVG.heap(process, stacks: stacks, epochIndex: process.lastEpochIndex, baseIndex: nil,
+                                           value: .inuseSpace)
+            sections.append(ReportHTML.Section(report: report, process: process, flameGraph: graph))
+            let profile = PprofBuilder(process: process).profile(epochIndex: process.lastEpochIndex, symbolizer: symbolizer)
+            pprof[process.pid] = try? PprofFile.encode(profile)
+        }
+        return ServeSnapshot(
+            metrics: HeapMetrics.exposition(sections),
+            html: ReportHTML.render(sections, title: "swheap: \(store.directory)", refreshSeconds: refreshSeconds),
+            pprof: pprof, pprofDefault: store.processes.first?.pid)
+    }
+}

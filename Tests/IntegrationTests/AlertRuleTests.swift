@@ -1,0 +1,35 @@
+// docs/prometheus-alerts.yml checked by Prometheus's own rule tester on synthetic series: a
+// steady leak fires the alert, a cache that levels off and batches that are released do not.
+// docs/grafana-dashboard.json is valid JSON whose queries use only metrics swheap serves.
+
+import Foundation
+import SwHeapTestSupport
+import XCTest
+
+final class AlertRuleTests: XCTestCase {
+    private var root: URL { Harness.root }
+
+    func testLeakFiresAndCachesAndBatchesDoNot() throws {
+        guard ProgramRunner.exists("promtool") else {
+            print("SKIPPED: promtool is not installed (scripts/deps test installs prometheus)")
+            throw XCTSkip("promtool is not installed")
+        }
+        let output = try ProgramRunner.output("promtool", ["test", "rules", Harness.fixtures.appendingPathComponent("alert-rules-test.yml").path])
+        XCTAssertTrue(output.contains("SUCCESS"), output)
+    }
+
+    func testDashboardQueriesServedMetrics() throws {
+        let data = try Data(contentsOf: root.appendingPathComponent("docs/grafana-dashboard.json"))
+        let dashboard = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let panels = try XCTUnwrap(dashboard["panels"] as? [[String: Any]])
+        let expressions = panels.flatMap { ($0["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String } }
+        XCTAssertGreaterThanOrEqual(expressions.count, 3)
+        let served = ["swheap_live_bytes", "swheap_live_objects", "swheap_allocated_bytes", "swheap_epochs",
+                      "swheap_site_live_bytes", "swheap_site_growth_bytes_per_second", "swheap_site_unreferenced_bytes"]
+        for expression in expressions {
+            let names = expression.split(whereSeparator: { !($0.isLetter || $0 == "_") }).filter { $0.hasPrefix("swheap_") }
+            XCTAssertFalse(names.isEmpty, expression)
+            for name in names { XCTAssertTrue(served.contains(String(name)), "\(name) is not a metric swheap serves") }
+        }
+    }
+}

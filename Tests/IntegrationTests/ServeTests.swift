@@ -1,0 +1,101 @@
+// `swheap serve` while a leaking fixture is still running: a real Prometheus (Debian's
+// `prometheus`, on loopback) scrapes /metrics, and its query API must show the growing site's
+// live bytes rising; the served pprof and HTML page name the same site.
+
+import Foundation
+import SwHeapTestSupport
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class ServeTests: XCTestCase {
+    override func setUpWithError() throws { try Harness.requireBuild() }
+
+    func testPrometheusSeesTheLeakGrowWhileTheProgramRuns() throws {
+        for tool in ["prometheus", "curl"] where !ProgramRunner.exists(tool) {
+            print("SKIPPED: \(tool) is not installed (scripts/deps test installs it)")
+            throw XCTSkip("\(tool) is not installed")
+        }
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("growing.c", into: dir)
+        let dumps = dir.appendingPathComponent("dumps")
+        // 600 steps of 50 ms: 30 s of a steady leak, a dump every 0.3 s.
+        let program = try ProgramRunner.start(exe, ["600", "50"], environment: ProgramRunner.environment(
+            ["SWHEAP_RATE": "1", "SWHEAP_INTERVAL": "0.3", "SWHEAP_DIR": dumps.path], preload: Harness.shim))
+        let server = try ProgramRunner.start(Harness.swheap, ["serve", dumps.path, "--listen", "127.0.0.1:0"],
+                                             environment: ProgramRunner.environment())
+        let servePort = try waitFor("swheap serve to listen", seconds: 30) { () -> Int? in
+            guard let range = server.standardErrorSoFar.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) else { return nil }
+            return Int(server.standardErrorSoFar[range].split(separator: ":").last!)
+        }
+        let promPort = try freePort()
+        let config = dir.appendingPathComponent("prometheus.yml")
+        try """
+            global:
+              scrape_interval: 1s
+            scrape_configs:
+              - job_name: swheap
+                static_configs:
+                  - targets: ['127.0.0.1:\(servePort)']
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let prometheus = try ProgramRunner.start("prometheus", [
+            "--config.file=\(config.path)", "--storage.tsdb.path=\(dir.appendingPathComponent("tsdb").path)",
+            "--web.listen-address=127.0.0.1:\(promPort)"], environment: ProgramRunner.environment())
+        _ = prometheus
+
+        // The leak's series, as Prometheus stored it, must rise between two queries.
+        var seen: [Double] = []
+        let query = "http://127.0.0.1:\(promPort)/api/v1/query?query=" +
+            "swheap_site_live_bytes%7Bsite%3D%22site_leak%22%7D"
+        let rose = try waitFor("Prometheus to see site_leak grow (values so far: \(seen))", seconds: 60) { () -> Bool? in
+            guard let json = try? ProgramRunner.output("curl", ["-sf", query]),
+                  let data = json.data(using: .utf8),
+                  let body = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let result = (body["data"] as? [String: Any])?["result"] as? [[String: Any]],
+                  let value = (result.first?["value"] as? [Any])?.last as? String, let bytes = Double(value)
+            else { return nil }
+            if seen.last != bytes { seen.append(bytes) }
+            return seen.count >= 3 && seen.last! > seen.first! ? true : nil
+        }
+        XCTAssertTrue(rose)
+        XCTAssertTrue(program.isRunning, "the fixture was still running while Prometheus watched")
+        let labels = try ProgramRunner.output("curl", ["-sf", "http://127.0.0.1:\(servePort)/metrics"])
+        XCTAssertTrue(labels.contains(#"verdict="growing""#) && labels.contains(#"site="site_leak""#), labels)
+
+        // The same site in the served pprof and HTML page.
+        let profile = dir.appendingPathComponent("served.pb.gz")
+        _ = try ProgramRunner.output("curl", ["-sf", "-o", profile.path, "http://127.0.0.1:\(servePort)/debug/pprof/heap"])
+        try Harness.requireGo()
+        let top = try Harness.goToolPprof(["-top", profile.path])
+        XCTAssertTrue(top.contains("site_leak"), top)
+        let page = try ProgramRunner.output("curl", ["-sf", "http://127.0.0.1:\(servePort)/"])
+        XCTAssertTrue(page.contains("<!DOCTYPE html>") && page.contains("site_leak"), String(page.prefix(300)))
+    }
+
+    /// Polls `probe` every 0.5 s until it returns a value, failing after `seconds`.
+    private func waitFor<T>(_ what: @autoclosure () -> String, seconds: Double, _ probe: () throws -> T?) throws -> T {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let value = try probe() { return value }
+            usleep(500_000)
+        }
+        throw ToolError("timed out after \(Int(seconds)) s waiting for \(what())")
+    }
+
+    /// A loopback port nothing listens on now (the kernel's choice for port 0).
+    private func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw ToolError("cannot find a free port: \(String(cString: strerror(errno)))") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
