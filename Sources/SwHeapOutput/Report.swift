@@ -12,6 +12,8 @@ public struct ProcessReport: Sendable {
     public var ranking: ProcessRanking
     /// Sites listed: suspects, then notable others; at most `top` suspects.
     public var listed: [SiteVerdict]
+    /// Which exit scan produced the unreferenced figures, when there was one.
+    public var exitScan: String?
 
     /// - Parameter listsEverySite: list every site, suppressed ones included, not only suspects
     ///   and sites holding `RankingThresholds.notableShare` of the heap.
@@ -22,6 +24,9 @@ public struct ProcessReport: Sendable {
         commandLine = process.commandLine
         self.ranking = ranking
         listed = Self.listing(ranking, top: top, listsEverySite: listsEverySite)
+        exitScan = !process.isScanned ? nil : process.heapTraversed
+            ? "heap traversed from the roots (LeakSanitizer's rules): unreferenced = unreachable"
+            : "conservative fallback (heap not understood or a thread did not stop): unreferenced figures are lower bounds"
     }
 
     public init(pid: Int32, parentPID: Int32 = 0, executable: String, commandLine: [String],

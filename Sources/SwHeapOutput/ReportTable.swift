@@ -49,6 +49,7 @@ public struct ReportTable {
         out += "  \(report.epochCount) epoch(s), \(Quantity.bytes(report.ranking.liveBytes)) live at the last"
         out += report.ranking.timeline.endsWithFinalDump ? " (final dump)\n" : "\n"
         if let note = report.evidenceNote { out += "  note: \(note)\n" }
+        if let scan = report.exitScan { out += "  exit scan: \(scan)\n" }
         if report.suppressedCount > 0 {
             out += style.dim("  \(report.suppressedCount) site(s), \(Quantity.bytes(report.suppressedBytes)) live, hidden by suppressions") + "\n"
         }

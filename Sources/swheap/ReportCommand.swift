@@ -90,8 +90,7 @@ struct ReportCommand: ParsableCommand {
             return ReportHTML.Section(report: report, process: process, flameGraph: graph)
         }
         let page = ReportHTML.render(sections, title: "swheap report: \(directory)")
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        try FileIO.writeAtomically(Array(page.utf8), to: path, temporaryName: ".\(name).\(getpid()).tmp")
+        try FileIO.writeAtomically(Array(page.utf8), to: path)
         print("wrote \(path): \(reports.count) process\(reports.count == 1 ? "" : "es")")
     }
 }
