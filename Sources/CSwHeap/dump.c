@@ -44,9 +44,10 @@ bool sw_dump_write(bool final) {
     bool *unreferenced = NULL;
     size_t unref_bytes = n ? (n + 4095) & ~(size_t)4095 : 0;
     bool scanned = final && sw.config.scan && !snapshot.failed;
+    sw_scan_mode mode = SW_SCAN_CONSERVATIVE;
     if (scanned && n) {
         unreferenced = sw_os_map(unref_bytes, false);
-        if (unreferenced) sw_scan_mark_unreferenced(entries, n, unreferenced);
+        if (unreferenced) mode = sw_scan_mark_unreferenced(entries, n, unreferenced);
         else scanned = false;
     }
 
@@ -58,7 +59,8 @@ bool sw_dump_write(bool final) {
 
     bool truncated = atomic_load(&sw.truncated) || snapshot.failed || atomic_load(&sw.stacks->full);
     sw_dump_meta meta = {
-        .flags = (final ? SW_FLAG_FINAL : 0) | (scanned ? SW_FLAG_SCANNED : 0) | (truncated ? SW_FLAG_TRUNCATED : 0),
+        .flags = (final ? SW_FLAG_FINAL : 0) | (scanned ? SW_FLAG_SCANNED : 0) |
+                 (scanned && mode == SW_SCAN_REACHABILITY ? SW_FLAG_REACHABILITY : 0) | (truncated ? SW_FLAG_TRUNCATED : 0),
         .pid = (uint32_t)getpid(),
         .parent_pid = (uint32_t)getppid(),
         .epoch = epoch,

@@ -1,8 +1,10 @@
-/* At exit: which sampled objects does nothing point to any more? Roots are every readable,
- * writable mapping of this process (stacks, data and bss, heap, anonymous memory) minus the
- * sampled objects themselves and the profiler's own tables; the mark phase is scan.c.
- * Unsampled heap memory counts as roots: stale pointers there can make a leak look
- * "referenced", the safe direction of error. */
+/* At exit: which sampled objects does nothing point to any more? First with LeakSanitizer's
+ * semantics (scan_exact.c: the heap traversed, not trusted); when that cannot run (a thread
+ * did not stop, a heap the walker does not understand, another allocator), the conservative
+ * scan here: roots are every readable, writable mapping of this process (stacks, data and
+ * bss, heap, anonymous memory) minus the sampled objects themselves and the profiler's own
+ * tables; the mark phase is scan.c. Unsampled heap memory counts as roots there, so leaked
+ * structures and stale words look "referenced": blind, but never a false leak. */
 #define _GNU_SOURCE
 #include "shim.h"
 
@@ -89,7 +91,7 @@ static void scan_roots(sw_scan *s, const sw_range *skip, size_t nskip) {
     sw_os_unmap(maps, cap);
 }
 
-void sw_scan_mark_unreferenced(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
+static void scan_conservatively(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
     sw_scan s;
     size_t skip_cap = n + SW_LIVE_STRIPES + 8;
     sw_range *skip = NULL;
@@ -101,4 +103,10 @@ void sw_scan_mark_unreferenced(sw_snapshot_entry *objects, size_t n, bool *unref
     }
     sw_scan_end(&s);
     sw_os_unmap(skip, skip_cap * sizeof(sw_range));
+}
+
+sw_scan_mode sw_scan_mark_unreferenced(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
+    if (sw_allocator_is_glibc() && sw_scan_exact(objects, n, unreferenced)) return SW_SCAN_REACHABILITY;
+    scan_conservatively(objects, n, unreferenced);
+    return SW_SCAN_CONSERVATIVE;
 }

@@ -92,9 +92,11 @@ void sw_record_reset(void);
 void sw_modules_write(sw_buffer *b);
 bool sw_self_range(uintptr_t probe, uintptr_t *lo, uintptr_t *hi);
 
-/* scan_roots.c: at exit, which sampled objects nothing points to, with this process's
- * memory as roots */
-void sw_scan_mark_unreferenced(sw_snapshot_entry *entries, size_t n, bool *unreferenced);
+/* scan_roots.c: at exit, which sampled objects nothing points to, and how that was found */
+typedef enum { SW_SCAN_CONSERVATIVE, SW_SCAN_REACHABILITY } sw_scan_mode;
+sw_scan_mode sw_scan_mark_unreferenced(sw_snapshot_entry *entries, size_t n, bool *unreferenced);
+/* scan_exact.c: LeakSanitizer's semantics over glibc's heap; false when it could not run */
+bool sw_scan_exact(sw_snapshot_entry *entries, size_t n, bool *unreferenced);
 
 /* dumpfile.c: the dump directory and its files */
 /* Creates the directory and any missing parents (mode 0700); true when it is writable. */

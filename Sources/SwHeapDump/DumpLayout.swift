@@ -14,6 +14,7 @@ public enum DumpLayout {
     public static let flagFinal: UInt32 = SW_FLAG_FINAL
     public static let flagScanned: UInt32 = SW_FLAG_SCANNED
     public static let flagTruncated: UInt32 = SW_FLAG_TRUNCATED
+    public static let flagReachability: UInt32 = SW_FLAG_REACHABILITY
 
     /// The known section tags.
     public enum Tag: CaseIterable, Sendable {

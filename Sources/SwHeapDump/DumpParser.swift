@@ -48,6 +48,7 @@ struct DumpParser {
             isFinal: raw.flags & DumpLayout.flagFinal != 0,
             isScanned: raw.flags & DumpLayout.flagScanned != 0,
             isTruncated: raw.flags & DumpLayout.flagTruncated != 0,
+            heapTraversed: raw.flags & DumpLayout.flagReachability != 0,
             pid: Int32(bitPattern: raw.pid),
             parentPID: Int32(bitPattern: raw.parent_pid),
             epoch: raw.epoch,

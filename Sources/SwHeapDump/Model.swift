@@ -83,6 +83,9 @@ public struct DumpHeader: Hashable, Sendable {
     public var isFinal: Bool
     public var isScanned: Bool
     public var isTruncated: Bool
+    /// With `isScanned`: the exit scan traversed the heap from the roots (LeakSanitizer's
+    /// rules); without it the conservative fallback ran (unreferenced figures are lower bounds).
+    public var heapTraversed: Bool
     public var pid: Int32
     public var parentPID: Int32
     public var epoch: UInt64
@@ -93,9 +96,10 @@ public struct DumpHeader: Hashable, Sendable {
     public var maxDepth: UInt32
 
     public init(version: UInt32 = DumpLayout.version, isFinal: Bool = false, isScanned: Bool = false, isTruncated: Bool = false,
-                pid: Int32, parentPID: Int32, epoch: UInt64, wallTimeNs: UInt64, monotonicNs: UInt64,
+                heapTraversed: Bool = false, pid: Int32, parentPID: Int32, epoch: UInt64, wallTimeNs: UInt64, monotonicNs: UInt64,
                 startMonotonicNs: UInt64, rate: UInt64, maxDepth: UInt32) {
         self.version = version; self.isFinal = isFinal; self.isScanned = isScanned; self.isTruncated = isTruncated
+        self.heapTraversed = heapTraversed
         self.pid = pid; self.parentPID = parentPID; self.epoch = epoch; self.wallTimeNs = wallTimeNs
         self.monotonicNs = monotonicNs; self.startMonotonicNs = startMonotonicNs; self.rate = rate; self.maxDepth = maxDepth
     }

@@ -24,7 +24,7 @@ public enum DumpListing {
     }
 
     static func flags(of header: DumpHeader) -> String {
-        let names = [(header.isFinal, "final"), (header.isScanned, "scanned"), (header.isTruncated, "truncated")]
+        let names = [(header.isFinal, "final"), (header.isScanned, "scanned"), (header.isScanned && header.heapTraversed, "heap-traversed"), (header.isTruncated, "truncated")]
             .filter(\.0).map(\.1)
         return names.isEmpty ? "-" : names.joined(separator: ",")
     }

@@ -1,7 +1,8 @@
 // One self-contained, interactive flame graph as SVG: no network, no external script or font.
 // Hovering a frame shows its name, value and share; clicking zooms into it (click the root or
 // "Reset zoom" to go back); "Search" highlights frames whose name matches a regular expression
-// and shows their share. Root at the bottom, as FlameGraph draws it.
+// and shows their share; `#zoom=NAME` and `#search=REGEX` in the URL open it that way. Root at
+// the bottom, as FlameGraph draws it.
 //
 // Colours: by module (a warm hue per module file name), except the site frame of a suspect,
 // red for growing and purple for leaked at exit. A differential graph (growth between two
@@ -205,6 +206,12 @@ public struct FlameGraphSVG: Sendable {
           document.getElementById('search').addEventListener('click', function () {
             var pattern = window.prompt('Highlight frames matching (regular expression; empty clears):', '');
             if (pattern !== null) search(pattern);
+          });
+          // Links can open the graph zoomed or searched: #zoom=NAME, #search=REGEX (both may be given, joined by &).
+          (location.hash || '').replace(/^#/, '').split('&').forEach(function (part) {
+            var eq = part.indexOf('='), key = part.slice(0, eq), value = decodeURIComponent(part.slice(eq + 1));
+            if (key === 'search') search(value);
+            if (key === 'zoom') { var hit = frames.filter(function (g) { return g.getAttribute('data-n') === value; })[0]; if (hit) zoom(hit); }
           });
           window.swheapFlameGraph = { zoom: zoom, unzoom: unzoom, search: search };
         })();

@@ -62,9 +62,9 @@ public enum FlameStacks {
         }
     }
 
-    /// The verdicts that colour site frames: the suspects of a ranking.
+    /// The verdicts that colour site frames: the suspects of a ranking, on every stack of each.
     public static func suspectVerdicts(_ ranking: ProcessRanking) -> [UInt32: Verdict] {
-        Dictionary(ranking.suspects.map { ($0.stackID, $0.verdict) }, uniquingKeysWith: { first, _ in first })
+        Dictionary(ranking.suspects.flatMap { v in v.stacks.map { ($0.stackID, v.verdict) } }, uniquingKeysWith: { first, _ in first })
     }
 
     /// From the first user frame outward, reversed so the root comes first.

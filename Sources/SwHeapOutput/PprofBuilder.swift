@@ -4,6 +4,7 @@
 // (default inuse_space), period_type space/bytes, period = the sampling rate, values already
 // unbiased (pprof never rescales a proto). Locations come symbolised, with inlined frames.
 import SwHeapDump
+import SwHeapRanking
 import SwHeapStore
 import SwHeapSymbols
 import SwiftProtobuf
@@ -53,6 +54,11 @@ public struct PprofBuilder {
 
         var tables = LocationTables(process: process, symbols: symbols)
         let birthKey = strings.index("birth_epoch"), birthUnit = strings.index("epoch")
+        // Label `site`: the allocation site the report ranks (function and line after skipped
+        // frames), so pprof can gather a site's stacks (-tagfocus=site=..., -tags).
+        let naming = SymbolizedSiteNaming(process: process, symbolizer: symbolizer)
+        let siteKey = strings.index("site")
+        var siteValues: [Int: Int64] = [:]
         for row in rows {
             var sample = Perftools_Profiles_Sample()
             sample.locationID = process.sites[row.siteIndex].frames.map { tables.locationID(for: $0) }
@@ -61,7 +67,15 @@ public struct PprofBuilder {
             label.key = birthKey
             label.num = Int64(clamping: row.birthEpoch)
             label.numUnit = birthUnit
-            sample.label = [label]
+            if siteValues[row.siteIndex] == nil {
+                let site = process.sites[row.siteIndex]
+                let names = naming.names(stackID: site.stackID, frames: site.frames)
+                siteValues[row.siteIndex] = strings.index(names.siteName + (names.siteLocation.map { " (\($0))" } ?? ""))
+            }
+            var siteLabel = Perftools_Profiles_Label()
+            siteLabel.key = siteKey
+            siteLabel.str = siteValues[row.siteIndex]!
+            sample.label = [label, siteLabel]
             profile.sample.append(sample)
         }
         tables.fill(&profile, strings: &strings)
@@ -96,6 +110,7 @@ public struct PprofBuilder {
         lines.append(process.rate == 1 ? "every allocation recorded: values are exact"
                      : "sampled every \(process.rate) bytes on average: values are unbiased estimates")
         lines.append("label birth_epoch=b: allocated between dumps b-1 and b")
+        lines.append("label site: the allocation site as `swheap report` ranks it (function and line)")
         if process.isTruncated { lines.append("a shim table was full in some dump: values are lower bounds") }
         if let reason = symbolizer.unavailableReason { lines.append("symbolisation incomplete: \(reason)") }
         return lines

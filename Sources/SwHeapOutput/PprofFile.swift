@@ -24,9 +24,8 @@ public enum PprofFile {
 
     public static func write(_ profile: Perftools_Profiles_Profile, to path: String) throws(PprofError) {
         let bytes = try encode(profile)
-        let name = path.split(separator: "/").last.map(String.init) ?? path
         do throws(SystemError) {
-            try FileIO.writeAtomically(bytes, to: path, temporaryName: ".\(name).\(getpid()).tmp")
+            try FileIO.writeAtomically(bytes, to: path)
         } catch {
             throw .cannotWrite(path: path, reason: error.reason)
         }

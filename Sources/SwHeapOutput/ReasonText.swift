@@ -8,7 +8,27 @@ extension SiteVerdict {
     public var reason: String { ReasonText.reason(for: assessment) }
 }
 
+extension LeakRoot {
+    /// "3 sites growing together (Parent.init, Child.init, …), +1.2 MiB/s; 3 MiB unreferenced at exit"
+    public var reason: String { ReasonText.reason(for: self) }
+    /// The finding in one line: "makeCycle: 3 sites growing together, +1.2 MiB/s, 3 MiB unreferenced".
+    public var headline: String {
+        var text = "\(caller): \(members.count) sites growing together, \(Quantity.rate(growthBytesPerSecond))"
+        if let unreferenced = unreferencedBytes { text += ", \(Quantity.bytes(unreferenced)) unreferenced" }
+        return text
+    }
+}
+
 enum ReasonText {
+    static func reason(for root: LeakRoot) -> String {
+        let names = root.members.prefix(3).map(\.site).joined(separator: ", ") + (root.members.count > 3 ? ", …" : "")
+        var text = "\(root.members.count) sites growing together (\(names)) under this caller"
+        if let unreferenced = root.unreferencedBytes, unreferenced > 0 {
+            text += "; \(Quantity.bytes(unreferenced)) unreferenced at exit"
+        }
+        return text
+    }
+
     static func reason(for a: SiteAssessment) -> String {
         var parts: [String] = [shapeReason(a)]
         if let unreferenced = a.unreferencedBytes, unreferenced > 0 {
@@ -42,11 +62,28 @@ enum ReasonText {
             return "about \(Quantity.bytes(a.trend?.lateLevel ?? a.liveBytes)) live throughout, no trend"
         case .released:
             return "released (peak \(Quantity.bytes(a.trend?.peakBytes ?? 0)))"
+        case .tooFewSamples:
+            return tooFewSamples(a)
         case .exitOnly:
             let dumps = a.epochCount == 1 ? "1 dump" : "\(a.epochCount) dumps"
             if a.unreferencedBytes == nil { return "\(Quantity.bytes(a.liveBytes)) live; only \(dumps), not scanned: no trend" }
             return "\(Quantity.bytes(a.liveBytes)) live at exit; only \(dumps): exit-time evidence only"
         }
+    }
+
+    /// "too few samples: 3 live at most, 8 needed; --rate 192 KiB or a run 2.7×
+    /// as long (if it keeps allocating) would settle it". Samples scale as 1/rate for objects
+    /// smaller than the rate, and with duration for a site that keeps allocating.
+    static func tooFewSamples(_ a: SiteAssessment) -> String {
+        let needed = a.samplesNeeded, samples = a.peakSamples ?? 0
+        let count = Int(samples.rounded())
+        let head = "too few samples: \(count) live at most, \(Int(needed)) needed"
+        guard samples > 0 else { return head }
+        let factor = needed / samples
+        let rate = max(1, (a.samplingRate / factor).rounded(.down))
+        let longer = factor < 10 ? "\((factor * 10).rounded(.up) / 10)" : "\(Int(factor.rounded(.up)))"
+        return head + "; --rate \(Int(rate)) (\(Quantity.bytes(rate))) or a run \(longer)× as long"
+            + " (if it keeps allocating) would settle it"
     }
 
     private static func survival(_ a: SiteAssessment) -> String? {

@@ -12,6 +12,8 @@ public struct ProcessReport: Sendable {
     public var ranking: ProcessRanking
     /// Sites listed: suspects, then notable others; at most `top` suspects.
     public var listed: [SiteVerdict]
+    /// Which exit scan produced the unreferenced figures, when there was one.
+    public var exitScan: String?
 
     /// - Parameter listsEverySite: list every site, suppressed ones included, not only suspects
     ///   and sites holding `RankingThresholds.notableShare` of the heap.
@@ -22,6 +24,9 @@ public struct ProcessReport: Sendable {
         commandLine = process.commandLine
         self.ranking = ranking
         listed = Self.listing(ranking, top: top, listsEverySite: listsEverySite)
+        exitScan = !process.isScanned ? nil : process.heapTraversed
+            ? "heap traversed from the roots (LeakSanitizer's rules): unreferenced = unreachable"
+            : "conservative fallback (heap not understood or a thread did not stop): unreferenced figures are lower bounds"
     }
 
     public init(pid: Int32, parentPID: Int32 = 0, executable: String, commandLine: [String],
@@ -43,8 +48,28 @@ public struct ProcessReport: Sendable {
     }
 
     public var epochCount: Int { ranking.timeline.count }
+    /// The verdict of the first unsuppressed site in rank order (suspects first), `stable` if none.
+    public var topVerdict: Verdict { ranking.sites.first { $0.suppressedBy == nil }?.verdict ?? .stable }
+    /// Growth of the process's growing, unsuppressed sites (bytes per second).
+    public var growthBytesPerSecond: Double {
+        ranking.suspects.filter { $0.verdict == .growing }.reduce(0) { $0 + $1.growthBytesPerSecond }
+    }
+    /// Something to look at: a growing or leaked-at-exit site no suppression hides.
+    public var hasFindings: Bool { !ranking.suspects.isEmpty }
     public var suppressedCount: Int { ranking.suppressed.count }
     public var suppressedBytes: Double { ranking.suppressed.reduce(0) { $0 + $1.liveBytes } }
+
+    /// Summary order: what matters first. Growing processes (fastest first), then leaked at
+    /// exit, then the rest by live bytes; pid breaks ties.
+    public static func summaryOrder(_ a: ProcessReport, _ b: ProcessReport) -> Bool {
+        func tier(_ r: ProcessReport) -> Int {
+            r.growthBytesPerSecond > 0 ? 0 : (r.hasFindings ? 1 : 2)
+        }
+        if tier(a) != tier(b) { return tier(a) < tier(b) }
+        if a.growthBytesPerSecond != b.growthBytesPerSecond { return a.growthBytesPerSecond > b.growthBytesPerSecond }
+        if a.ranking.liveBytes != b.ranking.liveBytes { return a.ranking.liveBytes > b.ranking.liveBytes }
+        return a.pid < b.pid
+    }
 
     /// A sentence about what evidence the verdicts rest on, when it is limited.
     public var evidenceNote: String? {

@@ -64,6 +64,11 @@ public enum ReportHTML {
             .replacingOccurrences(of: "@DATA@", with: json.replacingOccurrences(of: "<", with: "\\u003c"))
     }
 
+    /// A site's live bytes per epoch: the sum over its stacks (a site is a function and line).
+    static func series(_ perStack: [[Double]]) -> [Double] {
+        (0..<(perStack.map(\.count).max() ?? 0)).map { i in perStack.reduce(0) { $0 + ($1.indices.contains(i) ? $1[i] : 0) } }
+    }
+
     static func processData(_ section: Section) -> ProcessData {
         let report = section.report, process = section.process
         let stacks = Dictionary(process.sites.map { ($0.stackID, $0) }, uniquingKeysWith: { first, _ in first })
@@ -73,7 +78,7 @@ public enum ReportHTML {
                      growth: verdict.growthBytesPerSecond == 0 ? "-" : Quantity.rate(verdict.growthBytesPerSecond),
                      unreferenced: verdict.unreferencedBytes.map { Quantity.bytes($0) } ?? "-",
                      reason: verdict.reason, stack: verdict.stack.frames.map(\.displayText),
-                     series: (stacks[verdict.stackID]?.liveBytes ?? []).map(finite))
+                     series: series(verdict.stacks.compactMap { stacks[$0.stackID]?.liveBytes }).map(finite))
         }
         let times = report.ranking.timeline.elapsedSeconds.map(finite)
         let total = process.totals.map { finite($0.liveBytes) }
@@ -124,7 +129,7 @@ public enum ReportHTML {
         th, td { padding: 4px 8px; text-align: left; vertical-align: top; border-bottom: 1px solid #e4e0d8; }
         td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
         .v-growing { color: #c0262d; font-weight: 600; } .v-leaked-at-exit { color: #7b4fb0; font-weight: 600; }
-        .v-plateau, .v-sawtooth, .v-stable { color: #2f6f3e; }
+        .v-plateau, .v-sawtooth, .v-stable { color: #2f6f3e; } .v-too-few-samples { color: #777; }
         details summary { cursor: pointer; } details pre { margin: 4px 0 0; font-size: 12px; color: #444; }
         svg.chart text { font-size: 11px; fill: #555; }
         .legend span { display: inline-block; margin-right: 14px; font-size: 12px; }

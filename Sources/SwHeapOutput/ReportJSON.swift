@@ -5,7 +5,13 @@ import Foundation
 import SwHeapRanking
 
 public enum ReportJSON {
+    /// Bumped when a key changes meaning (keys are only ever added within a version).
+    /// 2: `stacks` per site (sites aggregate per function and line), `location`, `samples`,
+    /// the verdict `too-few-samples`, `roots`, per-process `top_verdict` and `growth_bytes_per_s`.
+    public static let schemaVersion = 2
+
     struct Document: Encodable {
+        var schema_version: Int
         var processes: [Process]
     }
 
@@ -21,6 +27,9 @@ public enum ReportJSON {
         var live_bytes: Int64
         var suppressed_sites: Int
         var suppressed_bytes: Int64
+        var top_verdict: String
+        var growth_bytes_per_s: Double
+        var roots: [Root]
         var suspects: [Suspect]
 
         func encode(to encoder: Encoder) throws {
@@ -31,12 +40,34 @@ public enum ReportJSON {
             try c.encode(scanned, forKey: .scanned); try c.encode(note, forKey: .note)  // null when none
             try c.encode(live_bytes, forKey: .live_bytes)
             try c.encode(suppressed_sites, forKey: .suppressed_sites); try c.encode(suppressed_bytes, forKey: .suppressed_bytes)
+            try c.encode(top_verdict, forKey: .top_verdict); try c.encode(growth_bytes_per_s, forKey: .growth_bytes_per_s)
+            try c.encode(roots, forKey: .roots)
             try c.encode(suspects, forKey: .suspects)
         }
         enum Keys: String, CodingKey {
             case pid, parent_pid, command, executable, epochs, final, scanned, note, live_bytes
-            case suppressed_sites, suppressed_bytes, suspects
+            case suppressed_sites, suppressed_bytes, top_verdict, growth_bytes_per_s, roots, suspects
         }
+    }
+
+    /// Sites growing together under a common caller; `sites` are the members' ranks.
+    struct Root: Encodable {
+        var caller: String
+        var sites: [Int]
+        var score: Double
+        var reason: String
+        var inuse_bytes: Int64
+        var growth_bytes_per_s: Double
+        var unreferenced_bytes: Int64?
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(caller, forKey: .caller); try c.encode(sites, forKey: .sites); try c.encode(score, forKey: .score)
+            try c.encode(reason, forKey: .reason); try c.encode(inuse_bytes, forKey: .inuse_bytes)
+            try c.encode(growth_bytes_per_s, forKey: .growth_bytes_per_s)
+            try c.encode(unreferenced_bytes, forKey: .unreferenced_bytes)
+        }
+        enum Keys: String, CodingKey { case caller, sites, score, reason, inuse_bytes, growth_bytes_per_s, unreferenced_bytes }
     }
 
     struct Suspect: Encodable {
@@ -52,10 +83,15 @@ public enum ReportJSON {
         var growth_bytes_per_s: Double
         var unreferenced_bytes: Int64?
         var referenced_bytes: Int64?
+        var location: String?
+        var samples: Double?
+        var stacks: [Stack]
 
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: Keys.self)
             try c.encode(rank, forKey: .rank); try c.encode(site, forKey: .site); try c.encode(stack, forKey: .stack)
+            try c.encode(location, forKey: .location); try c.encode(samples, forKey: .samples)
+            try c.encode(stacks, forKey: .stacks)
             try c.encode(verdict, forKey: .verdict); try c.encode(shape, forKey: .shape)
             try c.encode(suspect, forKey: .suspect); try c.encode(score, forKey: .score)
             try c.encode(reason, forKey: .reason); try c.encode(inuse_bytes, forKey: .inuse_bytes)
@@ -66,15 +102,30 @@ public enum ReportJSON {
         }
         enum Keys: String, CodingKey {
             case rank, site, stack, verdict, shape, suspect, score, reason, inuse_bytes, growth_bytes_per_s
-            case unreferenced_bytes, referenced_bytes
+            case unreferenced_bytes, referenced_bytes, location, samples, stacks
         }
+    }
+
+    /// One call path of a site.
+    struct Stack: Encodable {
+        var stack_id: UInt32
+        var stack: [String]
+        var inuse_bytes: Int64
+        var unreferenced_bytes: Int64?
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(stack_id, forKey: .stack_id); try c.encode(stack, forKey: .stack)
+            try c.encode(inuse_bytes, forKey: .inuse_bytes); try c.encode(unreferenced_bytes, forKey: .unreferenced_bytes)
+        }
+        enum Keys: String, CodingKey { case stack_id, stack, inuse_bytes, unreferenced_bytes }
     }
 
     /// The JSON text of a report (UTF-8, ends with a newline).
     public static func render(_ processes: [ProcessReport]) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(Document(processes: processes.map(process)))) ?? Data("{}".utf8)
+        let data = (try? encoder.encode(Document(schema_version: schemaVersion, processes: processes.map(process)))) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
@@ -85,15 +136,35 @@ public enum ReportJSON {
                        final: timeline.endsWithFinalDump, scanned: timeline.lastEpochScanned,
                        note: report.evidenceNote, live_bytes: whole(report.ranking.liveBytes),
                        suppressed_sites: report.suppressedCount, suppressed_bytes: whole(report.suppressedBytes),
+                       top_verdict: report.topVerdict.rawValue,
+                       growth_bytes_per_s: (report.growthBytesPerSecond * 10).rounded() / 10,
+                       roots: report.ranking.roots.map(root),
                        suspects: report.listed.map(suspect))
+    }
+
+    static func root(_ r: LeakRoot) -> Root {
+        Root(caller: r.caller, sites: r.members.map(\.rank), score: (r.score * 100).rounded() / 100, reason: r.reason,
+             inuse_bytes: whole(r.liveBytes), growth_bytes_per_s: (r.growthBytesPerSecond * 10).rounded() / 10,
+             unreferenced_bytes: r.unreferencedBytes.map(whole))
     }
 
     static func suspect(_ v: SiteVerdict) -> Suspect {
         Suspect(rank: v.rank, site: v.site, stack: v.stack.frames.map(\.displayText),
                 verdict: v.verdict.rawValue, shape: v.shape.rawValue, suspect: v.isSuspect,
+<<<<<<< HEAD
                 score: finite((v.score * 100).rounded() / 100), reason: v.reason,
                 inuse_bytes: whole(v.liveBytes), growth_bytes_per_s: finite((v.growthBytesPerSecond * 10).rounded() / 10),
                 unreferenced_bytes: v.unreferencedBytes.map(whole), referenced_bytes: v.referencedBytes.map(whole))
+=======
+                score: (v.score * 100).rounded() / 100, reason: v.reason,
+                inuse_bytes: whole(v.liveBytes), growth_bytes_per_s: (v.growthBytesPerSecond * 10).rounded() / 10,
+                unreferenced_bytes: v.unreferencedBytes.map(whole), referenced_bytes: v.referencedBytes.map(whole),
+                location: v.location, samples: v.assessment.peakSamples.map { ($0 * 10).rounded() / 10 },
+                stacks: v.stacks.map { child in
+                    Stack(stack_id: child.stackID, stack: child.stack.frames.map(\.displayText),
+                          inuse_bytes: whole(child.liveBytes), unreferenced_bytes: child.unreferencedBytes.map(whole))
+                })
+>>>>>>> main
     }
 
     static func whole(_ value: Double) -> Int64 {

@@ -1,6 +1,7 @@
 // `swheap report`: one table per process, then the stacks of the top suspects.
 
 import SwHeapRanking
+import SwHeapSymbols
 
 public struct ReportTable {
     public var style: ReportStyle
@@ -10,8 +11,36 @@ public struct ReportTable {
 
     public init(style: ReportStyle) { self.style = style }
 
-    public func render(_ processes: [ProcessReport]) -> String {
-        processes.map(render).joined(separator: "\n")
+    /// One process: its details. Several: one summary line per process first, most important
+    /// first, then details only for processes with findings unless `detailsForAll`.
+    public func render(_ processes: [ProcessReport], detailsForAll: Bool = false) -> String {
+        guard processes.count > 1 else { return processes.map(render).joined(separator: "\n") }
+        let ordered = processes.sorted(by: ProcessReport.summaryOrder)
+        let detailed = detailsForAll ? ordered : ordered.filter(\.hasFindings)
+        var out = summary(ordered)
+        if detailed.count < ordered.count {
+            out += style.dim("\(ordered.count - detailed.count) process(es) without findings not detailed (--all or --pid to see them)") + "\n"
+        }
+        return ([out] + detailed.map(render)).joined(separator: "\n")
+    }
+
+    /// One line per process: pid, epochs, live, growth, top verdict, command.
+    func summary(_ processes: [ProcessReport]) -> String {
+        let headers = ["pid", "epochs", "live", "growth", "top verdict", "command"]
+        let rows = processes.map { r -> [String] in
+            ["\(r.pid)", "\(r.epochCount)", Quantity.bytes(r.ranking.liveBytes),
+             r.growthBytesPerSecond > 0 ? Quantity.rate(r.growthBytesPerSecond) : "-",
+             r.topVerdict.rawValue, truncated(Self.escapingControls(r.command), 80)]
+        }
+        let padded = Columns([.right, .right, .right, .right, .left, .left]).pad([headers] + rows)
+        var out = style.bold("\(processes.count) processes") + "\n"
+        out += style.bold("  " + padded[0].joined(separator: "  ")) + "\n"
+        for (cells, r) in zip(padded.dropFirst(), processes) {
+            var cells = cells
+            cells[4] = style.verdict(r.topVerdict, text: cells[4])
+            out += "  " + cells.joined(separator: "  ") + "\n"
+        }
+        return out
     }
 
     public func render(_ report: ProcessReport) -> String {
@@ -20,34 +49,74 @@ public struct ReportTable {
         out += "  \(report.epochCount) epoch(s), \(Quantity.bytes(report.ranking.liveBytes)) live at the last"
         out += report.ranking.timeline.endsWithFinalDump ? " (final dump)\n" : "\n"
         if let note = report.evidenceNote { out += "  note: \(note)\n" }
+        if let scan = report.exitScan { out += "  exit scan: \(scan)\n" }
         if report.suppressedCount > 0 {
             out += style.dim("  \(report.suppressedCount) site(s), \(Quantity.bytes(report.suppressedBytes)) live, hidden by suppressions") + "\n"
         }
         guard !report.listed.isEmpty else { return out + "  no suspects and no site holds 1% of the heap\n" }
 
+        // Roots first, each followed by its member sites; then the other listed sites.
+        enum Row { case root(Int, LeakRoot), site(SiteVerdict, member: Bool) }
+        var rowsToShow: [Row] = []
+        let inRoots = Set(report.ranking.roots.flatMap { $0.members.map(\.rank) })
+        for (index, root) in report.ranking.roots.enumerated() {
+            rowsToShow.append(.root(index + 1, root))
+            rowsToShow += root.members.map { .site($0, member: true) }
+        }
+        rowsToShow += report.listed.filter { !inRoots.contains($0.rank) }.map { .site($0, member: false) }
+
         let headers = ["#", "verdict", "site", "live", "growth", "unref", "reason"]
-        let rows = report.listed.map { v -> [String] in
-            ["\(v.rank)", v.suppressedBy == nil ? v.verdict.rawValue : "suppressed", truncated(v.site, 48), Quantity.bytes(v.liveBytes),
-             v.verdict == .growing ? Quantity.rate(v.growthBytesPerSecond) : "-",
-             v.unreferencedBytes.map { Quantity.bytes($0) } ?? "-", v.reason]
+        let rows = rowsToShow.map { row -> [String] in
+            switch row {
+            case let .root(index, root):
+                return ["R\(index)", Verdict.growing.rawValue, truncated(root.caller, 48), Quantity.bytes(root.liveBytes),
+                        Quantity.rate(root.growthBytesPerSecond), root.unreferencedBytes.map { Quantity.bytes($0) } ?? "-",
+                        root.reason]
+            case let .site(v, member):
+                return ["\(v.rank)", v.suppressedBy == nil ? v.verdict.rawValue : "suppressed",
+                        (member ? "└ " : "") + truncated(v.site, member ? 46 : 48), Quantity.bytes(v.liveBytes),
+                        v.verdict == .growing ? Quantity.rate(v.growthBytesPerSecond) : "-",
+                        v.unreferencedBytes.map { Quantity.bytes($0) } ?? "-", v.reason]
+            }
         }
         let padded = Columns([.right, .left, .left, .right, .right, .right, .left]).pad([headers] + rows)
         out += style.bold("  " + padded[0].joined(separator: "  ")) + "\n"
-        for (cells, v) in zip(padded.dropFirst(), report.listed) {
+        for (cells, row) in zip(padded.dropFirst(), rowsToShow) {
             var cells = cells
-            cells[1] = style.verdict(v.verdict, text: cells[1])
+            switch row {
+            case .root: cells[1] = style.verdict(.growing, text: cells[1]); cells[2] = style.bold(cells[2])
+            case let .site(v, _): cells[1] = style.verdict(v.verdict, text: cells[1])
+            }
             out += "  " + cells.joined(separator: "  ") + "\n"
         }
 
+        for (index, root) in report.ranking.roots.enumerated() {
+            out += "\n  R\(index + 1) \(style.verdict(.growing, text: "growing")) \(style.bold(root.headline))\n"
+            for member in root.members {
+                out += "      #\(member.rank) \(member.site)" + (member.location.map { " (\($0))" } ?? "") + "\n"
+            }
+        }
         let stacks = report.listed.filter(\.isSuspect).prefix(stacksShown)
         for v in stacks {
             out += "\n  #\(v.rank) \(style.verdict(v.verdict, text: v.verdict.rawValue)) \(v.site)  score \(Quantity.hundredths(v.score))\n"
-            for frame in v.stack.frames.prefix(framesShown) {
-                let text = "      " + frame.displayText
-                out += (frame.isRuntime ? style.dim(text) : text) + "\n"
+            for (index, child) in v.stacks.prefix(stacksShown).enumerated() {
+                if v.stacks.count > 1 {
+                    out += "    stack \(index + 1) of \(v.stacks.count), \(Quantity.bytes(child.liveBytes)) live:\n"
+                }
+                out += frames(child.stack)
             }
-            if v.stack.frames.count > framesShown { out += style.dim("      ... \(v.stack.frames.count - framesShown) more") + "\n" }
+            if v.stacks.count > stacksShown { out += style.dim("    ... \(v.stacks.count - stacksShown) more stacks") + "\n" }
         }
+        return out
+    }
+
+    private func frames(_ stack: StackNames) -> String {
+        var out = ""
+        for frame in stack.frames.prefix(framesShown) {
+            let text = "      " + frame.displayText
+            out += (frame.isRuntime ? style.dim(text) : text) + "\n"
+        }
+        if stack.frames.count > framesShown { out += style.dim("      ... \(stack.frames.count - framesShown) more") + "\n" }
         return out
     }
 

@@ -20,6 +20,13 @@ public struct BirthSurvival: Hashable, Sendable {
     /// Objects born in the second half of the run were seen alive (allocation continues).
     public var birthsContinue: Bool
 
+    /// Of every object first seen before the last analysed epoch, the share still alive then;
+    /// nil under `minimumSurvivalSamples`. A cache evicts (low), a leak keeps everything (1).
+    public var overallRetention: Double?
+    /// Sampled objects alive at the last analysed epoch that were born in the second half of
+    /// the run (expected count): with sparse samples, the evidence that growth continues.
+    public var lateBornSamples: Double
+
     /// olderAlive / olderBorn; nil when too few objects were born in that range to tell
     /// (fewer samples than `RankingThresholds.minimumSurvivalSamples`).
     public var retention: Double?
@@ -89,6 +96,19 @@ extension BirthSurvival {
         earlyShare = totalBytes > 0 ? earlyBytes / totalBytes : nil
 
         let secondHalf = (lastIndex + 1) / 2
+        var everBorn = 0.0, everBornBytes = 0.0, everAlive = 0.0, late = 0.0
+        for (epoch, seen) in firstSeen where seen.index < lastIndex {
+            everBorn += seen.objects; everBornBytes += seen.bytes
+            everAlive += aliveAtLast[epoch]?.objects ?? 0
+        }
+        for (epoch, alive) in aliveAtLast where (timeline.index(ofBirthEpoch: epoch) ?? -1) >= max(1, secondHalf) {
+            late += SamplingNoise.expectedSamples(objects: alive.objects, meanSize: alive.objects > 0 ? alive.bytes / alive.objects : 0,
+                                                  rate: timeline.samplingRate)
+        }
+        let everSamples = SamplingNoise.expectedSamples(objects: everBorn, meanSize: everBorn > 0 ? everBornBytes / everBorn : 0,
+                                                        rate: timeline.samplingRate)
+        overallRetention = everBorn > 0 && everSamples >= minimumSamples ? min(1, everAlive / everBorn) : nil
+        lateBornSamples = late
         birthsContinue = firstSeen.contains { epoch, seen in
             seen.objects > 0 && (timeline.index(ofBirthEpoch: epoch) ?? -1) >= max(1, secondHalf)
         }

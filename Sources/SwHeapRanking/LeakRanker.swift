@@ -7,6 +7,8 @@ import SwHeapSymbols
 public struct ProcessRanking: Sendable {
     /// Every site with live bytes at some epoch, ranked: suspects first (by score), then the rest.
     public var sites: [SiteVerdict]
+    /// Growing sites gathered under a common caller, strongest first (`LeakRoots`).
+    public var roots: [LeakRoot] = []
     public var timeline: EpochTimeline
     /// The thresholds the sites were ranked with.
     public var thresholds: RankingThresholds
@@ -45,26 +47,33 @@ public enum LeakRanker {
                                names: any SiteNaming, suppressions: Suppressions = .builtIn,
                                classifier: ShapeClassifier = ShapeClassifier()) -> ProcessRanking {
         let present = sites.filter { $0.liveBytes.contains { $0 > 0 } }
-        let assessments = present.map { classifier.assess($0, timeline: timeline) }
+        let groups = SiteGrouping.group(present, names: { names.names(stackID: $0.stackID, frames: frames[$0.stackID] ?? []) },
+                                        suppressions: suppressions)
+        let assessments = groups.map { classifier.assess($0.history, timeline: timeline) }
         let totalLive = assessments.reduce(0) { $0 + $1.liveBytes }
         let totalGrowth = assessments.filter { $0.verdict == .growing }.reduce(0) { $0 + $1.grownBytes }
         let totalUnreferenced = assessments.reduce(0) { $0 + ($1.unreferencedBytes ?? 0) }
 
-        var verdicts = zip(present, assessments).map { site, assessment -> SiteVerdict in
-            let stack = names.names(stackID: site.stackID, frames: frames[site.stackID] ?? [])
+        var verdicts = zip(groups, assessments).map { group, assessment -> SiteVerdict in
+            let stacks = group.members.map { member in
+                SiteStack(stackID: member.history.stackID, stack: member.stack, liveBytes: member.history.liveBytes.last ?? 0,
+                          unreferencedBytes: timeline.lastEpochScanned ? member.history.unreferencedBytes.last : nil)
+            }.sorted { ($0.liveBytes, $1.stackID) > ($1.liveBytes, $0.stackID) }
             let score = LeakScore.score(
                 assessment, growthShare: totalGrowth > 0 ? assessment.grownBytes / totalGrowth : 0,
                 unreferencedShareOfProcess: totalUnreferenced > 0 ? (assessment.unreferencedBytes ?? 0) / totalUnreferenced : 0,
                 thresholds: classifier.thresholds)
-            return SiteVerdict(rank: 0, stackID: site.stackID, site: stack.siteName, stack: stack,
-                               verdict: assessment.verdict, shape: assessment.shape, score: score,
+            return SiteVerdict(rank: 0, stackID: group.history.stackID, site: stacks[0].stack.siteName, stack: stacks[0].stack,
+                               stacks: stacks, verdict: assessment.verdict, shape: assessment.shape, score: score,
                                assessment: assessment,
-                               suppressedBy: suppressions.match(stack),
+                               suppressedBy: group.suppression,
                                heapShare: totalLive > 0 ? assessment.liveBytes / totalLive : 0)
         }
         verdicts.sort(by: ranksBefore)
         for index in verdicts.indices { verdicts[index].rank = index + 1 }
-        return ProcessRanking(sites: verdicts, timeline: timeline, thresholds: classifier.thresholds)
+        let live = Dictionary(groups.map { ($0.history.stackID, $0.history.liveBytes) }, uniquingKeysWith: { a, _ in a })
+        return ProcessRanking(sites: verdicts, roots: LeakRoots.find(verdicts, liveBytes: live, thresholds: classifier.thresholds),
+                              timeline: timeline, thresholds: classifier.thresholds)
     }
 
     /// Suspects first, by score; the rest by live bytes (what a reader of the table wants to

@@ -61,6 +61,12 @@ public struct RankingThresholds: Hashable, Sendable {
     /// `partialRetention`, the second half must rise by this many standard deviations.
     public var unknownSurvivalNoiseMultiple = 2.0
     public var partialRetention = 0.8
+    /// Sparse samples: growth shown by survival needs at least this many sampled objects born
+    /// in the second half and alive at the end (with the older ones retained).
+    public var minimumLateBornSamples = 1.0
+    /// Fewer than `minimumShapeSamples`: growing only when at least this share of every sampled
+    /// object seen is still alive (a leak frees nothing; a small cache's few samples die).
+    public var sparseRetention = 0.95
     /// Late growth: first-half slope at most this fraction of the second-half slope.
     public var lateGrowthRatio = 0.25
     /// Repeated drops (fills then releases) that make a sawtooth.
@@ -73,6 +79,10 @@ public struct RankingThresholds: Hashable, Sendable {
     public var plateauRiseRatio = 0.67
     /// ...or older births retained at most this much while births continue (turnover).
     public var plateauRetention = 0.5
+    /// A sampled site that is not growing gets a bounded shape (plateau, sawtooth, stable) only
+    /// with at least this many sampled objects live at its peak: with fewer, a cache, a batch,
+    /// a start-up table and a slow leak look alike, and the verdict is "too few samples".
+    public var minimumShapeSamples = 8.0
     /// Unreferenced share of a site's live bytes at exit that makes `leaked-at-exit`.
     public var leakedAtExitShare = 0.01
 
@@ -99,6 +109,15 @@ public struct RankingThresholds: Hashable, Sendable {
     public var leakedProcessShareWeight = 0.09
     /// Not a suspect: a trend still rising at the end weighs fully, otherwise by this factor.
     public var flatteningWeight = 0.5
+
+    // MARK: Leak roots (LeakRoots)
+
+    /// A root is at most this many user frames above each member site.
+    public var rootCallerDepth = 3
+    /// Live bytes scaled to their peak differ by at most this at every epoch...
+    public var rootCurveDistance = 0.1
+    /// ...plus this many standard deviations of the scaled values' sampling noise.
+    public var rootCurveNoiseMultiple = 3.0
 
     // MARK: Listing (ProcessRanking)
 

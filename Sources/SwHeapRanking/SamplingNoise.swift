@@ -27,4 +27,12 @@ enum SamplingNoise {
         guard rate > 1 else { return objects }
         return objects * (1 - exp(-meanSize / rate))
     }
+
+    /// The number of samples an estimate is worth: 1 / its squared relative error, objects·p/(1−p).
+    /// Small objects: the sampled objects themselves; objects much larger than R: nearly exact.
+    static func effectiveSamples(objects: Double, meanSize: Double, rate: Double) -> Double {
+        guard rate > 1 else { return objects }
+        let p = 1 - exp(-meanSize / rate)
+        return p < 1 ? min(1e12, objects * p / (1 - p)) : 1e12
+    }
 }

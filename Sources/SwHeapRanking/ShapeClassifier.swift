@@ -16,6 +16,8 @@ public struct ShapeClassifier: Sendable {
             shape: .exitOnly, verdict: .stable, trend: nil, survival: nil, epochCount: n,
             turningEpoch: nil, growthBytesPerSecond: 0, liveBytes: site.liveBytes.last ?? 0,
             liveObjects: site.liveObjects.last ?? 0, unreferencedBytes: unreferenced, grownBytes: 0)
+        assessment.samplingRate = timeline.samplingRate
+        assessment.samplesNeeded = thresholds.minimumShapeSamples
 
         if n >= thresholds.minimumEpochsForTrend {
             let times = Array(timeline.elapsedSeconds.prefix(n)), bytes = Array(site.liveBytes.prefix(n))
@@ -32,7 +34,12 @@ public struct ShapeClassifier: Sendable {
             assessment.trend = trend
             assessment.survival = survival
             let riseNoise = Self.risingNoise(site, timeline: timeline, lastIndex: lastIndex)
-            assessment.shape = shape(trend: trend, survival: survival, noise: riseNoise)
+            assessment.peakSamples = Self.peakSamples(site, timeline: timeline, lastIndex: lastIndex)
+            assessment.shape = shape(trend: trend, survival: survival, noise: riseNoise, samples: assessment.peakSamples)
+            if assessment.shape.verdict != .growing, let samples = assessment.peakSamples,
+               samples < thresholds.minimumShapeSamples {
+                assessment.shape = .tooFewSamples
+            }
             assessment.grownBytes = max(0, trend.slope * ((analysedTimes.last ?? 0) - (analysedTimes.first ?? 0)))
 
             switch assessment.shape {
@@ -49,6 +56,12 @@ public struct ShapeClassifier: Sendable {
             default:
                 assessment.growthBytesPerSecond = trend.secondHalfSlope
             }
+            // Sparse samples: a step-shaped series can have a zero median slope while growing.
+            if assessment.shape.verdict == .growing && assessment.growthBytesPerSecond <= 0,
+               let first = analysedTimes.first, let last = analysedTimes.last, last > first {
+                assessment.growthBytesPerSecond = max(0, (analysedBytes.last! - analysedBytes.first!) / (last - first))
+                assessment.grownBytes = max(assessment.grownBytes, analysedBytes.last! - analysedBytes.first!)
+            }
         }
         assessment.verdict = assessment.shape.verdict
         if assessment.verdict != .growing, let share = assessment.unreferencedShare,
@@ -58,11 +71,11 @@ public struct ShapeClassifier: Sendable {
         return assessment
     }
 
-    func shape(trend: LiveTrend, survival: BirthSurvival, noise: RiseNoise) -> SiteShape {
+    func shape(trend: LiveTrend, survival: BirthSurvival, noise: RiseNoise, samples: Double? = nil) -> SiteShape {
         let t = thresholds
         if trend.drops >= t.sawtoothDrops { return .sawtooth }
-        if isGrowing(trend, survival, noise) {
-            if let retention = survival.retention, retention < t.releasedRetention { return .growthWithTurnover }
+        if isGrowing(trend, survival, noise, samples: samples) {
+            if let retention = effectiveRetention(survival), retention < t.releasedRetention { return .growthWithTurnover }
             if trend.secondHalfSlope > 0 && trend.firstHalfSlope <= t.lateGrowthRatio * trend.secondHalfSlope {
                 return .lateGrowth
             }
@@ -75,29 +88,62 @@ public struct ShapeClassifier: Sendable {
         return .flat
     }
 
-    func isGrowing(_ trend: LiveTrend, _ survival: BirthSurvival, _ noise: RiseNoise) -> Bool {
+    func isGrowing(_ trend: LiveTrend, _ survival: BirthSurvival, _ noise: RiseNoise, samples: Double?) -> Bool {
         let t = thresholds
+        // A handful of samples bunched at the end look like a late leak whether they come from
+        // a leak or from a small cache: with few samples, growth needs every sampled object kept.
+        if let samples, samples < t.minimumShapeSamples,
+           (survival.overallRetention ?? 0) < t.sparseRetention { return false }
         guard trend.analysedCount >= t.minimumEpochsForGrowth,
               trend.tau >= t.minimumTau,
               trend.significance >= t.minimumSignificance,
-              trend.relativeRise >= t.minimumRelativeRise,
-              trend.relativeRise * trend.peakBytes >= t.minimumRiseBytes,
-              trend.risesAtEnd else { return false }
+              (trend.relativeRise >= t.minimumRelativeRise && trend.relativeRise * trend.peakBytes >= t.minimumRiseBytes
+                && trend.risesAtEnd) || survivalShowsGrowth(survival) else { return false }
+        let retention = effectiveRetention(survival)
         // Old objects are being freed: only a very steady rise, well beyond sampling noise, is
         // growth (an ever larger buffer, a backlog). Sampled estimates of a cache are
         // autocorrelated (its entries stay sampled for a while), so noise alone can look
         // like a rise of several epochs.
         let secondHalfRise = trend.secondHalfSlope * noise.secondHalfSeconds
-        if let retention = survival.retention, retention < t.releasedRetention {
+        if let retention, retention < t.releasedRetention {
             return trend.tau >= t.turnoverTau && trend.secondHalfTau >= t.turnoverSecondHalfTau
                 && trend.secondHalfSlope >= t.turnoverEndRatio * trend.slope
                 && secondHalfRise >= t.turnoverNoiseMultiple * noise.standardDeviation
         }
         // No survival evidence, or only partial retention: the rise must at least clear the noise.
-        if (survival.retention ?? 0) < t.partialRetention {
+        if (retention ?? 0) < t.partialRetention {
             return secondHalfRise >= t.unknownSurvivalNoiseMultiple * noise.standardDeviation
         }
         return true
+    }
+
+    /// Samples the site's busiest analysed epoch is worth (`SamplingNoise.effectiveSamples`); nil at rate 1 (exact).
+    static func peakSamples(_ site: SiteHistory, timeline: EpochTimeline, lastIndex: Int) -> Double? {
+        guard timeline.samplingRate > 1 else { return nil }
+        return (0...lastIndex).map { i -> Double in
+            let objects = site.liveObjects[i]
+            return SamplingNoise.effectiveSamples(objects: objects, meanSize: objects > 0 ? site.liveBytes[i] / objects : 0,
+                                                  rate: timeline.samplingRate)
+        }.max() ?? 0
+    }
+
+    /// Retention of the older births, or of every birth when that is lower: a site whose
+    /// objects are evicted all along is not a leak because its recent births survive.
+    func effectiveRetention(_ survival: BirthSurvival) -> Double? {
+        switch (survival.retention, survival.overallRetention) {
+        case let (older?, overall?): return min(older, overall)
+        case let (older, overall): return older ?? overall
+        }
+    }
+
+    /// Sparse samples make step-shaped series whose robust slopes are zero though every
+    /// sampled object survives: growth is then shown by survival itself (nothing old freed,
+    /// overall or among the older births) and by samples born in the second half still alive.
+    func survivalShowsGrowth(_ survival: BirthSurvival) -> Bool {
+        let t = thresholds
+        guard let older = survival.retention, let overall = survival.overallRetention else { return false }
+        return older >= t.partialRetention && overall >= t.partialRetention
+            && survival.lateBornSamples >= t.minimumLateBornSamples
     }
 
     /// Sampling noise of the second half's rise: live bytes at its start and at the end.

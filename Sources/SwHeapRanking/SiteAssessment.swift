@@ -17,6 +17,14 @@ public struct SiteAssessment: Hashable, Sendable {
     public var liveObjects: Double
     /// Unreferenced bytes at the last epoch; nil when it was not scanned.
     public var unreferencedBytes: Double?
+    /// Samples the live estimate at the site's peak is worth (for objects much smaller than the
+    /// rate: the sampled objects live then); nil when every allocation was
+    /// recorded (rate 1: the figures are exact, however few).
+    public var peakSamples: Double?
+    /// The sampling rate the samples were taken at (bytes), for "what would settle it".
+    public var samplingRate: Double = 1
+    /// The samples a bounded shape needs (`RankingThresholds.minimumShapeSamples`).
+    public var samplesNeeded: Double = 0
     /// Growth seen over the analysed epochs (bytes), for ranking by size.
     public var grownBytes: Double
 

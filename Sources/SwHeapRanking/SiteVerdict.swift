@@ -5,10 +5,13 @@ import SwHeapSymbols
 public struct SiteVerdict: Sendable {
     /// 1-based position in the process's ranking (suspects first).
     public var rank: Int
+    /// The lowest stack id among the site's stacks (stable order).
     public var stackID: UInt32
     /// Function of the first frame that is not allocator or runtime code, without arguments.
     public var site: String
+    /// The stack holding the most live bytes; `stacks` has them all, largest first.
     public var stack: StackNames
+    public var stacks: [SiteStack]
     public var verdict: Verdict
     public var shape: SiteShape
     /// Evidence of growth without release, in [0, 1]: growing ≥ 0.5, leaked-at-exit in
@@ -25,5 +28,7 @@ public struct SiteVerdict: Sendable {
     public var liveBytes: Double { assessment.liveBytes }
     public var growthBytesPerSecond: Double { assessment.growthBytesPerSecond }
     public var unreferencedBytes: Double? { assessment.unreferencedBytes }
+    /// `file:line` of the allocation site, nil when unknown.
+    public var location: String? { stack.siteLocation }
     public var referencedBytes: Double? { assessment.referencedBytes }
 }

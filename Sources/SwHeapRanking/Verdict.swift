@@ -12,6 +12,9 @@ public enum Verdict: String, Hashable, Sendable, CaseIterable, Codable {
     case stable
     /// Not growing, but the exit-time scan found unreferenced bytes: lost, bounded.
     case leakedAtExit = "leaked-at-exit"
+    /// Not growing, and too few sampled objects to tell a cache, batches or a start-up table
+    /// apart: the reason says how many there were and what rate or duration would settle it.
+    case tooFewSamples = "too-few-samples"
 
     /// Suspects are listed first in reports and carry scores of at least 0.2.
     public var isSuspect: Bool { self == .growing || self == .leakedAtExit }
@@ -33,6 +36,8 @@ public enum SiteShape: String, Hashable, Sendable, CaseIterable, Codable {
     case released
     /// Fewer epochs than a trend needs: only exit-time evidence.
     case exitOnly = "exit-only"
+    /// Not growing, with fewer samples than `RankingThresholds.minimumShapeSamples`.
+    case tooFewSamples = "too-few-samples"
 
     public var verdict: Verdict {
         switch self {
@@ -40,6 +45,7 @@ public enum SiteShape: String, Hashable, Sendable, CaseIterable, Codable {
         case .plateau: return .plateau
         case .sawtooth: return .sawtooth
         case .oneTime, .flat, .released, .exitOnly: return .stable
+        case .tooFewSamples: return .tooFewSamples
         }
     }
 }

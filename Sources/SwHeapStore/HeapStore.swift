@@ -66,6 +66,8 @@ public struct ProcessHeap: Sendable {
     public var isFinal: Bool { epochs.last?.isFinal ?? false }
     /// The latest dump has valid unreferenced figures.
     public var isScanned: Bool { epochs.last?.isScanned ?? false }
+    /// The latest dump's scan traversed the heap from the roots (not the conservative fallback).
+    public var heapTraversed: Bool { epochs.last.map { $0.isScanned && $0.heapTraversed } ?? false }
     /// Some dump hit a full shim table, so its figures are lower bounds.
     public var isTruncated: Bool { epochs.contains { $0.isTruncated } }
 

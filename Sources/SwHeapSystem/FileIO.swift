@@ -77,6 +77,13 @@ public enum FileIO {
         }
     }
 
+    /// The same for an output file the user named: the temporary is `.<name>.<our pid>.tmp`
+    /// beside it, so two swheap processes writing the same file never share a temporary.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(SystemError) {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        try writeAtomically(bytes, to: path, temporaryName: ".\(name).\(getpid()).tmp", mode: mode)
+    }
+
     /// "dir/" for "dir/name", "" for a bare name.
     static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "" }

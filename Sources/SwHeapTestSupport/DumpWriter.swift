@@ -90,6 +90,7 @@ public enum DumpWriter {
         if header.isFinal { flags |= DumpLayout.flagFinal }
         if header.isScanned { flags |= DumpLayout.flagScanned }
         if header.isTruncated { flags |= DumpLayout.flagTruncated }
+        if header.heapTraversed { flags |= DumpLayout.flagReachability }
         var raw = RawHeader()
         withUnsafeMutableBytes(of: &raw.magic) { $0.copyBytes(from: DumpLayout.magic) }
         raw.version = header.version

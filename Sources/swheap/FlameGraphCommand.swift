@@ -82,8 +82,7 @@ struct FlameGraphCommand: ParsableCommand {
             print(text, terminator: "")
             return
         }
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        try FileIO.writeAtomically(Array(text.utf8), to: path, temporaryName: ".\(name).\(getpid()).tmp")
+        try FileIO.writeAtomically(Array(text.utf8), to: path)
         print("wrote \(path): pid \(process.pid), \(view), \(value.rawValue), \(stacks.count) stacks")
     }
 }

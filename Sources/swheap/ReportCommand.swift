@@ -17,9 +17,10 @@ struct ReportCommand: ParsableCommand {
         abstract: "Rank allocation sites by evidence that they grow and are never released.",
         discussion: """
             Each process in the directory (a parent and its forked children) is reported \
-            separately. Verdicts: growing (a leak), plateau (bounded: cache, pool), sawtooth \
-            (batches filled and released), stable, leaked-at-exit (unreferenced at exit, not \
-            growing). See docs/REPORT.md for how verdicts are decided and for the JSON schema.
+            separately; with several, one summary line per process comes first and only \
+            processes with findings are detailed (--all: every process, --pid: one). Verdicts: growing (a leak), plateau (bounded: cache, pool), sawtooth \
+            (batches filled and released), stable, too-few-samples, leaked-at-exit \
+            (unreferenced at exit, not growing). See docs/REPORT.md for how verdicts are decided and for the JSON schema.
             """)
 
     @Argument(help: ArgumentHelp("A dump directory written by `swheap run`.", valueName: "directory"))
@@ -37,7 +38,7 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Do not apply the built-in suppressions for glibc and C++ runtime start-up allocations.")
     var noBuiltinSuppressions = false
 
-    @Flag(help: "List every site, not only suspects and sites holding 1% of the heap; suppressed ones too.")
+    @Flag(help: "Detail every process, and list every site (not only suspects and sites holding 1% of the heap; suppressed ones too).")
     var all = false
 
     @Option(help: "Report only this process.")
@@ -75,7 +76,7 @@ struct ReportCommand: ParsableCommand {
         } else if json {
             print(ReportJSON.render(reports), terminator: "")
         } else {
-            print(ReportTable(style: .forStandardOutput()).render(reports), terminator: "")
+            print(ReportTable(style: .forStandardOutput()).render(reports, detailsForAll: all || pid != nil), terminator: "")
         }
     }
 
@@ -89,8 +90,7 @@ struct ReportCommand: ParsableCommand {
             return ReportHTML.Section(report: report, process: process, flameGraph: graph)
         }
         let page = ReportHTML.render(sections, title: "swheap report: \(directory)")
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        try FileIO.writeAtomically(Array(page.utf8), to: path, temporaryName: ".\(name).\(getpid()).tmp")
+        try FileIO.writeAtomically(Array(page.utf8), to: path)
         print("wrote \(path): \(reports.count) process\(reports.count == 1 ? "" : "es")")
     }
 }

@@ -30,8 +30,10 @@ func rememberInCache(_ key: Int) {
 
 let steps = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 40 : 40
 let pauseMs = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 25 : 25
+// Cycles per step (argv[3]): enough to sample well at the default rate in a few seconds.
+let cyclesPerStep = CommandLine.arguments.count > 3 ? Int(CommandLine.arguments[3]) ?? 8 : 8
 for step in 0..<steps {
-    for _ in 0..<8 { makeCycle() }
+    for _ in 0..<cyclesPerStep { makeCycle() }
     for k in 0..<8 { rememberInCache(step * 8 + k) }
     usleep(UInt32(pauseMs * 1000))
 }

@@ -86,6 +86,32 @@ final class FlameGraphTests: XCTestCase {
         XCTAssertTrue(leak.info.hasSuffix("growing site"), leak.info)
     }
 
+    /// The graph's script, run by a real browser: a link zooms into one frame (hiding frames
+    /// outside it and widening it to the full width) and searches (highlight and share).
+    func testBrowserZoomsAndSearches() throws {
+        let dumps = try run(steps: 10, interval: 0)
+        let svg = dumps.deletingLastPathComponent().appendingPathComponent("alloc.svg")
+        _ = try swheap(["flamegraph", dumps.path, "--type", "alloc_space", "-o", svg.path])
+        guard ProgramRunner.exists("chromium") else {
+            print("SKIPPED: chromium is not installed (scripts/deps test installs it)")
+            throw XCTSkip("chromium is not installed")
+        }
+        let browser = try Harness.run("chromium", [
+            "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+            "--user-data-dir=\(dumps.deletingLastPathComponent().appendingPathComponent("chromium").path)",
+            "--dump-dom", svg.absoluteString + "#zoom=site_leak&search=site_churn"], environment: [:], timeout: 120)
+        XCTAssertEqual(browser.status, 0, browser.stderr)
+        XCTAssertEqual(browser.stderr.split(separator: "\n").filter { $0.contains("CONSOLE") }, [], "no script errors")
+        let dom = browser.stdout
+        // churn allocates 4000 bytes a step and the leak 1000: exactly 80% of alloc_space.
+        XCTAssertTrue(dom.contains("Matched: 80.0%"), String(dom.suffix(2000)))
+        let leak = try XCTUnwrap(dom.range(of: #"<g class="f"[^>]*data-n="site_leak"[^>]*>.*?</g>"#, options: .regularExpression).map { String(dom[$0]) })
+        XCTAssertFalse(leak.contains("display: none"), leak)
+        XCTAssertTrue(leak.contains(#"width="1180.00""#), "zoomed to the full width: \(leak)")
+        let churn = try XCTUnwrap(dom.range(of: #"<g class="f"[^>]*data-n="site_churn"[^>]*>"#, options: .regularExpression).map { String(dom[$0]) })
+        XCTAssertTrue(churn.contains("display: none"), "outside the zoomed frame: \(churn)")
+    }
+
     func testDiffOfTwoRunsMatchesSitesByName() throws {
         let short = try run(steps: 10, interval: 0), long = try run(steps: 30, interval: 0)
         let profile = long.deletingLastPathComponent().appendingPathComponent("diff.pb.gz")

@@ -117,7 +117,11 @@ final class PprofBuilderTests: XCTestCase {
         let leafLocation = try XCTUnwrap(profile.location.first { $0.id == leafOfLeak })
         XCTAssertEqual(leafLocation.address, scenario.leakFrames[0] - 1)
         XCTAssertEqual(profile.sample.count, 6)
-        XCTAssertTrue(profile.sample.allSatisfy { $0.label.count == 1 && strings[Int($0.label[0].key)] == "birth_epoch" })
+        XCTAssertTrue(profile.sample.allSatisfy { $0.label.count == 2 && strings[Int($0.label[0].key)] == "birth_epoch" })
+        // Label `site`: the report's site (function, after skipped frames) of every sample.
+        XCTAssertTrue(profile.sample.allSatisfy { strings[Int($0.label[1].key)] == "site" })
+        let sites = Set(profile.sample.map { strings[Int($0.label[1].str)] })
+        XCTAssertTrue(sites.contains { $0.hasPrefix("leak") }, "\(sites)")
     }
 
     func testEpochSelectionErrorsListWhatExists() throws {

@@ -15,11 +15,17 @@ final class ReportScenarioTests: XCTestCase {
         var inuse_bytes: Double
         var unreferenced_bytes: Double?
         var referenced_bytes: Double?
+        var samples: Double?
+    }
+    struct Root: Decodable {
+        var caller: String
+        var sites: [Int]
     }
     struct Process: Decodable {
         var pid: Int32
         var epochs: Int
         var suspects: [Suspect]
+        var roots: [Root]
     }
     struct Report: Decodable { var processes: [Process] }
 
@@ -101,5 +107,58 @@ final class ReportScenarioTests: XCTestCase {
         let cache = process.suspects.first { $0.site.contains("rememberInCache") }
         XCTAssertNotEqual(cache?.verdict, "growing", summary)
         XCTAssertEqual(cache?.unreferenced_bytes ?? 0, 0, summary)
+    }
+
+    /// At the default rate (512 KiB), a few seconds of leaking: the function that makes the
+    /// cycle is the finding, its member sites are the cycle's objects, and no site is given
+    /// a bounded verdict without the samples to show it.
+    func testSwiftRetainCycleRootIsNamedAtTheDefaultRate() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compileSwift("cycles.swift", into: dir)
+        let dumps = dir.appendingPathComponent("dumps")
+        // 16 steps of 200 ms, 2000 cycles a step: about 3 s and 25 MiB of leaked objects.
+        let (result, _) = try Harness.profile(exe, ["16", "200", "2000"], dumps: dumps, rate: 512 * 1024, interval: 0.25)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let process = try XCTUnwrap(try report(dumps).processes.first)
+        let summary = process.suspects.map { "\($0.rank) \($0.verdict) \($0.site) (\($0.samples ?? 0) samples)" }
+            .joined(separator: "\n") + "\nroots: \(process.roots.map { "\($0.caller) \($0.sites)" })"
+        let root = try XCTUnwrap(process.roots.first, summary)
+        XCTAssertEqual(root.caller, "cycles.makeCycle", summary)
+        let members = process.suspects.filter { root.sites.contains($0.rank) }
+        XCTAssertGreaterThanOrEqual(members.count, 2, summary)
+        XCTAssertTrue(members.contains { $0.site.contains("Parent") } && members.contains { $0.site.contains("Child") }, summary)
+        XCTAssertTrue(members.allSatisfy { $0.verdict == "growing" }, summary)
+        for site in process.suspects where ["plateau", "stable", "sawtooth"].contains(site.verdict) {
+            XCTAssertGreaterThanOrEqual(site.samples ?? .infinity, 8, "\(site.site) \(site.verdict) on few samples:\n\(summary)")
+        }
+    }
+
+    /// `swheap run -- <a shell script>`: one summary line per process, the leaking one first;
+    /// details only for it; --pid and --all widen the view.
+    func testAShellScriptGetsOneSummaryLinePerProcessAndDetailsOnlyWhereThereAreFindings() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("scenarios.c", into: dir, extraFlags: ["-ldl"])
+        let dumps = dir.appendingPathComponent("dumps")
+        let script = "for i in 1 2 3 4 5 6; do /bin/echo $i >/dev/null; done; '\(exe)' 40 25"
+        let (result, store) = try Harness.profile("sh", ["-c", script], dumps: dumps, rate: 1, interval: 0.05)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let processes = store.processes.count
+        XCTAssertGreaterThanOrEqual(processes, 8, "sh, six echo, the scenario program")
+        let leaker = try XCTUnwrap(store.processes.first { $0.commandLine.first == exe })
+        let shell = try XCTUnwrap(store.processes.first { $0.commandLine.first == "sh" })
+
+        let text = try Harness.run(Harness.swheap, ["report", dumps.path], environment: ["NO_COLOR": "1"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        let lines = text.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(lines.first, "\(processes) processes", text.stdout)
+        XCTAssertTrue(lines[2].contains("\(leaker.pid)") && lines[2].contains("growing"), "the leaking process first:\n\(text.stdout)")
+        XCTAssertTrue(text.stdout.contains("\(processes - 1) process(es) without findings not detailed"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("pid \(leaker.pid) (parent"), text.stdout)
+        XCTAssertFalse(text.stdout.contains("pid \(shell.pid)"), "no details for the shell:\n\(text.stdout)")
+
+        let one = try Harness.run(Harness.swheap, ["report", dumps.path, "--pid", "\(shell.pid)"], environment: ["NO_COLOR": "1"])
+        XCTAssertTrue(one.stdout.hasPrefix("pid \(shell.pid)"), one.stdout)
+        let all = try Harness.run(Harness.swheap, ["report", dumps.path, "--all"], environment: ["NO_COLOR": "1"])
+        XCTAssertEqual(all.stdout.components(separatedBy: "\npid ").count - 1, processes, all.stdout)
     }
 }

@@ -12,6 +12,9 @@
 #include "sw_stacks.h"
 #include "sw_buffer.h"
 #include "sw_scan.h"
+#include "sw_scan_maps.h"
+#include "sw_scan_heap.h"
+#include "sw_scan_threads.h"
 #include "sw_encode.h"
 
 #endif

@@ -18,6 +18,8 @@
 #define SW_FLAG_FINAL 1u     /* written at exit */
 #define SW_FLAG_SCANNED 2u   /* unreferenced figures are valid */
 #define SW_FLAG_TRUNCATED 4u /* a table of the shim was full: figures are lower bounds */
+#define SW_FLAG_REACHABILITY 8u /* with SCANNED: the heap was traversed from the roots (LeakSanitizer's
+                                 * semantics); without it the scan was the conservative fallback */
 
 /* Section tags. */
 #define SW_TAG_EXE 1u

@@ -1,0 +1,298 @@
+/* The exit scan with LeakSanitizer's semantics: stop the other threads, learn every chunk
+ * of glibc's heap, check the sampled objects against it, then flood from the roots and
+ * class each sampled object by whether the flood reached its chunk.
+ * Roots: the writable segments of every module but this one (data, bss); each live
+ * thread's registers, stack from its stack pointer up, static TLS and DTV; for the exiting
+ * thread, the stack only from the caller of exit() (its frames below are dead); for a
+ * thread that blocks the stop signal while asleep in a system call, its stack from the
+ * stack pointer the kernel reports (no registers). Dynamic TLS and pthread keys'
+ * second-level blocks are heap chunks reached from there. Not roots: the heap itself,
+ * other anonymous memory, glibc's malloc state (the main arena is left out of libc's data:
+ * its top and bins point at chunk headers, inside the previous chunk's payload; the tcache
+ * header is never flooded), cached stacks of ended threads, and everything of the shim's. */
+#define _GNU_SOURCE
+#define UNW_LOCAL_ONLY
+#include "shim.h"
+#include "sw_scan_heap.h"
+#include "sw_scan_threads.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <libunwind.h>
+#include <link.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { MAX_RANGES = 4096, MAX_SKIP = SW_LIVE_STRIPES + 64 };
+#define STOP_TIMEOUT_NS 1000000000ull
+
+typedef struct {
+    sw_range *modules;
+    size_t nmodules;
+    uintptr_t exit_sp;             /* the caller of exit(): its stack pointer, 0 when unknown */
+    uintptr_t exit_regs[8];        /* and its callee-saved registers */
+    size_t nexit_regs;
+    size_t tls_size;               /* glibc's static TLS size, 0 when unknown */
+    sw_range libc[4];              /* libc's writable segments, where the main arena lives */
+    size_t nlibc;
+    sw_range skip[MAX_SKIP];       /* the shim's own memory, the main arena */
+    size_t nskip;
+} sw_roots;
+
+static int add_module(struct dl_phdr_info *info, size_t size, void *ctx) {
+    (void)size;
+    sw_roots *r = ctx;
+    uintptr_t self = (uintptr_t)&sw;
+    bool mine = false;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && self >= lo && self < lo + ph->p_memsz) mine = true;
+    }
+    if (mine) return 0; /* the shim's own data is not a root */
+    for (int i = 0; i < info->dlpi_phnum && r->nmodules < MAX_RANGES; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W)) continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        r->modules[r->nmodules++] = (sw_range){lo, lo + ph->p_memsz};
+        if (info->dlpi_name && strstr(info->dlpi_name, "/libc.so") && r->nlibc < 4)
+            r->libc[r->nlibc++] = (sw_range){lo, lo + ph->p_memsz};
+    }
+    return 0;
+}
+
+static bool is_exit_function(const char *name) {
+    return name && (strcmp(name, "exit") == 0 || strcmp(name, "_exit") == 0 || strcmp(name, "_Exit") == 0 ||
+                    strcmp(name, "quick_exit") == 0);
+}
+
+/* The frame that called exit() (or _exit, _Exit, quick_exit, libc's or the shim's: the
+ * outermost of them): everything below it on this stack is dead. */
+static void find_exit_caller(sw_roots *r) {
+    unw_context_t uc;
+    unw_cursor_t c;
+    if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0) return;
+    bool below_exit = false;
+    for (int depth = 0; depth < 256 && unw_step(&c) > 0; depth++) {
+        unw_word_t ip, sp;
+        if (unw_get_reg(&c, UNW_REG_IP, &ip) != 0 || unw_get_reg(&c, UNW_REG_SP, &sp) != 0) return;
+        Dl_info info;
+        bool exiting = dladdr((void *)(ip - 1), &info) && is_exit_function(info.dli_sname);
+        if (below_exit && !exiting) {
+            below_exit = false;
+            r->exit_sp = sp;
+            r->nexit_regs = 0;
+#if defined(__x86_64__)
+            static const int saved[] = {UNW_X86_64_RBX, UNW_X86_64_RBP, UNW_X86_64_R12,
+                                        UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15};
+            for (size_t i = 0; i < sizeof saved / sizeof *saved; i++) {
+                unw_word_t v;
+                if (unw_get_reg(&c, saved[i], &v) == 0) r->exit_regs[r->nexit_regs++] = v;
+            }
+#endif
+        }
+        if (exiting) below_exit = true;
+    }
+}
+
+static void add_skip(sw_roots *r, const void *p, size_t bytes);
+
+/* glibc's main_arena (struct malloc_state, 2200 bytes since 2.26, `top` at offset 96),
+ * found as the word in libc's data that holds the top chunk's address. */
+static bool skip_main_arena(sw_roots *r, uintptr_t top, char *buffer, size_t cap) {
+    if (!top) return true; /* no [heap]: nothing of the main arena points into chunks */
+    for (size_t i = 0; i < r->nlibc; i++) {
+        uintptr_t lo = r->libc[i].lo & ~(uintptr_t)7;
+        for (; lo < r->libc[i].hi; lo += cap) {
+            size_t len = r->libc[i].hi - lo < cap ? r->libc[i].hi - lo : cap;
+            struct iovec local = {buffer, len}, remote = {(void *)lo, len};
+            ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+            if (got <= 0) break;
+            for (size_t k = 0; k + 8 <= (size_t)got; k += 8) {
+                if (*(uintptr_t *)(buffer + k) != top) continue;
+                uintptr_t arena = lo + k - 96;
+                add_skip(r, (void *)arena, 2200);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static void add_skip(sw_roots *r, const void *p, size_t bytes) {
+    if (p && bytes && r->nskip < MAX_SKIP) r->skip[r->nskip++] = (sw_range){(uintptr_t)p, (uintptr_t)p + bytes};
+}
+
+static void sort_ranges(sw_range *a, size_t n) {
+    for (size_t i = 1; i < n; i++) {
+        sw_range x = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1].lo > x.lo) a[j] = a[j - 1], j--;
+        a[j] = x;
+    }
+}
+
+/* Roots [lo, hi) minus the shim's own memory. */
+static void flood_except(sw_flood *f, const sw_roots *r, uintptr_t lo, uintptr_t hi) {
+    for (size_t i = 0; i < r->nskip && lo < hi; i++) {
+        if (r->skip[i].hi <= lo) continue;
+        if (r->skip[i].lo >= hi) break;
+        if (r->skip[i].lo > lo) sw_flood_range(f, lo, r->skip[i].lo);
+        lo = r->skip[i].hi > lo ? r->skip[i].hi : lo;
+    }
+    if (lo < hi) sw_flood_range(f, lo, hi);
+}
+
+/* Static TLS and the thread descriptor around the thread pointer (x86-64: TLS below,
+ * the descriptor above), within the mapping that holds them. */
+static void flood_tls(sw_flood *f, const sw_roots *r, const sw_map_list *maps, uintptr_t tp) {
+    const sw_mapping *m = sw_maps_find(maps, tp);
+    if (!m || !r->tls_size) {
+        if (m) flood_except(f, r, m->lo, m->hi); /* size unknown: the whole mapping */
+        return;
+    }
+    uintptr_t lo = tp - r->tls_size > m->lo && tp > r->tls_size ? tp - r->tls_size : m->lo;
+    uintptr_t hi = m->hi - tp > r->tls_size + 4096 ? tp + r->tls_size + 4096 : m->hi;
+    flood_except(f, r, lo, hi);
+}
+
+/* The DTV (glibc's dtv_t array: length at [-1], generation at [0], then {val, to_free}
+ * per module): dynamic TLS blocks hang off it, and it may live outside the heap. */
+static void flood_dtv(sw_flood *f, const sw_roots *r, uintptr_t tp) {
+#if defined(__x86_64__)
+    uintptr_t at = tp + sizeof(uintptr_t); /* tcbhead_t: tcb, dtv, self */
+#else
+    uintptr_t at = tp; /* tcbhead_t: dtv, private */
+#endif
+    uintptr_t dtv, length;
+    struct iovec local = {&dtv, sizeof dtv}, remote = {(void *)at, sizeof dtv};
+    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != sizeof dtv || dtv < 16) return;
+    local = (struct iovec){&length, sizeof length}, remote = (struct iovec){(void *)(dtv - 16), sizeof length};
+    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != sizeof length || length > 65536) return;
+    flood_except(f, r, dtv - 16, dtv + (length + 1) * 16);
+}
+
+/* From the stack pointer up, as LSan does: the red zone below it holds what the last
+ * callees pushed, stale copies more often than live data. */
+static void flood_stack(sw_flood *f, const sw_roots *r, const sw_map_list *maps, uintptr_t sp) {
+    const sw_mapping *m = sw_maps_find(maps, sp);
+    if (m) flood_except(f, r, sp, m->hi);
+}
+
+/* The chunk holding each sampled object, or false when the walk disagrees with what the
+ * shim knows. Another thread may have freed a few sampled objects between the snapshot and
+ * the stop: up to MISSING_OK of them (chunk -1, verdict "referenced") are tolerated. */
+static bool check_sampled(sw_chunk_index *ix, const sw_snapshot_entry *objects, size_t n, long *chunk_of, size_t *distinct) {
+    size_t missing = 0, tolerated = n / 100 > 16 ? n / 100 : 16;
+    *distinct = 0;
+    for (size_t i = 0; i < n; i++) {
+        long c = sw_chunk_at(ix, objects[i].ptr);
+        if (c >= 0 && sw_snapshot_end(&objects[i]) > ix->end[c]) return false;
+        chunk_of[i] = c;
+        if (c < 0) {
+            if (++missing > tolerated) return false;
+            continue;
+        }
+        if (!(ix->reached[c] & 2)) (*distinct)++;
+        ix->reached[c] |= 2;
+    }
+    /* As in LSan, a pointer one past a sampled object's requested end is not into it. */
+    for (size_t i = 0; i < n; i++)
+        if (chunk_of[i] >= 0) ix->end[chunk_of[i]] = sw_snapshot_end(&objects[i]);
+    return true;
+}
+
+bool sw_scan_exact(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
+    sw_roots r = {0};
+    size_t module_bytes = MAX_RANGES * sizeof(sw_range);
+    r.modules = sw_os_map(module_bytes, false);
+    if (!r.modules) return false;
+    /* Everything that may take the loader's lock happens before the others are stopped. */
+    dl_iterate_phdr(add_module, &r);
+    find_exit_caller(&r);
+    void (*tls_info)(size_t *, size_t *) = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
+    if (tls_info) {
+        size_t align;
+        tls_info(&r.tls_size, &align);
+    }
+
+    sw_world world;
+    sw_map_list maps = {0};
+    sw_chunk_index ix = {0};
+    sw_flood f = {0};
+    long *chunk_of = NULL;
+    size_t chunk_of_bytes = ((n + 1) * sizeof(long) + 4095) & ~(size_t)4095;
+    bool ok = sw_world_stop(&world, STOP_TIMEOUT_NS) && sw_maps_read(&maps);
+
+    /* The shim's own memory: never a root, never searched for chunks. */
+    for (int i = 0; i < SW_LIVE_STRIPES; i++) {
+        sw_live_stripe *st = &sw_live_storage.stripes[i];
+        add_skip(&r, st->slots, st->capacity * sizeof(sw_live_entry));
+    }
+    if (sw.stacks) {
+        add_skip(&r, sw.stacks->arena, sw.stacks->arena_capacity);
+        add_skip(&r, sw.stacks->index, ((size_t)sw.stacks->index_mask + 1) * sizeof(uint32_t));
+        add_skip(&r, sw.stacks->by_id, ((size_t)sw.stacks->max_ids + 1) * sizeof(sw_stack *));
+    }
+    add_skip(&r, objects, n * sizeof *objects);
+    add_skip(&r, unreferenced, n);
+    add_skip(&r, r.modules, module_bytes);
+    add_skip(&r, world.threads, world.bytes);
+    add_skip(&r, maps.maps, maps.bytes);
+    /* The heap search also leaves out live threads' stacks: they hold no chunks. */
+    sw_range walk_skip[MAX_SKIP + 1];
+    size_t nwalk = r.nskip;
+    memcpy(walk_skip, r.skip, r.nskip * sizeof *walk_skip);
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    const sw_mapping *m = ok ? sw_maps_find(&maps, here) : NULL;
+    if (m) walk_skip[nwalk++] = (sw_range){m->lo, m->hi};
+    for (size_t i = 0; ok && i < world.n && nwalk < MAX_SKIP + 1; i++) {
+        if (!sw_world_stopped(&world, i) && !sw_world_asleep(&world, i)) continue;
+        m = sw_maps_find(&maps, world.threads[i].sp);
+        if (m) walk_skip[nwalk++] = (sw_range){m->lo, m->hi};
+    }
+    sort_ranges(walk_skip, nwalk);
+    ok = ok && sw_heap_walk(&ix, &maps, walk_skip, nwalk);
+    chunk_of = ok ? sw_os_map(chunk_of_bytes, true) : NULL;
+    size_t distinct = 0;
+    ok = ok && chunk_of && check_sampled(&ix, objects, n, chunk_of, &distinct) && sw_flood_begin(&f, &ix, distinct);
+
+    if (ok) {
+        /* Roots are the list without the stacks, plus what the scan itself mapped. */
+        add_skip(&r, ix.start, ix.bytes);
+        add_skip(&r, ix.end, ix.bytes);
+        add_skip(&r, ix.reached, (ix.cap + 4095) & ~(size_t)4095);
+        add_skip(&r, chunk_of, chunk_of_bytes);
+        add_skip(&r, f.work, (ix.n + 1) * sizeof(size_t));
+        add_skip(&r, f.buffer, SW_SCAN_CHUNK);
+        add_skip(&r, f.windows, SW_FLOOD_WINDOW_BYTES);
+        ok = skip_main_arena(&r, ix.main_top, f.buffer, SW_SCAN_CHUNK);
+        sort_ranges(r.skip, r.nskip);
+    }
+    if (ok) {
+        for (size_t i = 0; i < r.nmodules; i++) flood_except(&f, &r, r.modules[i].lo, r.modules[i].hi);
+        sw_flood_words(&f, r.exit_regs, r.nexit_regs);
+        flood_stack(&f, &r, &maps, r.exit_sp ? r.exit_sp : here);
+        flood_tls(&f, &r, &maps, sw_thread_pointer());
+        flood_dtv(&f, &r, sw_thread_pointer());
+        for (size_t i = 0; i < world.n; i++) {
+            sw_stopped_thread *t = &world.threads[i];
+            if (sw_world_asleep(&world, i)) flood_stack(&f, &r, &maps, t->sp); /* its TLS is at the top */
+            if (!sw_world_stopped(&world, i)) continue;
+            sw_flood_words(&f, t->regs, t->nregs);
+            flood_stack(&f, &r, &maps, t->sp);
+            flood_tls(&f, &r, &maps, t->tp);
+            flood_dtv(&f, &r, t->tp);
+        }
+        for (size_t i = 0; i < n; i++) unreferenced[i] = chunk_of[i] >= 0 && !(ix.reached[chunk_of[i]] & 1);
+    }
+    sw_world_release(&world);
+    sw_flood_end(&f);
+    if (chunk_of) sw_os_unmap(chunk_of, chunk_of_bytes);
+    sw_chunk_index_free(&ix);
+    sw_maps_free(&maps);
+    sw_os_unmap(r.modules, module_bytes);
+    return ok;
+}

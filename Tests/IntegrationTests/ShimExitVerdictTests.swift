@@ -1,0 +1,153 @@
+// Exit verdicts against LeakSanitizer: each case of Tests/Fixtures/exit_verdicts.c runs under
+// the real shim and, built with gcc's -fsanitize=leak, under LeakSanitizer; every site_* must
+// be classed as the case expects by both.
+
+import Foundation
+import SwHeapStore
+import SwHeapTestSupport
+import XCTest
+
+final class ShimExitVerdictTests: XCTestCase {
+    /// The shim's default SWHEAP_RATE (config.c).
+    static let defaultRate: UInt64 = 524_288
+
+    struct Case {
+        var arguments: [String]
+        var leaked: Set<String>
+        var kept: Set<String>
+    }
+
+    struct Built {
+        var dir: URL
+        var profiled: String
+        var sanitized: String
+        var tlsModule: String
+    }
+
+    override func setUpWithError() throws { try Harness.requireBuild() }
+
+    private func build(_ name: String = #function) throws -> Built {
+        let dir = try Harness.scratch(name)
+        let lsanDir = dir.appendingPathComponent("lsan")
+        try FileManager.default.createDirectory(at: lsanDir, withIntermediateDirectories: true)
+        return Built(dir: dir,
+                     profiled: try Harness.compile("exit_verdicts.c", into: dir, extraFlags: ["-ldl"]),
+                     sanitized: try Harness.compile("exit_verdicts.c", into: lsanDir, extraFlags: ["-ldl", "-fsanitize=leak"]),
+                     tlsModule: try Harness.compile("exit_verdicts_tls.c", into: dir, extraFlags: ["-shared", "-fPIC"]))
+    }
+
+    /// Sites LeakSanitizer reports as leaked (direct or indirect): the site_* functions in
+    /// the stacks of its leak reports.
+    private func sanitizerLeaks(_ built: Built, _ arguments: [String]) throws -> Set<String> {
+        let result = try Harness.run(built.sanitized, arguments, environment: ["LSAN_OPTIONS": "exitcode=0"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        var leaked = Set<String>(), inLeak = false
+        for line in result.stderr.split(separator: "\n") {
+            if line.hasPrefix("Direct leak") || line.hasPrefix("Indirect leak") { inLeak = true; continue }
+            if !line.hasPrefix("    #") { inLeak = false; continue }
+            if inLeak, let site = line.split(separator: " ").first(where: { $0.hasPrefix("site_") }) { leaked.insert(String(site)) }
+        }
+        return leaked
+    }
+
+    private func check(_ c: Case, _ built: Built, rate: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
+        let label = c.arguments.joined(separator: " ")
+        let dumps = built.dir.appendingPathComponent("dumps-" + label.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: " ", with: "-"))
+        let (result, store) = try Harness.profile(built.profiled, c.arguments, dumps: dumps, rate: rate)
+        XCTAssertEqual(result.status, 0, result.stderr, file: file, line: line)
+        let process = try XCTUnwrap(store.processes.first, file: file, line: line)
+        XCTAssertTrue(process.heapTraversed, "\(label): the scan fell back", file: file, line: line)
+        let sites = process.figuresBySite(functions: try Harness.functions(of: built.profiled))
+        for site in c.leaked {
+            let f = try XCTUnwrap(sites[site], "\(label): \(site) sampled", file: file, line: line)
+            XCTAssertGreaterThan(f.liveBytes, 0, "\(label): \(site)", file: file, line: line)
+            XCTAssertEqual(f.unreferencedBytes, f.liveBytes, "\(label): \(site) is leaked: \(f)", file: file, line: line)
+        }
+        for site in c.kept {
+            let f = try XCTUnwrap(sites[site], "\(label): \(site) sampled", file: file, line: line)
+            XCTAssertGreaterThan(f.liveBytes, 0, "\(label): \(site)", file: file, line: line)
+            XCTAssertEqual(f.unreferencedBytes, 0, "\(label): \(site) is still reachable: \(f)", file: file, line: line)
+        }
+        let lsan = try sanitizerLeaks(built, c.arguments)
+        XCTAssertEqual(lsan.intersection(c.leaked.union(c.kept)), c.leaked,
+                       "\(label): LeakSanitizer disagrees (it reports \(lsan.sorted()))", file: file, line: line)
+    }
+
+    /// LeakSanitizer's categories at rate 1 (every object sampled).
+    func testCategoriesAgreeWithLeakSanitizer() throws {
+        let built = try build()
+        var cases = [
+            Case(arguments: ["callee"], leaked: ["site_callee_dropped"], kept: []),
+            Case(arguments: ["joined"], leaked: ["site_thread_stack_dropped", "site_thread_tls_dropped"], kept: []),
+            Case(arguments: ["kept"], leaked: ["site_self", "site_cycle"],
+                 kept: ["site_global", "site_static_tls", "site_pthread_key", "site_interior"]),
+            Case(arguments: ["dynamic-tls", built.tlsModule], leaked: [], kept: ["site_global"]),
+            Case(arguments: ["threads"], leaked: [], kept: ["site_live_stack", "site_register"]),
+        ]
+        // The block right before glibc's top chunk, in every size class mod 16.
+        cases += (0..<16).map { Case(arguments: ["last", String($0)], leaked: ["site_last"], kept: []) }
+        for c in cases { try check(c, built, rate: 1) }
+    }
+
+    /// Ended by _exit or quick_exit (no LeakSanitizer check runs there): the dead frames are
+    /// still those below the caller of the exit function.
+    func testOtherExitsKeepTheVerdicts() throws {
+        let built = try build()
+        for how in ["_exit", "quick_exit"] {
+            let (result, store) = try Harness.profile(built.profiled, ["callee", how], dumps: built.dir.appendingPathComponent(how), rate: 1)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let process = try XCTUnwrap(store.processes.first, how)
+            XCTAssertTrue(process.heapTraversed, how)
+            let f = try XCTUnwrap(process.figuresBySite(functions: try Harness.functions(of: built.profiled))["site_callee_dropped"], how)
+            XCTAssertGreaterThan(f.liveBytes, 0, how)
+            XCTAssertEqual(f.unreferencedBytes, f.liveBytes, "\(how): \(f)")
+        }
+    }
+
+    /// Leaked structures at the default rate: unsampled objects are traversed, not trusted,
+    /// so every sampled object of a dropped ring, list or tree is unreferenced, and every
+    /// sampled object of a kept one is not.
+    func testStructuresAtDefaultRate() throws {
+        let built = try build()
+        try check(Case(arguments: ["structures"],
+                       leaked: ["site_ring_dropped", "site_list_dropped", "site_tree_dropped"],
+                       kept: ["site_ring_kept", "site_list_kept", "site_tree_kept"]),
+                  built, rate: Self.defaultRate)
+    }
+
+    /// Under another allocator (jemalloc, linked into the program) there are no glibc chunks
+    /// to walk: the conservative scan runs, and the dump says so.
+    func testOtherAllocatorFallsBack() throws {
+        let jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+        guard FileManager.default.fileExists(atPath: jemalloc) else {
+            throw HarnessError("\(jemalloc) is missing: `scripts/deps test` installs it")
+        }
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("exit_verdicts.c", into: dir, extraFlags: [jemalloc, "-ldl"])
+        let (result, store) = try Harness.profile(exe, ["kept"], dumps: dir.appendingPathComponent("dumps"), rate: 1)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let process = try XCTUnwrap(store.processes.first)
+        XCTAssertTrue(process.isScanned)
+        XCTAssertFalse(process.heapTraversed)
+        let sites = process.figuresBySite(functions: try Harness.functions(of: exe))
+        // The fallback errs one way only: what is kept is never called unreferenced.
+        for site in ["site_global", "site_static_tls", "site_interior", "site_pthread_key"] {
+            XCTAssertEqual(try XCTUnwrap(sites[site], site).unreferencedBytes, 0, site)
+        }
+    }
+
+    /// A thread that blocks every signal cannot be stopped: the scan falls back to the
+    /// conservative one, says so in the dump, and still finishes.
+    func testUnstoppableThreadFallsBack() throws {
+        let built = try build()
+        let (result, store) = try Harness.profile(built.profiled, ["unstoppable"], dumps: built.dir.appendingPathComponent("dumps"), rate: 1)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let process = try XCTUnwrap(store.processes.first)
+        XCTAssertTrue(process.isScanned)
+        XCTAssertFalse(process.heapTraversed)
+        let sites = process.figuresBySite(functions: try Harness.functions(of: built.profiled))
+        XCTAssertEqual(try XCTUnwrap(sites["site_global"]).unreferencedBytes, 0)
+        let report = try Harness.run(Harness.swheap, ["report", built.dir.appendingPathComponent("dumps").path], environment: [:])
+        XCTAssertTrue(report.stdout.contains("exit scan: conservative fallback"), report.stdout)
+    }
+}
