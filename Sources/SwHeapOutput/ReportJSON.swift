@@ -137,34 +137,28 @@ public enum ReportJSON {
                        note: report.evidenceNote, live_bytes: whole(report.ranking.liveBytes),
                        suppressed_sites: report.suppressedCount, suppressed_bytes: whole(report.suppressedBytes),
                        top_verdict: report.topVerdict.rawValue,
-                       growth_bytes_per_s: (report.growthBytesPerSecond * 10).rounded() / 10,
+                       growth_bytes_per_s: finite((report.growthBytesPerSecond * 10).rounded() / 10),
                        roots: report.ranking.roots.map(root),
                        suspects: report.listed.map(suspect))
     }
 
     static func root(_ r: LeakRoot) -> Root {
-        Root(caller: r.caller, sites: r.members.map(\.rank), score: (r.score * 100).rounded() / 100, reason: r.reason,
-             inuse_bytes: whole(r.liveBytes), growth_bytes_per_s: (r.growthBytesPerSecond * 10).rounded() / 10,
+        Root(caller: r.caller, sites: r.members.map(\.rank), score: finite((r.score * 100).rounded() / 100), reason: r.reason,
+             inuse_bytes: whole(r.liveBytes), growth_bytes_per_s: finite((r.growthBytesPerSecond * 10).rounded() / 10),
              unreferenced_bytes: r.unreferencedBytes.map(whole))
     }
 
     static func suspect(_ v: SiteVerdict) -> Suspect {
         Suspect(rank: v.rank, site: v.site, stack: v.stack.frames.map(\.displayText),
                 verdict: v.verdict.rawValue, shape: v.shape.rawValue, suspect: v.isSuspect,
-<<<<<<< HEAD
                 score: finite((v.score * 100).rounded() / 100), reason: v.reason,
                 inuse_bytes: whole(v.liveBytes), growth_bytes_per_s: finite((v.growthBytesPerSecond * 10).rounded() / 10),
-                unreferenced_bytes: v.unreferencedBytes.map(whole), referenced_bytes: v.referencedBytes.map(whole))
-=======
-                score: (v.score * 100).rounded() / 100, reason: v.reason,
-                inuse_bytes: whole(v.liveBytes), growth_bytes_per_s: (v.growthBytesPerSecond * 10).rounded() / 10,
                 unreferenced_bytes: v.unreferencedBytes.map(whole), referenced_bytes: v.referencedBytes.map(whole),
                 location: v.location, samples: v.assessment.peakSamples.map { ($0 * 10).rounded() / 10 },
                 stacks: v.stacks.map { child in
                     Stack(stack_id: child.stackID, stack: child.stack.frames.map(\.displayText),
                           inuse_bytes: whole(child.liveBytes), unreferenced_bytes: child.unreferencedBytes.map(whole))
                 })
->>>>>>> main
     }
 
     static func whole(_ value: Double) -> Int64 {
