@@ -10,11 +10,12 @@ enum DumpValidation {
     static let maxRate = UInt64(SW_FORMAT_MAX_RATE)
     static let maxEstimate = Double(SW_FORMAT_MAX_ESTIMATE)
     static let knownFlags = DumpLayout.flagFinal | DumpLayout.flagScanned | DumpLayout.flagTruncated
+        | DumpLayout.flagReachability
 
     static func check(_ raw: RawHeader) -> DumpError.Problem? {
         let field = "header"
         if raw.flags & ~knownFlags != 0 {
-            return .invalidField(field: "\(field) flags", value: "0x" + String(raw.flags, radix: 16), rule: "only bits 0-2 are defined")
+            return .invalidField(field: "\(field) flags", value: "0x" + String(raw.flags, radix: 16), rule: "only bits 0-3 are defined")
         }
         if Int32(bitPattern: raw.pid) <= 0 {
             return .invalidField(field: "\(field) pid", value: "\(Int32(bitPattern: raw.pid))", rule: "must be positive")
