@@ -4,6 +4,7 @@
 
 import CSwHeap
 import Foundation
+import Synchronization
 import XCTest
 
 final class ScanHeapTests: XCTestCase {
@@ -73,12 +74,15 @@ final class ScanHeapTests: XCTestCase {
         sw_world_release(&world)
 
         // One that blocks every signal and keeps running cannot answer: the stop fails in time.
+        // It spins on an atomic without any system call, so the kernel never reports it asleep
+        // (a semaphore poll or sched_yield would be, now and then, and could be accepted).
+        let spinning = SpinFlag()
         let spinner = Thread {
             var all = sigset_t()
             sigfillset(&all)
             pthread_sigmask(SIG_SETMASK, &all, nil)
             parked.signal()
-            while done.wait(timeout: .now()) == .timedOut { sched_yield() }
+            while !spinning.stop.load(ordering: .relaxed) {}
         }
         spinner.start()
         parked.wait()
@@ -86,6 +90,7 @@ final class ScanHeapTests: XCTestCase {
         XCTAssertFalse(sw_world_stop(&world, 200_000_000))
         sw_world_release(&world)
         XCTAssertLessThan(Date().timeIntervalSince(start), 30, "the stop has a deadline")
+        spinning.stop.store(true, ordering: .relaxed)
         for _ in 0..<5 { done.signal() }
     }
 
@@ -194,4 +199,9 @@ extension ScanHeapTests {
 /// Addresses handed from a thread to the test (the semaphore orders the accesses).
 private final class Addresses: @unchecked Sendable {
     var values: [UInt] = []
+}
+
+/// A flag a busy thread polls without system calls.
+private final class SpinFlag: Sendable {
+    let stop = Atomic<Bool>(false)
 }
