@@ -26,6 +26,12 @@ final class AlertRuleTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(expressions.count, 3)
         let served = ["swheap_live_bytes", "swheap_live_objects", "swheap_allocated_bytes", "swheap_epochs",
                       "swheap_site_live_bytes", "swheap_site_growth_bytes_per_second", "swheap_site_unreferenced_bytes"]
+        // The dashboard's alert panel shows the alert rule's own expression (filtered by $pid).
+        let rules = try String(contentsOf: root.appendingPathComponent("docs/prometheus-alerts.yml"), encoding: .utf8)
+        let rule = try XCTUnwrap(rules.components(separatedBy: "expr: |").last?.components(separatedBy: "labels:").first)
+        let squeeze = { (text: String) in text.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+        let panel = expressions.map { $0.replacingOccurrences(of: #"{pid=~"$pid"}"#, with: "") }
+        XCTAssertTrue(panel.map(squeeze).contains(squeeze(rule)), "the dashboard's alert panel drifted from docs/prometheus-alerts.yml")
         for expression in expressions {
             let names = expression.split(whereSeparator: { !($0.isLetter || $0 == "_") }).filter { $0.hasPrefix("swheap_") }
             XCTAssertFalse(names.isEmpty, expression)
