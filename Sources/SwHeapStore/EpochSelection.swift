@@ -8,9 +8,9 @@ public enum EpochSelection: Sendable, Equatable {
     /// Per image, the epochs `Cohort.retentionKeeps(epoch, newest, recent)` keeps: all of the
     /// last `recent`, older ones at spacings that double with age, and the first.
     case timeline(recent: UInt64)
-    /// Only these epoch numbers of each image; an image with none of them keeps its newest.
-    /// Empty: each image's newest (what `swheap pprof` needs, and nothing else).
-    case epochs(Set<UInt64>)
+    /// Only these epoch numbers of each image, and its newest when `andNewest` or when it has
+    /// none of them (what `swheap pprof` needs, and nothing else).
+    case epochs(Set<UInt64>, andNewest: Bool)
 
     /// Runs of up to 2 x 32 epochs are held whole (every scenario test is far shorter); a
     /// day of 8,640 epochs keeps about 290.
@@ -29,8 +29,8 @@ public enum EpochSelection: Sendable, Equatable {
             switch self {
             case .timeline(let recent):
                 result += image.filter { Cohort.retentionKeeps(epoch: $0.epoch, newest: newest, recent: recent) }
-            case .epochs(let wanted):
-                let chosen = image.filter { wanted.contains($0.epoch) }
+            case .epochs(let wanted, let andNewest):
+                let chosen = image.filter { wanted.contains($0.epoch) || (andNewest && $0.epoch == newest) }
                 result += chosen.isEmpty ? [image.last!] : chosen
             }
             start = end
