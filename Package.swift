@@ -25,7 +25,7 @@ let package = Package(
             name: "CSwHeap",
             dependencies: ["CSwHeapFormat"],
             cSettings: [.unsafeFlags(["-std=c11"])],
-            linkerSettings: [.linkedLibrary("unwind"), .linkedLibrary("pthread"), .linkedLibrary("m")]
+            linkerSettings: [.linkedLibrary("unwind"), .linkedLibrary("pthread"), .linkedLibrary("m"), .linkedLibrary("z")]
         ),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
