@@ -67,7 +67,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "CSwHeapTests", dependencies: ["CSwHeap", "CSwHeapFormat"]),
+        .testTarget(name: "CSwHeapTests", dependencies: ["CSwHeap", "CSwHeapFormat", "CZlib"]),
         // Pure Swift: no compiler, tool or shim is run.
         .testTarget(name: "UnitTests", dependencies: ["SwHeapOutput", "SwHeapTestSupport"]),
         // Compile fixtures, run them under the real shim, call the CLI, llvm-symbolizer and
