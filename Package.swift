@@ -72,6 +72,6 @@ let package = Package(
         .testTarget(name: "UnitTests", dependencies: ["SwHeapOutput", "SwHeapTestSupport"]),
         // Compile fixtures, run them under the real shim, call the CLI, llvm-symbolizer and
         // `go tool pprof`. Needs scripts/build first (scripts/test does it).
-        .testTarget(name: "IntegrationTests", dependencies: ["SwHeapOutput", "SwHeapTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SwHeapOutput", "SwHeapTestSupport", "CSwHeapFormat"]),
     ]
 )

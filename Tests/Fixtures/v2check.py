@@ -49,59 +49,73 @@ def cohort_of(birth, epoch, detail=4):
     return start, start + size - 1
 
 
-def replay(path, length):
-    """Stacks, modules and alloc figures of the log up to `length` bytes."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < length:
-        fail(f"{path}: {len(data)} bytes, an epoch names {length}")
-    magic, version, pid, start_ns, _ = LOG_HEADER.unpack_from(data, 0)
-    if magic != b"SWHEAPL2" or version != 2:
-        fail(f"{path}: not a v2 stack log")
-    stacks, alloc, modules, chunks, at = {}, {}, None, [], LOG_HEADER.size
-    while at < length:
-        epoch, flags, raw, stored = CHUNK.unpack_from(data, at)
-        at += CHUNK.size
-        body = data[at:at + stored]
-        at += stored
-        if at > length:
-            fail(f"{path}: chunk of epoch {epoch} runs past the named length {length}")
-        if flags & LOG_FLAG_DEFLATED:
-            body = zlib.decompress(body)
-        if len(body) != raw:
-            fail(f"{path}: chunk of epoch {epoch}: {len(body)} bytes inflated, header says {raw}")
-        chunks.append(epoch)
-        for tag, b in sections(body, f"{path} chunk {epoch}"):
-            if tag == TAG_STACKS:
-                (n,), o = struct.unpack_from("<I", b, 0), 4
-                for _ in range(n):
-                    sid, depth = struct.unpack_from("<II", b, o)
-                    o += 8
-                    if sid in stacks:
-                        fail(f"{path}: stack {sid} logged twice")
-                    stacks[sid] = struct.unpack_from(f"<{depth}Q", b, o)
-                    o += 8 * depth
-                if o != len(b):
-                    fail(f"{path}: STACKS of chunk {epoch} has {len(b) - o} bytes left over")
-            elif tag == TAG_MODULES:
-                modules = struct.unpack_from("<I", b, 0)[0]
-            elif tag == TAG_ALLOC:
-                (n,) = struct.unpack_from("<I", b, 0)
-                if len(b) != 4 + n * ALLOC.size:
-                    fail(f"{path}: ALLOC of chunk {epoch} has the wrong length")
-                for i in range(n):
-                    sid, _, objects, nbytes = ALLOC.unpack_from(b, 4 + i * ALLOC.size)
-                    if sid not in stacks:
-                        fail(f"{path}: ALLOC names stack {sid} before it is logged")
-                    alloc[sid] = (objects, nbytes)
-    if at != length:
-        fail(f"{path}: the named length {length} is not a chunk boundary")
-    if modules is None:
-        fail(f"{path}: no MODULES up to {length}")
-    return {"pid": pid, "start_ns": start_ns, "stacks": stacks, "alloc": alloc, "modules": modules, "chunks": chunks}
+class Log:
+    """One stack log, parsed once: its chunks up to the last complete one (a torn tail, left
+    by a process killed mid-write, is not read), then replayed up to any length asked."""
+
+    def __init__(self, path):
+        self.path = path
+        with open(path, "rb") as f:
+            data = f.read()
+        magic, version, self.pid, self.start_ns, _ = LOG_HEADER.unpack_from(data, 0)
+        if magic != b"SWHEAPL2" or version != 2:
+            fail(f"{path}: not a v2 stack log")
+        self.chunks, at = [], LOG_HEADER.size  # (end offset, epoch, sections)
+        while at + CHUNK.size <= len(data):
+            epoch, flags, raw, stored = CHUNK.unpack_from(data, at)
+            if at + CHUNK.size + stored > len(data):
+                break
+            body = data[at + CHUNK.size:at + CHUNK.size + stored]
+            try:
+                if flags & LOG_FLAG_DEFLATED:
+                    body = zlib.decompress(body)
+            except zlib.error:
+                break
+            if len(body) != raw:
+                break
+            at += CHUNK.size + stored
+            self.chunks.append((at, epoch, body))
+        self.ends = {end: i for i, (end, _, _) in enumerate(self.chunks)}
+        self.applied, self.stacks, self.alloc, self.modules = 0, {}, {}, None
+
+    def up_to(self, length):
+        """The state after the chunk ending at `length` (asked in increasing order)."""
+        if length not in self.ends:
+            fail(f"{self.path}: no complete chunk ends at {length}")
+        last = self.ends[length]
+        if last + 1 < self.applied:
+            fail(f"{self.path}: lengths asked out of order")
+        for end, epoch, body in self.chunks[self.applied:last + 1]:
+            for tag, b in sections(body, f"{self.path} chunk {epoch}"):
+                if tag == TAG_STACKS:
+                    (n,), o = struct.unpack_from("<I", b, 0), 4
+                    for _ in range(n):
+                        sid, depth = struct.unpack_from("<II", b, o)
+                        o += 8
+                        if sid in self.stacks:
+                            fail(f"{self.path}: stack {sid} logged twice")
+                        self.stacks[sid] = struct.unpack_from(f"<{depth}Q", b, o)
+                        o += 8 * depth
+                    if o != len(b):
+                        fail(f"{self.path}: STACKS of chunk {epoch} has {len(b) - o} bytes left over")
+                elif tag == TAG_MODULES:
+                    self.modules = struct.unpack_from("<I", b, 0)[0]
+                elif tag == TAG_ALLOC:
+                    (n,) = struct.unpack_from("<I", b, 0)
+                    if len(b) != 4 + n * ALLOC.size:
+                        fail(f"{self.path}: ALLOC of chunk {epoch} has the wrong length")
+                    for i in range(n):
+                        sid, _, objects, nbytes = ALLOC.unpack_from(b, 4 + i * ALLOC.size)
+                        if sid not in self.stacks:
+                            fail(f"{self.path}: ALLOC names stack {sid} before it is logged")
+                        self.alloc[sid] = (objects, nbytes)
+        self.applied = last + 1
+        if self.modules is None:
+            fail(f"{self.path}: no MODULES up to {length}")
+        return self.chunks[last][1]
 
 
-def read_epoch(directory, name):
+def read_epoch(directory, name, logs):
     path = os.path.join(directory, name)
     with open(path, "rb") as f:
         data = f.read()
@@ -121,10 +135,12 @@ def read_epoch(directory, name):
         fail(f"{path}: sections {sorted(secs)}")
     log_length, name_len = struct.unpack_from("<QI", secs[TAG_LOG], 0)
     log_name = secs[TAG_LOG][12:12 + name_len].decode()
-    log = replay(os.path.join(directory, log_name), log_length)
-    if log["chunks"][-1] != epoch:
-        fail(f"{path}: the log's last chunk up to {log_length} is epoch {log['chunks'][-1]}")
-    if log["pid"] != pid or log["start_ns"] != start:
+    if log_name not in logs:
+        logs[log_name] = Log(os.path.join(directory, log_name))
+    log = logs[log_name]
+    if log.up_to(log_length) != epoch:
+        fail(f"{path}: the log's chunk ending at {log_length} is not epoch {epoch}'s")
+    if log.pid != pid or log.start_ns != start:
         fail(f"{path}: the log belongs to another image")
     cb = secs[TAG_COHORTS]
     (n,) = struct.unpack_from("<I", cb, 0)
@@ -134,7 +150,7 @@ def read_epoch(directory, name):
     cohorts, keys = [], []
     for i in range(n):
         sid, first, last, _, lo, lb, uo, ub = COHORT.unpack_from(cb, 4 + i * COHORT.size)
-        if sid not in log["stacks"]:
+        if sid not in log.stacks:
             fail(f"{path}: cohort of stack {sid}, which its log does not hold")
         if not (1 <= first <= last <= epoch) or cohort_of(first, epoch) != (first, last):
             fail(f"{path}: cohort {first}..{last} is not sw_cohort_of's at epoch {epoch}")
@@ -148,9 +164,9 @@ def read_epoch(directory, name):
     if keys != sorted(keys):
         fail(f"{path}: cohorts not sorted by stack and birth")
     return {"file": name, "pid": pid, "epoch": epoch, "flags": flags, "rate": rate, "log": log_name,
-            "log_length": log_length, "stacks": len(log["stacks"]), "modules": log["modules"],
-            "alloc_objects": sum(v[0] for v in log["alloc"].values()),
-            "alloc_bytes": sum(v[1] for v in log["alloc"].values()),
+            "log_length": log_length, "stacks": len(log.stacks), "modules": log.modules,
+            "alloc_objects": sum(v[0] for v in log.alloc.values()),
+            "alloc_bytes": sum(v[1] for v in log.alloc.values()),
             "live_objects": live_objects, "live_bytes": live_bytes, "unref_bytes": unref_bytes,
             "cohorts": cohorts}
 
@@ -159,10 +175,11 @@ def main():
     if len(sys.argv) != 2:
         fail("usage: v2check.py DIR")
     directory = sys.argv[1]
-    names = sorted(n for n in os.listdir(directory) if re.fullmatch(r"\d+\.\d{6}\.swheap", n))
-    epochs = [read_epoch(directory, n) for n in names]
-    logs = sorted(n for n in os.listdir(directory) if n.endswith(".log"))
-    print(json.dumps({"epochs": epochs, "logs": logs}))
+    names = sorted((n for n in os.listdir(directory) if re.fullmatch(r"\d+\.\d{6}\.swheap", n)),
+                   key=lambda n: (int(n.split(".")[0]), int(n.split(".")[1])))
+    logs = {}
+    epochs = [read_epoch(directory, n, logs) for n in names]
+    print(json.dumps({"epochs": epochs, "logs": sorted(n for n in os.listdir(directory) if n.endswith(".log"))}))
 
 
 main()
