@@ -3,7 +3,7 @@
  * (2,000 other paths) and a slow leak (50 more), about 7,000 distinct allocation stacks at
  * the default rate. Each stack is a path of three calls through a table of 20 functions
  * (20^3 = 8,000 paths), so the stacks are real return addresses the shim unwinds.
- *   fastmotion [REQUESTS]        default 1,500,000 (about 7.5 GB allocated)
+ *   fastmotion [REQUESTS]        default 2,500,000 (about 10 GB allocated)
  * Build: cc -O1 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls bench/fastmotion.c */
 #include <stdint.h>
 #include <stdio.h>
@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
     step all[FUNCTIONS] = {step0, step1, step2, step3, step4, step5, step6, step7, step8, step9,
                            step10, step11, step12, step13, step14, step15, step16, step17, step18, step19};
     for (int i = 0; i < FUNCTIONS; i++) table[i] = all[i];
-    long requests = argc > 1 ? atol(argv[1]) : 1500000;
+    long requests = argc > 1 ? atol(argv[1]) : 2500000;
     size_t leaked = 0;
     for (long r = 0; r < requests; r++) {
         void *work[3]; /* churn: a request's objects, freed when it is answered */
