@@ -32,7 +32,7 @@ let package = Package(
         // The CLI's stages, each a target so the compiler keeps the boundaries:
         // system calls -> dump format -> heap store -> symbols -> ranking -> output -> swheap.
         .target(name: "SwHeapSystem"),
-        .target(name: "SwHeapDump", dependencies: ["CSwHeapFormat", "SwHeapSystem"]),
+        .target(name: "SwHeapDump", dependencies: ["CSwHeapFormat", "CZlib", "SwHeapSystem"]),
         .target(name: "SwHeapStore", dependencies: ["SwHeapDump"]),
         .target(name: "SwHeapSymbols", dependencies: ["SwHeapStore"]),
         .target(name: "SwHeapRanking", dependencies: ["SwHeapSymbols"]),
@@ -40,7 +40,6 @@ let package = Package(
             name: "SwHeapOutput",
             dependencies: [
                 "SwHeapRanking",
-                "CZlib",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),

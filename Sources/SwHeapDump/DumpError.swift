@@ -13,7 +13,7 @@ public struct DumpError: SwHeapError, Equatable {
         self.path = path; self.problem = problem
     }
 
-    public enum Problem: Equatable, Sendable {
+    public indirect enum Problem: Equatable, Sendable {
         // Reading the file system.
         case unreadable(reason: String)
         case unwritable(reason: String)
@@ -39,6 +39,18 @@ public struct DumpError: SwHeapError, Equatable {
         case zeroStackID
         case duplicateStackID(UInt32)
         case liveForUnknownStack(UInt32)
+        // Format v2.
+        case missingSection(String)
+        case badLogMagic
+        case allocForUnknownStack(UInt32)
+        /// A problem inside one chunk of a stack log.
+        case inChunk(String, Problem)
+        case badCompression(what: String, reason: String)
+        case cohortForUnknownStack(UInt32, log: String, length: UInt64)
+        /// The log is shorter than the length an epoch file names (the log was cut).
+        case logShorterThanNamed(log: String, named: UInt64, complete: UInt64)
+        /// A log chunk crosses the length an epoch file names.
+        case logLengthNotAtChunk(log: String, named: UInt64, chunkEnd: UInt64)
         /// A field outside what docs/FORMAT.md allows (DumpValidation).
         case invalidField(field: String, value: String, rule: String)
         /// Two files of one process disagree (HeapStoreLoader).
@@ -46,6 +58,19 @@ public struct DumpError: SwHeapError, Equatable {
     }
 
     public var description: String { "\(path): \(problem)" }
+
+    /// The file is cut short or was not finished: what a writer killed mid-write leaves (a
+    /// last epoch like this is skipped with a warning), as opposed to a damaged file.
+    public var isIncomplete: Bool {
+        switch problem {
+        case .truncatedHeader, .truncatedSectionHeader, .sectionPastEnd, .missingEnd, .logShorterThanNamed:
+            return true
+        case .badCompression(_, let reason):
+            return reason == ZlibError.truncated.description
+        default:
+            return false
+        }
+    }
 }
 
 extension DumpError.Problem: CustomStringConvertible {
@@ -66,7 +91,7 @@ extension DumpError.Problem: CustomStringConvertible {
         case .badMagic:
             return "not a swheap dump (bad magic, expected \(String(decoding: DumpLayout.magic, as: UTF8.self)))"
         case .unsupportedVersion(let version):
-            return "unsupported format version \(version) (this swheap reads version \(DumpLayout.version))"
+            return "unsupported format version \(version) (this swheap reads versions \(DumpLayout.oldestVersion) to \(DumpLayout.newestReadableVersion))"
         case .nameMismatch(let namePID, let nameEpoch, let headerPID, let headerEpoch):
             return "file name says pid \(namePID) epoch \(nameEpoch) but the header says pid \(headerPID) epoch \(headerEpoch)"
         case .truncatedSectionHeader(let offset, let left):
@@ -93,6 +118,22 @@ extension DumpError.Problem: CustomStringConvertible {
             return "STACKS section lists stack id \(id) twice"
         case .liveForUnknownStack(let id):
             return "LIVE section refers to stack id \(id), which STACKS does not list"
+        case .badLogMagic:
+            return "not a swheap stack log (bad magic, expected \(String(decoding: DumpLayout.logMagic, as: UTF8.self)))"
+        case .allocForUnknownStack(let id):
+            return "ALLOC section refers to stack id \(id), which no STACKS section of the log lists"
+        case .inChunk(let chunk, let problem):
+            return "\(chunk): \(problem)"
+        case .missingSection(let section):
+            return "missing \(section) section"
+        case .badCompression(let what, let reason):
+            return "cannot inflate the \(what): \(reason)"
+        case .cohortForUnknownStack(let id, let log, let length):
+            return "COHORTS section refers to stack id \(id), which \(log) does not list in its first \(length) bytes"
+        case .logShorterThanNamed(let log, let named, let complete):
+            return "LOG length \(named) is beyond the end of \(log)'s complete chunks (\(complete) bytes): the log was cut"
+        case .logLengthNotAtChunk(let log, let named, let chunkEnd):
+            return "LOG length \(named) falls inside a chunk of \(log) (the chunk ends at \(chunkEnd))"
         case .invalidField(let field, let value, let rule):
             return "\(field) is \(value) (\(rule))"
         case .inconsistent(let field, let rule, let other):

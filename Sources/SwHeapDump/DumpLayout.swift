@@ -7,7 +7,13 @@ import CSwHeapFormat
 
 public enum DumpLayout {
     public static let magic: [UInt8] = Array(SW_FORMAT_MAGIC.utf8)
+    /// What the shim writes now.
     public static let version: UInt32 = SW_FORMAT_VERSION
+    /// Every version from `oldestVersion` through `logVersion` is read; from `logVersion` on a
+    /// file uses the stack log (v2).
+    public static let oldestVersion: UInt32 = SW_FORMAT_VERSION_OLDEST
+    public static let logVersion: UInt32 = SW_FORMAT_VERSION_LOG
+    public static let newestReadableVersion: UInt32 = SW_FORMAT_VERSION_LOG
     public static let headerSize = Int(SW_FORMAT_HEADER_SIZE)
     public static let sectionHeaderSize = Int(SW_FORMAT_SECTION_SIZE)
 
@@ -15,10 +21,16 @@ public enum DumpLayout {
     public static let flagScanned: UInt32 = SW_FLAG_SCANNED
     public static let flagTruncated: UInt32 = SW_FLAG_TRUNCATED
     public static let flagReachability: UInt32 = SW_FLAG_REACHABILITY
+    public static let flagDeflated: UInt32 = SW_FLAG_DEFLATED
+
+    public static let logMagic: [UInt8] = Array(SW_LOG_MAGIC.utf8)
+    public static let logFlagDeflated: UInt32 = SW_LOG_FLAG_DEFLATED
+    public static let logHeaderSize = Int(SW_FORMAT_LOG_HEADER_SIZE)
+    public static let logChunkSize = Int(SW_FORMAT_LOG_CHUNK_SIZE)
 
     /// The known section tags.
     public enum Tag: CaseIterable, Sendable {
-        case exe, cmdline, modules, stacks, live, end
+        case exe, cmdline, modules, stacks, live, log, cohorts, alloc, end
 
         public var rawValue: UInt32 {
             switch self {
@@ -27,6 +39,9 @@ public enum DumpLayout {
             case .modules: SW_TAG_MODULES
             case .stacks: SW_TAG_STACKS
             case .live: SW_TAG_LIVE
+            case .log: SW_TAG_LOG
+            case .cohorts: SW_TAG_COHORTS
+            case .alloc: SW_TAG_ALLOC
             case .end: SW_TAG_END
             }
         }
@@ -44,6 +59,9 @@ public enum DumpLayout {
             case .modules: "MODULES"
             case .stacks: "STACKS"
             case .live: "LIVE"
+            case .log: "LOG"
+            case .cohorts: "COHORTS"
+            case .alloc: "ALLOC"
             case .end: "END"
             }
         }
@@ -52,6 +70,9 @@ public enum DumpLayout {
     /// Fixed sizes of repeated records, used to reject counts that cannot fit.
     public static let stackRecordSize = UInt64(SW_FORMAT_STACK_SIZE)
     public static let liveRecordSize = UInt64(SW_FORMAT_LIVE_SIZE)
+    public static let stackFramesRecordSize = UInt64(SW_FORMAT_STACK_FRAMES_SIZE)
+    public static let allocRecordSize = UInt64(SW_FORMAT_ALLOC_SIZE)
+    public static let cohortRecordSize = UInt64(SW_FORMAT_COHORT_SIZE)
     static let moduleRecordMinimum = UInt64(SW_FORMAT_MODULE_MINIMUM)
     static let segmentRecordSize = UInt64(SW_FORMAT_SEGMENT_SIZE)
 }
@@ -62,3 +83,26 @@ public typealias RawSection = sw_format_section
 public typealias RawSegment = sw_format_segment
 public typealias RawStack = sw_format_stack
 public typealias RawLive = sw_format_live
+public typealias RawLogHeader = sw_format_log_header
+public typealias RawLogChunk = sw_format_log_chunk
+public typealias RawStackFrames = sw_format_stack_frames
+public typealias RawAlloc = sw_format_alloc
+public typealias RawCohort = sw_format_cohort
+
+/// Birth cohorts and retention, the policies of swheap_format.h (defined there once, for the
+/// shim and the reader).
+public enum Cohort {
+    /// The cohort (first...last birth epoch) that objects born in `birth` belong to, seen from
+    /// dump `epoch`.
+    public static func of(birth: UInt32, epoch: UInt32) -> ClosedRange<UInt32> {
+        var first: UInt32 = 0, last: UInt32 = 0
+        sw_cohort_of(birth, epoch, &first, &last)
+        return first...last
+    }
+
+    /// Whether the timeline whose newest epoch is `newest` keeps `epoch`, with the `recent`
+    /// newest epochs all kept (SWHEAP_KEEP in the shim, the bounded timeline of HeapStore).
+    public static func retentionKeeps(epoch: UInt64, newest: UInt64, recent: UInt64) -> Bool {
+        sw_retention_keeps(epoch, newest, recent) != 0
+    }
+}

@@ -11,9 +11,9 @@ import Darwin
 
 /// A cursor over the raw bytes of one file. Each `take` checks what is left first.
 struct DumpParser {
-    private let base: UnsafeRawPointer
-    private let count: Int
-    private var offset = 0
+    let base: UnsafeRawPointer
+    let count: Int
+    var offset = 0
     let path: String
 
     init(_ raw: UnsafeRawBufferPointer, path: String) {
@@ -23,12 +23,12 @@ struct DumpParser {
         self.path = path
     }
 
-    private func fail(_ problem: DumpError.Problem) -> DumpError {
+    func fail(_ problem: DumpError.Problem) -> DumpError {
         DumpError(path: path, problem: problem)
     }
 
     /// Throws the problem DumpValidation found, naming this file.
-    private func check(_ broken: DumpError.Problem?) throws(DumpError) {
+    func check(_ broken: DumpError.Problem?) throws(DumpError) {
         if let broken { throw fail(broken) }
     }
 
@@ -40,7 +40,9 @@ struct DumpParser {
         if memcmp(base, DumpLayout.magic, min(magicSize, count)) != 0 { throw fail(.badMagic) }
         guard count >= DumpLayout.headerSize else { throw fail(.truncatedHeader(size: count)) }
         let raw = base.loadUnaligned(as: RawHeader.self)
-        guard raw.version == DumpLayout.version else { throw fail(.unsupportedVersion(raw.version)) }
+        guard raw.version >= DumpLayout.oldestVersion && raw.version <= DumpLayout.newestReadableVersion else {
+            throw fail(.unsupportedVersion(raw.version))
+        }
         try check(DumpValidation.check(raw))
         offset = DumpLayout.headerSize
         return DumpHeader(
@@ -49,6 +51,7 @@ struct DumpParser {
             isScanned: raw.flags & DumpLayout.flagScanned != 0,
             isTruncated: raw.flags & DumpLayout.flagTruncated != 0,
             heapTraversed: raw.flags & DumpLayout.flagReachability != 0,
+            isDeflated: raw.flags & DumpLayout.flagDeflated != 0,
             pid: Int32(bitPattern: raw.pid),
             parentPID: Int32(bitPattern: raw.parent_pid),
             epoch: raw.epoch,
@@ -63,7 +66,23 @@ struct DumpParser {
 
     mutating func parseDump() throws(DumpError) -> Dump {
         let header = try parseHeader()
-        var dump = Dump(header: header, executable: "", commandLine: [], modules: [], stacks: [], live: [])
+        guard header.version >= DumpLayout.logVersion else {
+            var dump = Dump(header: header, executable: "", commandLine: [], modules: [], stacks: [], live: [])
+            try parseSections(into: &dump, known: Self.version1Sections)
+            try checkStackIDs(dump)
+            return dump
+        }
+        return try parseLoggedDump(header)
+    }
+
+    static let version1Sections: [DumpLayout.Tag] = [.exe, .cmdline, .modules, .stacks, .live, .end]
+    static let epochSections: [DumpLayout.Tag] = [.exe, .cmdline, .log, .cohorts, .end]
+    static let chunkSections: [DumpLayout.Tag] = [.stacks, .modules, .alloc, .end]
+
+    /// Reads sections from here to the end; tags outside `known` are skipped as unknown.
+    /// `dump` receives the sections of an epoch file; a log chunk's go through `chunk`.
+    mutating func parseSections(into dump: inout Dump, known: [DumpLayout.Tag],
+                                chunk: ((DumpLayout.Tag, inout DumpParser) throws(DumpError) -> Void)? = nil) throws(DumpError) {
         var seen = Set<UInt32>()
         var sawEnd = false
         while offset < count {
@@ -74,7 +93,7 @@ struct DumpParser {
             let sectionHeader = base.loadUnaligned(fromByteOffset: offset, as: RawSection.self)
             let rawTag = sectionHeader.tag, length = sectionHeader.length
             offset += DumpLayout.sectionHeaderSize
-            let tag = DumpLayout.Tag(rawValue: rawTag)
+            let tag = DumpLayout.Tag(rawValue: rawTag).flatMap { known.contains($0) ? $0 : nil }
             let name = tag?.name ?? "unknown (tag \(rawTag))"
             guard length <= UInt64(count - offset) else {
                 throw fail(.sectionPastEnd(section: name, length: length, left: count - offset))
@@ -83,15 +102,22 @@ struct DumpParser {
             guard let tag else { offset = end; continue }  // unknown sections are skipped
             guard seen.insert(rawTag).inserted else { throw fail(.duplicateSection(name)) }
             var section = DumpParser(base: base + offset, count: Int(length), path: path)
-            switch tag {
-            case .exe: dump.executable = try section.string(in: name)
-            case .cmdline: dump.commandLine = section.commandLine()
-            case .modules: dump.modules = try section.modules()
-            case .stacks: dump.stacks = try section.stacks()
-            case .live: dump.live = try section.live(dumpEpoch: header.epoch)
-            case .end:
+            if tag == .end {
                 guard length == 0 else { throw fail(.nonEmptyEnd(length: length)) }
                 sawEnd = true
+            } else if let chunk {
+                try chunk(tag, &section)
+            } else {
+                switch tag {
+                case .exe: dump.executable = try section.string(in: name)
+                case .cmdline: dump.commandLine = section.commandLine()
+                case .modules: dump.modules = try section.modules()
+                case .stacks: dump.stacks = try section.stacks()
+                case .live: dump.live = try section.live(dumpEpoch: dump.header.epoch)
+                case .log: dump.log = try section.logReference(header: dump.header)
+                case .cohorts: dump.live = try section.cohorts(dumpEpoch: dump.header.epoch)
+                case .alloc, .end: break
+                }
             }
             try section.expectConsumed(name)
             offset = end
@@ -99,15 +125,13 @@ struct DumpParser {
         }
         guard sawEnd else { throw fail(.missingEnd) }
         guard offset == count else { throw fail(.dataAfterEnd(bytes: count - offset)) }
-        try checkStackIDs(dump)
-        return dump
     }
 
-    private init(base: UnsafeRawPointer, count: Int, path: String) {
+    init(base: UnsafeRawPointer, count: Int, path: String) {
         self.base = base; self.count = count; self.path = path
     }
 
-    private func checkStackIDs(_ dump: Dump) throws(DumpError) {
+    func checkStackIDs(_ dump: Dump) throws(DumpError) {
         var ids = Set<UInt32>(minimumCapacity: dump.stacks.count)
         for stack in dump.stacks where !ids.insert(stack.id).inserted {
             throw fail(.duplicateStackID(stack.id))
@@ -117,18 +141,18 @@ struct DumpParser {
         }
     }
 
-    private func expectConsumed(_ section: String) throws(DumpError) {
+    func expectConsumed(_ section: String) throws(DumpError) {
         if offset != count { throw fail(.trailingBytes(section: section, bytes: count - offset)) }
     }
 
-    private func need(_ bytes: UInt64, in section: String) throws(DumpError) {
+    func need(_ bytes: UInt64, in section: String) throws(DumpError) {
         if bytes > UInt64(count - offset) {
             throw fail(.truncatedSection(section: section, needs: bytes, left: count - offset))
         }
     }
 
     /// Reads a record count and rejects counts whose smallest encoding would not fit.
-    private mutating func recordCount(in section: String, minimumRecord: UInt64) throws(DumpError) -> Int {
+    mutating func recordCount(in section: String, minimumRecord: UInt64) throws(DumpError) -> Int {
         try need(4, in: section)
         let n = u32(at: offset)
         offset += 4
@@ -139,26 +163,26 @@ struct DumpParser {
         return Int(n)
     }
 
-    private mutating func readU32(in section: String) throws(DumpError) -> UInt32 {
+    mutating func readU32(in section: String) throws(DumpError) -> UInt32 {
         try need(4, in: section)
         defer { offset += 4 }
         return u32(at: offset)
     }
 
-    private mutating func readU64(in section: String) throws(DumpError) -> UInt64 {
+    mutating func readU64(in section: String) throws(DumpError) -> UInt64 {
         try need(8, in: section)
         defer { offset += 8 }
         return u64(at: offset)
     }
 
-    private mutating func string(in section: String) throws(DumpError) -> String {
+    mutating func string(in section: String) throws(DumpError) -> String {
         let length = try readU32(in: section)
         try need(UInt64(length), in: section)
         defer { offset += Int(length) }
         return text(at: offset, length: Int(length))
     }
 
-    private mutating func byteArray(in section: String) throws(DumpError) -> [UInt8] {
+    mutating func byteArray(in section: String) throws(DumpError) -> [UInt8] {
         let length = try readU32(in: section)
         try need(UInt64(length), in: section)
         defer { offset += Int(length) }
@@ -166,7 +190,7 @@ struct DumpParser {
     }
 
     /// Arguments each followed by NUL; a missing final NUL is tolerated.
-    private mutating func commandLine() -> [String] {
+    mutating func commandLine() -> [String] {
         let bytes = UnsafeRawBufferPointer(start: base + offset, count: count - offset)
         offset = count
         var arguments: [String] = []
@@ -181,7 +205,7 @@ struct DumpParser {
         return arguments
     }
 
-    private mutating func modules() throws(DumpError) -> [Module] {
+    mutating func modules() throws(DumpError) -> [Module] {
         let name = DumpLayout.Tag.modules.name
         let n = try recordCount(in: name, minimumRecord: DumpLayout.moduleRecordMinimum)
         var modules: [Module] = []
@@ -205,7 +229,7 @@ struct DumpParser {
         return modules
     }
 
-    private mutating func stacks() throws(DumpError) -> [StackRecord] {
+    mutating func stacks() throws(DumpError) -> [StackRecord] {
         let name = DumpLayout.Tag.stacks.name
         let n = try recordCount(in: name, minimumRecord: DumpLayout.stackRecordSize)
         var stacks: [StackRecord] = []
@@ -224,7 +248,7 @@ struct DumpParser {
         return stacks
     }
 
-    private mutating func live(dumpEpoch: UInt64) throws(DumpError) -> [LiveCell] {
+    mutating func live(dumpEpoch: UInt64) throws(DumpError) -> [LiveCell] {
         let name = DumpLayout.Tag.live.name
         let n = try recordCount(in: name, minimumRecord: DumpLayout.liveRecordSize)
         var cells: [LiveCell] = []
@@ -242,19 +266,19 @@ struct DumpParser {
 
     // MARK: Raw loads (callers have checked the bounds)
 
-    @inline(__always) private func u32(at position: Int) -> UInt32 {
+    @inline(__always) func u32(at position: Int) -> UInt32 {
         UInt32(littleEndian: base.loadUnaligned(fromByteOffset: position, as: UInt32.self))
     }
 
-    @inline(__always) private func u64(at position: Int) -> UInt64 {
+    @inline(__always) func u64(at position: Int) -> UInt64 {
         UInt64(littleEndian: base.loadUnaligned(fromByteOffset: position, as: UInt64.self))
     }
 
-    private func text(at position: Int, length: Int) -> String {
+    func text(at position: Int, length: Int) -> String {
         String(decoding: UnsafeRawBufferPointer(start: base + position, count: length), as: UTF8.self)
     }
 
-    private func u64Array(at position: Int, count n: Int) -> [UInt64] {
+    func u64Array(at position: Int, count n: Int) -> [UInt64] {
         [UInt64](unsafeUninitializedCapacity: n) { buffer, initialized in
             #if _endian(little)
             if n > 0 { memcpy(buffer.baseAddress!, base + position, n * 8) }

@@ -6,10 +6,26 @@
 import SwHeapSystem
 
 public enum DumpReader {
-    /// Reads and decodes the file at `path`.
+    /// Reads and decodes the file at `path`; a v2 file with the log it names (in the same
+    /// directory) up to the length it names, so the result stands alone like a v1 file.
     public static func read(path: String) throws(DumpError) -> Dump {
-        let bytes = try readFile(path: path)
-        return try decode(bytes, path: path)
+        let file = try readFile(path: path)
+        let dump = try decode(file, path: path)
+        guard let reference = dump.log else { return dump }
+        var log = StackLog(path: logPath(reference, besideFile: path))
+        try log.advance(through: reference.length)
+        return try log.dump(for: dump, path: path)
+    }
+
+    /// Reads and decodes one file without its log (v2 files name theirs in `Dump.log`).
+    public static func readFileOnly(path: String) throws(DumpError) -> Dump {
+        try decode(readFile(path: path), path: path)
+    }
+
+    /// The path of the log `reference` names, in the directory of the epoch file at `path`.
+    public static func logPath(_ reference: LogReference, besideFile path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return reference.name }
+        return String(path[...slash]) + reference.name
     }
 
     /// Decodes the bytes of one dump; `path` only names the file in errors.

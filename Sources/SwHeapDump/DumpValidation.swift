@@ -14,8 +14,10 @@ enum DumpValidation {
 
     static func check(_ raw: RawHeader) -> DumpError.Problem? {
         let field = "header"
-        if raw.flags & ~knownFlags != 0 {
-            return .invalidField(field: "\(field) flags", value: "0x" + String(raw.flags, radix: 16), rule: "only bits 0-3 are defined")
+        let logged = raw.version >= DumpLayout.logVersion
+        if raw.flags & ~(logged ? knownFlags | DumpLayout.flagDeflated : knownFlags) != 0 {
+            return .invalidField(field: "\(field) flags", value: "0x" + String(raw.flags, radix: 16),
+                                 rule: logged ? "only bits 0-4 are defined" : "only bits 0-3 are defined in version 1")
         }
         if Int32(bitPattern: raw.pid) <= 0 {
             return .invalidField(field: "\(field) pid", value: "\(Int32(bitPattern: raw.pid))", rule: "must be positive")
@@ -78,6 +80,50 @@ enum DumpValidation {
             return .invalidField(field: "\(record) unref_bytes", value: "\(raw.unref_bytes)",
                                 rule: "must not exceed live_bytes \(raw.live_bytes)")
         }
+        return nil
+    }
+
+    static func check(_ raw: RawCohort, index: Int, dumpEpoch: UInt64) -> DumpError.Problem? {
+        let record = "COHORTS record \(index) (stack \(raw.stack_id))"
+        if raw.birth_first < 1 || UInt64(raw.birth_last) > dumpEpoch || raw.birth_first > raw.birth_last {
+            return .invalidField(field: "\(record) birth_first..birth_last", value: "\(raw.birth_first)..\(raw.birth_last)",
+                                rule: "must lie between 1 and the dump's epoch \(dumpEpoch)")
+        }
+        // The ranking re-keys cohorts of earlier dumps into later ones: they must be the
+        // aligned blocks sw_cohort_of gives, or they would not nest.
+        let cohort = Cohort.of(birth: raw.birth_first, epoch: UInt32(dumpEpoch))
+        if cohort != raw.birth_first...raw.birth_last {
+            return .invalidField(field: "\(record) birth_first..birth_last", value: "\(raw.birth_first)..\(raw.birth_last)",
+                                rule: "must be the cohort \(cohort.lowerBound)..\(cohort.upperBound) of sw_cohort_of at epoch \(dumpEpoch)")
+        }
+        if let broken = estimate(raw.live_objects, "\(record) live_objects") { return broken }
+        if let broken = estimate(raw.live_bytes, "\(record) live_bytes") { return broken }
+        if let broken = estimate(raw.unref_objects, "\(record) unref_objects") { return broken }
+        if let broken = estimate(raw.unref_bytes, "\(record) unref_bytes") { return broken }
+        if raw.unref_objects > raw.live_objects {
+            return .invalidField(field: "\(record) unref_objects", value: "\(raw.unref_objects)",
+                                rule: "must not exceed live_objects \(raw.live_objects)")
+        }
+        if raw.unref_bytes > raw.live_bytes {
+            return .invalidField(field: "\(record) unref_bytes", value: "\(raw.unref_bytes)",
+                                rule: "must not exceed live_bytes \(raw.live_bytes)")
+        }
+        return nil
+    }
+
+    static func check(_ raw: RawStackFrames, index: Int) -> DumpError.Problem? {
+        let record = "STACKS record \(index) (stack \(raw.stack_id))"
+        if raw.stack_id == 0 { return .zeroStackID }
+        if raw.depth > maxDepth {
+            return .invalidField(field: "\(record) depth", value: "\(raw.depth)", rule: "must be at most \(maxDepth)")
+        }
+        return nil
+    }
+
+    static func check(_ raw: RawAlloc, index: Int) -> DumpError.Problem? {
+        let record = "ALLOC record \(index) (stack \(raw.stack_id))"
+        if let broken = estimate(raw.alloc_objects, "\(record) alloc_objects") { return broken }
+        if let broken = estimate(raw.alloc_bytes, "\(record) alloc_bytes") { return broken }
         return nil
     }
 

@@ -59,8 +59,11 @@ public struct StackRecord: Hashable, Sendable {
 /// same cell as HeapStore keeps it per site and ranking reads it (the only live-cell type).
 public struct LiveCell: Hashable, Sendable {
     public var stackID: UInt32
-    /// The epoch number the objects were allocated in.
+    /// The epoch number the objects were allocated in: the first of their birth cohort.
     public var birthEpoch: UInt32
+    /// The last epoch of the birth cohort (v2 dumps coarsen births with age, `Cohort`);
+    /// equal to `birthEpoch` for a single epoch (every v1 cell).
+    public var birthLast: UInt32
     /// Which dump saw them: the index into `ProcessHeap.epochs` once loaded into a HeapStore;
     /// 0 in a decoded `Dump`, which is its own only epoch.
     public var epochIndex: Int
@@ -69,9 +72,10 @@ public struct LiveCell: Hashable, Sendable {
     public var unreferencedObjects: Double
     public var unreferencedBytes: Double
 
-    public init(stackID: UInt32 = 0, epochIndex: Int = 0, birthEpoch: UInt32, liveObjects: Double, liveBytes: Double,
-                unreferencedObjects: Double = 0, unreferencedBytes: Double = 0) {
+    public init(stackID: UInt32 = 0, epochIndex: Int = 0, birthEpoch: UInt32, birthLast: UInt32? = nil,
+                liveObjects: Double, liveBytes: Double, unreferencedObjects: Double = 0, unreferencedBytes: Double = 0) {
         self.stackID = stackID; self.epochIndex = epochIndex; self.birthEpoch = birthEpoch
+        self.birthLast = birthLast ?? birthEpoch
         self.liveObjects = liveObjects; self.liveBytes = liveBytes
         self.unreferencedObjects = unreferencedObjects; self.unreferencedBytes = unreferencedBytes
     }
@@ -86,6 +90,8 @@ public struct DumpHeader: Hashable, Sendable {
     /// With `isScanned`: the exit scan traversed the heap from the roots (LeakSanitizer's
     /// rules); without it the conservative fallback ran (unreferenced figures are lower bounds).
     public var heapTraversed: Bool
+    /// v2: everything after the header is one zlib stream.
+    public var isDeflated: Bool = false
     public var pid: Int32
     public var parentPID: Int32
     public var epoch: UInt64
@@ -96,10 +102,10 @@ public struct DumpHeader: Hashable, Sendable {
     public var maxDepth: UInt32
 
     public init(version: UInt32 = DumpLayout.version, isFinal: Bool = false, isScanned: Bool = false, isTruncated: Bool = false,
-                heapTraversed: Bool = false, pid: Int32, parentPID: Int32, epoch: UInt64, wallTimeNs: UInt64, monotonicNs: UInt64,
+                heapTraversed: Bool = false, isDeflated: Bool = false, pid: Int32, parentPID: Int32, epoch: UInt64, wallTimeNs: UInt64, monotonicNs: UInt64,
                 startMonotonicNs: UInt64, rate: UInt64, maxDepth: UInt32) {
         self.version = version; self.isFinal = isFinal; self.isScanned = isScanned; self.isTruncated = isTruncated
-        self.heapTraversed = heapTraversed
+        self.heapTraversed = heapTraversed; self.isDeflated = isDeflated
         self.pid = pid; self.parentPID = parentPID; self.epoch = epoch; self.wallTimeNs = wallTimeNs
         self.monotonicNs = monotonicNs; self.startMonotonicNs = startMonotonicNs; self.rate = rate; self.maxDepth = maxDepth
     }
@@ -114,11 +120,24 @@ public struct Dump: Sendable {
     public var commandLine: [String]
     public var modules: [Module]
     public var stacks: [StackRecord]
+    /// v1: the LIVE buckets (one birth epoch each); v2: the COHORTS records.
     public var live: [LiveCell]
+    /// v2: the stack log this dump uses (nil for a self-contained v1 file).
+    public var log: LogReference?
 
     public init(header: DumpHeader, executable: String, commandLine: [String], modules: [Module],
-                stacks: [StackRecord], live: [LiveCell]) {
+                stacks: [StackRecord], live: [LiveCell], log: LogReference? = nil) {
         self.header = header; self.executable = executable; self.commandLine = commandLine
-        self.modules = modules; self.stacks = stacks; self.live = live
+        self.modules = modules; self.stacks = stacks; self.live = live; self.log = log
     }
+}
+
+/// The LOG section of a v2 epoch file: which stack log it uses and how much of it.
+public struct LogReference: Hashable, Sendable {
+    /// The log's file name, in the epoch file's directory.
+    public var name: String
+    /// Bytes of the log this dump uses: the end of its own chunk.
+    public var length: UInt64
+
+    public init(name: String, length: UInt64) { self.name = name; self.length = length }
 }

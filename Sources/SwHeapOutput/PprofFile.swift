@@ -8,6 +8,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SwHeapDump
 import SwHeapSystem
 import SwiftProtobuf
 
@@ -17,7 +18,7 @@ public enum PprofFile {
         do { bytes = try profile.serializedBytes() } catch {
             throw .cannotWrite(path: "(profile)", reason: "protobuf encoding failed: \(error)")
         }
-        do { return try Gzip.compress(bytes) } catch {
+        do { return try Zlib.compress(bytes, wrapper: .gzip) } catch {
             throw .cannotWrite(path: "(profile)", reason: error.description)
         }
     }
@@ -34,7 +35,7 @@ public enum PprofFile {
     /// Reads a profile, gzip-compressed or not.
     public static func read(from path: String) throws -> Perftools_Profiles_Profile {
         let bytes = try FileIO.read(path: path)
-        let raw = bytes.starts(with: [0x1f, 0x8b]) ? try Gzip.decompress(bytes) : bytes
+        let raw = bytes.starts(with: [0x1f, 0x8b]) ? try Zlib.decompress(bytes) : bytes
         do { return try Perftools_Profiles_Profile(serializedBytes: raw) } catch {
             throw PprofError.cannotRead(path: path, reason: "not a pprof profile: \(error)")
         }

@@ -40,24 +40,9 @@ extension BirthSurvival {
     public init(births: [LiveCell], timeline: EpochTimeline, windowStart: Int, lastIndex: Int,
                 thresholds: RankingThresholds = RankingThresholds()) {
         let minimumSamples = thresholds.minimumSurvivalSamples
-        // First sighting of each birth epoch: its objects as seen at (or soonest after) birth.
-        var firstSeen: [UInt64: (index: Int, objects: Double, bytes: Double)] = [:]
-        var aliveAtLast: [UInt64: (objects: Double, bytes: Double)] = [:]
-        for cell in births where cell.epochIndex <= lastIndex {
-            let birthEpoch = UInt64(cell.birthEpoch)
-            if let seen = firstSeen[birthEpoch], seen.index <= cell.epochIndex {
-                if seen.index == cell.epochIndex {
-                    firstSeen[birthEpoch]!.objects += cell.liveObjects
-                    firstSeen[birthEpoch]!.bytes += cell.liveBytes
-                }
-            } else {
-                firstSeen[birthEpoch] = (cell.epochIndex, cell.liveObjects, cell.liveBytes)
-            }
-            if cell.epochIndex == lastIndex {
-                aliveAtLast[birthEpoch, default: (0, 0)].objects += cell.liveObjects
-                aliveAtLast[birthEpoch, default: (0, 0)].bytes += cell.liveBytes
-            }
-        }
+        // First sighting of each birth cohort: its objects as seen at (or soonest after) birth.
+        let sightings = CohortSightings(births: births, lastIndex: lastIndex)
+        let firstSeen = sightings.firstSeen, aliveAtLast = sightings.aliveAtLast
 
         // Prefer the first half of the run (never the last epoch itself, whose births are
         // trivially alive): a cache's entries live for a while, so only a long horizon shows

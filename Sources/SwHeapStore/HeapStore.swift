@@ -14,15 +14,20 @@ public struct HeapStore: Sendable {
     /// under the same pid (told apart by `epochs[0].startMonotonicNs`), since its figures
     /// restart with the new image.
     public var processes: [ProcessHeap]
+    /// One line per file skipped (the incomplete last epoch of a process), also written to
+    /// stderr when loading.
+    public var warnings: [String] = []
 
     public init(directory: String, processes: [ProcessHeap]) {
         self.directory = directory; self.processes = processes
     }
 
-    /// Loads every `<pid>.<epoch>.swheap` in `directory`. Temporaries and dot-files are ignored;
-    /// a missing or empty directory, or any bad dump, is an error naming the path.
-    public static func load(directory: String) throws(DumpError) -> HeapStore {
-        try HeapStoreLoader.load(directory: directory)
+    /// Loads the `<pid>.<epoch>.swheap` files of `directory` (v1, or v2 with their stack logs)
+    /// that `selection` keeps: by default the bounded timeline. Temporaries and dot-files are
+    /// ignored; a missing or empty directory, or any bad dump, is an error naming the path,
+    /// except an incomplete last epoch of a process, skipped with a warning.
+    public static func load(directory: String, selection: EpochSelection = .bounded) throws(DumpError) -> HeapStore {
+        try HeapStoreLoader.load(directory: directory, selection: selection)
     }
 
     /// The process with this pid; for a pid that exec'd, the latest image.

@@ -83,36 +83,83 @@ private extension Character {
 }
 
 enum HeapStoreLoader {
-    static func load(directory: String) throws(DumpError) -> HeapStore {
-        var files = try listDumpFiles(directory: directory)
-        guard !files.isEmpty else { throw DumpError(path: directory, problem: .noDumps) }
+    static func load(directory: String, selection: EpochSelection) throws(DumpError) -> HeapStore {
+        let listed = try listDumpFiles(directory: directory)
+        guard !listed.isEmpty else { throw DumpError(path: directory, problem: .noDumps) }
+        var warnings: [String] = []
         // A program that execs without forking (wrapper scripts, pyenv shims) keeps its pid but
         // restarts the shim: its dumps are a separate image, told apart by the shim start time.
+        let newestOfPID = Dictionary(listed.map { ($0.pid, $0.epoch) }, uniquingKeysWith: max)
+        var files: [DumpFileName] = []
         var headers: [String: DumpHeader] = [:]
-        for i in files.indices {
-            let header = try DumpReader.readHeader(path: files[i].path)
-            files[i].imageStart = header.startMonotonicNs
-            headers[files[i].path] = header
+        for var file in listed {
+            do throws(DumpError) {
+                let header = try DumpReader.readHeader(path: file.path)
+                file.imageStart = header.startMonotonicNs
+                headers[file.path] = header
+                files.append(file)
+            } catch where error.isIncomplete && newestOfPID[file.pid] == file.epoch {
+                warnings.append(skipWarning(error))
+            }
         }
         // Each image's dumps must reach its builder in epoch order.
         files.sort(by: DumpFileName.foldsBefore)
         try checkConsistency(files, headers)
+        var lastDumps: [String: Dump] = [:]
+        files = try dropIncompleteLastEpochs(files, decoded: &lastDumps, warnings: &warnings)
+        files = selection.select(files)
+        guard !files.isEmpty else { throw DumpError(path: directory, problem: .noDumps) }
         var assembler = ProcessAssembler(files: files)
+        var logs = LogReplays()
         // Batch b + 1 is decoded on other threads while batch b is folded on this one.
         let batchSize = max(2, 2 * activeProcessors)
         let batches = stride(from: 0, to: files.count, by: batchSize).map {
             Array(files[$0..<min($0 + batchSize, files.count)])
         }
-        var decoding = PendingDecode(batches[0])
+        var decoding = PendingDecode(batches[0], known: lastDumps)
         for b in batches.indices {
             let decoded = decoding.results()
-            if b + 1 < batches.count { decoding = PendingDecode(batches[b + 1]) }
+            if b + 1 < batches.count { decoding = PendingDecode(batches[b + 1], known: lastDumps) }
             defer { decoding.wait() }  // never leave work running past an error
             for (file, result) in zip(batches[b], decoded) {
-                assembler.add(try result.get(), file: file)
+                assembler.add(try logs.complete(try result.get(), file: file), file: file)
             }
         }
-        return assembler.finish(directory: directory)
+        for warning in warnings { writeToStandardError("swheap: warning: \(warning)\n") }
+        var store = assembler.finish(directory: directory)
+        store.warnings = warnings
+        return store
+    }
+
+    /// The warning for a last epoch skipped because it is incomplete.
+    static func skipWarning(_ error: DumpError) -> String {
+        "skipped \(error.path), the incomplete last epoch of its process: \(error.problem)"
+    }
+
+    /// Decodes the newest file of each image (kept in `decoded`); one that is incomplete (cut
+    /// short, or naming more of its log than was written) is what a writer killed mid-write
+    /// leaves: it is dropped with a warning. Any other bad file stays an error.
+    static func dropIncompleteLastEpochs(_ files: [DumpFileName], decoded: inout [String: Dump],
+                                         warnings: inout [String]) throws(DumpError) -> [DumpFileName] {
+        var dropped = Set<String>()
+        for (i, file) in files.enumerated() where i + 1 == files.count || files[i + 1].image != file.image {
+            do throws(DumpError) {
+                let dump = try decodeFileOnly(file)
+                if let log = dump.log {
+                    let logPath = DumpReader.logPath(log, besideFile: file.path)
+                    var info = stat()
+                    if stat(logPath, &info) == 0 && UInt64(info.st_size) < log.length {
+                        throw DumpError(path: file.path, problem: .logShorterThanNamed(
+                            log: logPath, named: log.length, complete: UInt64(info.st_size)))
+                    }
+                }
+                decoded[file.path] = dump
+            } catch where error.isIncomplete && error.path == file.path {
+                warnings.append(skipWarning(error))
+                dropped.insert(file.path)
+            }
+        }
+        return dropped.isEmpty ? files : files.filter { !dropped.contains($0.path) }
     }
 
     /// Files of one run (pid and start time), sorted by epoch, must agree with each other: a
@@ -158,10 +205,14 @@ enum HeapStoreLoader {
         return files
     }
 
-    /// Decodes `files` in parallel; results are in the order of `files`.
+    /// Decodes one file, without its log (v2 files are completed from their log in order, by
+    /// `LogReplays`).
     static func decode(_ file: DumpFileName) -> Result<Dump, DumpError> {
-        Result { () throws(DumpError) -> Dump in
-            let dump = try DumpReader.read(path: file.path)
+        Result { () throws(DumpError) -> Dump in try decodeFileOnly(file) }
+    }
+
+    static func decodeFileOnly(_ file: DumpFileName) throws(DumpError) -> Dump {
+            let dump = try DumpReader.readFileOnly(path: file.path)
             // The name decides which process and epoch a file is; a header that disagrees means
             // a renamed or damaged file, and trusting either would silently mix processes.
             if dump.header.pid != file.pid || dump.header.epoch != file.epoch {
@@ -170,7 +221,6 @@ enum HeapStoreLoader {
                     headerPID: dump.header.pid, headerEpoch: dump.header.epoch))
             }
             return dump
-        }
     }
 
     static var activeProcessors: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
@@ -182,12 +232,13 @@ private final class PendingDecode: @unchecked Sendable {
     private let slots: UnsafeMutableBufferPointer<Result<Dump, DumpError>?>
     private let group = DispatchGroup()
 
-    init(_ files: [DumpFileName]) {
+    /// `known`: files decoded already, by path.
+    init(_ files: [DumpFileName], known: [String: Dump] = [:]) {
         slots = .allocate(capacity: files.count)
         slots.initialize(repeating: nil)
         DispatchQueue.global().async(group: group) { [self] in
             DispatchQueue.concurrentPerform(iterations: files.count) { i in
-                self.slots[i] = HeapStoreLoader.decode(files[i])
+                self.slots[i] = known[files[i].path].map { .success($0) } ?? HeapStoreLoader.decode(files[i])
             }
         }
     }

@@ -11,7 +11,8 @@ import Darwin
 
 public enum FileIO {
     /// The whole file (or its first `limit` bytes), in one allocation when its size is known.
-    public static func read(path: String, limit: Int = .max) throws(SystemError) -> [UInt8] {
+    /// From byte `offset` on (an append-only log is read again from where the last read ended).
+    public static func read(path: String, offset: Int = 0, limit: Int = .max) throws(SystemError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw SystemError(path: path, reason: errnoText()) }
         defer { close(fd) }
@@ -20,7 +21,8 @@ public enum FileIO {
         if (info.st_mode & S_IFMT) != S_IFREG { throw SystemError(path: path, reason: "not a regular file") }
         // One spare byte so a file that grew since fstat is read whole, not cut short.
         // The buffer is left uninitialised: only the `filled` bytes read are kept.
-        var capacity = limit < Int.max ? limit : max(Int(info.st_size), 0) + 1
+        if offset > 0 && lseek(fd, off_t(offset), SEEK_SET) < 0 { throw SystemError(path: path, reason: errnoText()) }
+        var capacity = limit < Int.max ? limit : max(Int(info.st_size) - offset, 0) + 1
         var bytes: [UInt8] = []
         var filled = 0
         var failure: Int32 = 0

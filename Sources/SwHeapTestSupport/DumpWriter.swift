@@ -27,20 +27,7 @@ public enum DumpWriter {
                 body.u8(0)
             }
         }
-        out.section(.modules) { body in
-            body.u32(UInt32(dump.modules.count))
-            for module in dump.modules {
-                body.u64(module.loadBias)
-                body.string(module.path)
-                body.u32(UInt32(module.buildID.count))
-                body.raw(module.buildID)
-                body.u32(UInt32(module.segments.count))
-                for segment in module.segments {
-                    body.record(RawSegment(start: segment.start, end: segment.end, file_offset: segment.fileOffset,
-                                           flags: segment.flags, reserved: 0))
-                }
-            }
-        }
+        out.section(.modules) { writeModules(dump.modules, to: &$0) }
         out.section(.stacks) { body in
             body.u32(UInt32(dump.stacks.count))
             for stack in dump.stacks {
@@ -65,6 +52,22 @@ public enum DumpWriter {
         return out.bytes
     }
 
+    /// A MODULES body (the same in v1 files and v2 log chunks).
+    static func writeModules(_ modules: [Module], to body: inout ByteSink) {
+        body.u32(UInt32(modules.count))
+        for module in modules {
+            body.u64(module.loadBias)
+            body.string(module.path)
+            body.u32(UInt32(module.buildID.count))
+            body.raw(module.buildID)
+            body.u32(UInt32(module.segments.count))
+            for segment in module.segments {
+                body.record(RawSegment(start: segment.start, end: segment.end, file_offset: segment.fileOffset,
+                                       flags: segment.flags, reserved: 0))
+            }
+        }
+    }
+
     /// `<pid>.<epoch>.swheap` with the epoch zero-padded to 6 digits.
     public static func fileName(pid: Int32, epoch: UInt64) -> String {
         let digits = String(epoch)
@@ -85,8 +88,78 @@ public enum DumpWriter {
         return path
     }
 
+    /// The bytes of a v2 epoch file for `dump` (header version 2): EXE, CMDLINE, LOG naming
+    /// `log`, COHORTS from `dump.live` (single-epoch cells are merged into the cohorts the shim
+    /// would write, `Cohort.of`), END; the body deflated as one zlib stream when `deflated`.
+    public static func encodeEpoch(_ dump: Dump, log: LogReference, deflated: Bool,
+                                   extraSections: [ExtraSection] = []) -> [UInt8] {
+        var header = dump.header
+        header.version = DumpLayout.logVersion
+        header.isDeflated = deflated
+        var out = ByteSink()
+        writeHeader(header, to: &out)
+        var body = ByteSink()
+        body.section(.exe) { $0.string(dump.executable) }
+        body.section(.cmdline) { section in
+            for argument in dump.commandLine {
+                section.raw(Array(argument.utf8))
+                section.u8(0)
+            }
+        }
+        body.section(.log) { section in
+            section.u64(log.length)
+            section.string(log.name)
+        }
+        let cohorts = cohorts(of: dump.live, epoch: UInt32(dump.header.epoch))
+        body.section(.cohorts) { section in
+            section.u32(UInt32(cohorts.count))
+            for cell in cohorts {
+                section.record(RawCohort(stack_id: cell.stackID, birth_first: cell.birthEpoch, birth_last: cell.birthLast,
+                                         reserved: 0, live_objects: cell.liveObjects, live_bytes: cell.liveBytes,
+                                         unref_objects: cell.unreferencedObjects, unref_bytes: cell.unreferencedBytes))
+            }
+        }
+        for extra in extraSections {
+            body.sectionHeader(tag: extra.tag, length: UInt64(extra.body.count))
+            body.raw(extra.body)
+        }
+        body.section(.end) { _ in }
+        out.raw(deflated ? deflate(body.bytes) : body.bytes)
+        return out.bytes
+    }
+
+    /// `cells` merged per (stack, cohort as seen from `epoch`), in first-seen stack order.
+    public static func cohorts(of cells: [LiveCell], epoch: UInt32) -> [LiveCell] {
+        var merged: [LiveCell] = []
+        var index: [UInt64: Int] = [:]
+        for cell in cells {
+            let cohort = Cohort.of(birth: cell.birthEpoch, epoch: epoch)
+            let key = UInt64(cell.stackID) << 32 | UInt64(cohort.lowerBound)
+            if let i = index[key] {
+                merged[i].liveObjects += cell.liveObjects
+                merged[i].liveBytes += cell.liveBytes
+                merged[i].unreferencedObjects += cell.unreferencedObjects
+                merged[i].unreferencedBytes += cell.unreferencedBytes
+            } else {
+                index[key] = merged.count
+                merged.append(LiveCell(stackID: cell.stackID, birthEpoch: cohort.lowerBound, birthLast: cohort.upperBound,
+                                       liveObjects: cell.liveObjects, liveBytes: cell.liveBytes,
+                                       unreferencedObjects: cell.unreferencedObjects,
+                                       unreferencedBytes: cell.unreferencedBytes))
+            }
+        }
+        return merged
+    }
+
+    static func deflate(_ bytes: [UInt8]) -> [UInt8] {
+        do throws(ZlibError) { return try Zlib.compress(bytes, wrapper: .zlib) } catch {
+            fatalError("zlib cannot deflate in memory: \(error)")  // only when out of memory
+        }
+    }
+
     static func writeHeader(_ header: DumpHeader, to out: inout ByteSink) {
         var flags: UInt32 = 0
+        if header.isDeflated { flags |= DumpLayout.flagDeflated }
         if header.isFinal { flags |= DumpLayout.flagFinal }
         if header.isScanned { flags |= DumpLayout.flagScanned }
         if header.isTruncated { flags |= DumpLayout.flagTruncated }
@@ -140,10 +213,10 @@ struct ByteSink {
     }
 
     /// Writes a section header with a placeholder length, the body, then patches the length.
-    mutating func section(_ tag: DumpLayout.Tag, body: (inout ByteSink) -> Void) {
+    mutating func section(_ tag: DumpLayout.Tag, body: (inout ByteSink) throws -> Void) rethrows {
         sectionHeader(tag: tag.rawValue, length: 0)
         let start = bytes.count
-        body(&self)
+        try body(&self)
         var header = RawSection(tag: tag.rawValue, reserved: 0, length: UInt64(bytes.count - start))
         withUnsafeBytes(of: &header) { raw in
             for i in 0..<raw.count { bytes[start - raw.count + i] = raw[i] }

@@ -66,7 +66,7 @@ public struct SyntheticProcess: Sendable {
     }
 
     /// Deterministic frames: the innermost in the executable, the rest in libc or a plugin.
-    private func frames(of k: Int) -> [UInt64] {
+    func frames(of k: Int) -> [UInt64] {
         var random = SplitMix64(seed: UInt64(k) &* 0x9E37_79B9 &+ UInt64(pid))
         let count = max(1, depth - 4 + Int(random.next() % 9))
         return (0..<count).map { i in
@@ -76,7 +76,7 @@ public struct SyntheticProcess: Sendable {
     }
 
     /// The plugin is loaded for the first half of the run only, as if dlclose'd later.
-    private func modules(epoch: Int) -> [Module] {
+    func modules(epoch: Int) -> [Module] {
         func module(_ path: String, bias: UInt64, id: UInt8) -> Module {
             Module(loadBias: bias, path: path, buildID: (0..<20).map { id &+ $0 },
                    segments: [Segment(start: bias, end: bias + Self.textSize, fileOffset: 0, flags: 5)])

@@ -42,7 +42,9 @@ struct PprofCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try HeapStore.load(directory: directory)
+        // Only the epochs written (v2: each with its log up to the length it names).
+        let wanted = Set([last ? nil : epoch, base].compactMap { $0 })
+        let store = try HeapStore.load(directory: directory, selection: .epochs(wanted, andNewest: last || epoch == nil))
         let (process, note) = try ProcessChoice.choice(pid: pid, in: store, verb: "writing")
         let line = try writeProfile(of: process)
         // Said once the profile is written, so that a failure stays a one-line error.

@@ -36,10 +36,24 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Pid of the first process.")
     var pid: Int32 = 1000
 
+    @Option(help: "Dump format version: 2 (a stack log beside the epoch files) or 1 (self-contained files).")
+    var format: UInt32 = 2
+
+    @Flag(help: "Version 2: write bodies and log chunks uncompressed.")
+    var plain = false
+
+    @Flag(help: """
+        A service in fast motion at the default rate instead of the dense model: about 8 samples \
+        per epoch over --stacks stacks (churn, start-up tables, caches, three slow leaks).
+        """)
+    var service = false
+
     func validate() throws {
         guard epochs >= 1, stacks >= 1, depth >= 1, children >= 0, pid >= 1 else {
             throw ValidationError("--epochs, --stacks, --depth and --pid must be at least 1; --children at least 0.")
         }
+        guard format == 1 || format == 2 else { throw ValidationError("--format must be 1 or 2.") }
+        if plain && format == 1 { throw ValidationError("--plain applies to --format 2 only.") }
     }
 
     func run() throws {
@@ -48,10 +62,17 @@ struct SynthCommand: ParsableCommand {
         }
         for child in 0...children {
             let processPID = pid + Int32(child)
-            let generator = SyntheticProcess(pid: processPID, parentPID: child == 0 ? 1 : pid,
-                                             epochCount: epochs, stackCount: stacks, depth: depth)
-            for epoch in 1...epochs {
-                try DumpWriter.write(generator.dump(epoch: epoch), toDirectory: directory)
+            var logged = LoggedDumpWriter(directory: directory, deflated: !plain)
+            func write(_ dump: Dump) throws {
+                if format == 1 { try DumpWriter.write(dump, toDirectory: directory) } else { try logged.write(dump) }
+            }
+            if service {
+                var generator = ServiceProcess(pid: processPID, epochCount: epochs, stackCount: stacks, depth: depth)
+                for _ in 1...epochs { try write(generator.nextDump()) }
+            } else {
+                let generator = SyntheticProcess(pid: processPID, parentPID: child == 0 ? 1 : pid,
+                                                 epochCount: epochs, stackCount: stacks, depth: depth)
+                for epoch in 1...epochs { try write(generator.dump(epoch: epoch)) }
             }
         }
     }

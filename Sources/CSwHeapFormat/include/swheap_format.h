@@ -40,6 +40,7 @@
  * birth cohort and names the log and its length, so it still stands alone with that file. */
 #define SW_LOG_MAGIC "SWHEAPL2"
 #define SW_LOG_FLAG_DEFLATED 1u /* the chunk's body is one zlib stream */
+#define SW_FORMAT_VERSION_LOG 2u /* the first version with a stack log: readers read v1 and v2 layouts */
 
 /* The fixed header at offset 0. */
 typedef struct {

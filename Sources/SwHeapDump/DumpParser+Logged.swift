@@ -1,0 +1,105 @@
+// The v2 records (docs/FORMAT.md): an epoch file's body (inflated when deflated), its LOG
+// and COHORTS sections, and the sections of a stack log's chunks. Same cursor and the same
+// validation as v1: any bad field is a one-line DumpError naming the file, record and field.
+
+extension DumpParser {
+    /// A v2 epoch file after its header: EXE, CMDLINE, LOG, COHORTS, END, deflated or plain.
+    /// The result names its log; `stacks` and `modules` stay empty until the log fills them.
+    mutating func parseLoggedDump(_ header: DumpHeader) throws(DumpError) -> Dump {
+        var dump = Dump(header: header, executable: "", commandLine: [], modules: [], stacks: [], live: [])
+        if header.isDeflated {
+            let body = try inflate(UnsafeRawBufferPointer(start: base + offset, count: count - offset),
+                                   what: "body after the header", limit: Self.inflateLimit)
+            let result: Result<Void, DumpError> = body.withUnsafeBytes { raw in
+                var inner = DumpParser(raw, path: path)
+                return Result { () throws(DumpError) in try inner.parseSections(into: &dump, known: Self.epochSections) }
+            }
+            try result.get()
+        } else {
+            try parseSections(into: &dump, known: Self.epochSections)
+        }
+        guard dump.log != nil else { throw fail(.missingSection(DumpLayout.Tag.log.name)) }
+        return dump
+    }
+
+    /// No epoch file or chunk inflates beyond this (a corrupt stream must not exhaust memory).
+    static let inflateLimit = 1 << 30
+
+    func inflate(_ input: UnsafeRawBufferPointer, what: String, limit: Int, sizeHint: Int = 0) throws(DumpError) -> [UInt8] {
+        do throws(ZlibError) { return try Zlib.decompress(input, limit: limit, sizeHint: sizeHint) } catch {
+            throw fail(.badCompression(what: what, reason: error.description))
+        }
+    }
+
+    /// LOG: u64 the log length this dump uses, then the log's file name.
+    mutating func logReference(header: DumpHeader) throws(DumpError) -> LogReference {
+        let name = DumpLayout.Tag.log.name
+        let length = try readU64(in: name)
+        let file = try string(in: name)
+        // The name must be this image's log in the same directory: `<pid>.<first6>.log`.
+        let parts = file.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[2] == "log", Int32(parts[0]) == header.pid, parts[1].count >= 6,
+              let first = UInt64(parts[1]), first >= 1, first <= header.epoch else {
+            throw fail(.invalidField(field: "LOG name", value: "\"\(file)\"",
+                                     rule: "must be <pid>.<first epoch, 6 digits>.log of pid \(header.pid), first epoch at most \(header.epoch)"))
+        }
+        let minimum = UInt64(DumpLayout.logHeaderSize + DumpLayout.logChunkSize)
+        guard length >= minimum else {
+            throw fail(.invalidField(field: "LOG length", value: "\(length)",
+                                     rule: "must be at least \(minimum) (a log header and one chunk)"))
+        }
+        return LogReference(name: file, length: length)
+    }
+
+    /// COHORTS: live objects per (stack, birth cohort).
+    mutating func cohorts(dumpEpoch: UInt64) throws(DumpError) -> [LiveCell] {
+        let name = DumpLayout.Tag.cohorts.name
+        let n = try recordCount(in: name, minimumRecord: DumpLayout.cohortRecordSize)
+        var cells: [LiveCell] = []
+        cells.reserveCapacity(n)
+        for index in 0..<n {
+            let raw = base.loadUnaligned(fromByteOffset: offset, as: RawCohort.self)
+            try check(DumpValidation.check(raw, index: index, dumpEpoch: dumpEpoch))
+            if raw.stack_id == 0 { throw fail(.zeroStackID) }
+            cells.append(LiveCell(stackID: raw.stack_id, birthEpoch: raw.birth_first, birthLast: raw.birth_last,
+                                  liveObjects: raw.live_objects, liveBytes: raw.live_bytes,
+                                  unreferencedObjects: raw.unref_objects, unreferencedBytes: raw.unref_bytes))
+            offset += Int(DumpLayout.cohortRecordSize)
+        }
+        return cells
+    }
+
+    /// A chunk's STACKS: the stacks new since the previous chunk, frames only.
+    mutating func loggedStacks() throws(DumpError) -> [StackRecord] {
+        let name = DumpLayout.Tag.stacks.name
+        let n = try recordCount(in: name, minimumRecord: DumpLayout.stackFramesRecordSize)
+        var stacks: [StackRecord] = []
+        stacks.reserveCapacity(n)
+        for index in 0..<n {
+            try need(DumpLayout.stackFramesRecordSize, in: name)
+            let raw = base.loadUnaligned(fromByteOffset: offset, as: RawStackFrames.self)
+            offset += Int(DumpLayout.stackFramesRecordSize)
+            try check(DumpValidation.check(raw, index: index))
+            try need(UInt64(raw.depth) * 8, in: name)
+            let frames = u64Array(at: offset, count: Int(raw.depth))
+            offset += Int(raw.depth) * 8
+            stacks.append(StackRecord(id: raw.stack_id, frames: frames, allocObjects: 0, allocBytes: 0))
+        }
+        return stacks
+    }
+
+    /// A chunk's ALLOC: cumulative allocation of the stacks whose figures changed.
+    mutating func allocs() throws(DumpError) -> [RawAlloc] {
+        let name = DumpLayout.Tag.alloc.name
+        let n = try recordCount(in: name, minimumRecord: DumpLayout.allocRecordSize)
+        var records: [RawAlloc] = []
+        records.reserveCapacity(n)
+        for index in 0..<n {
+            let raw = base.loadUnaligned(fromByteOffset: offset, as: RawAlloc.self)
+            try check(DumpValidation.check(raw, index: index))
+            records.append(raw)
+            offset += Int(DumpLayout.allocRecordSize)
+        }
+        return records
+    }
+}

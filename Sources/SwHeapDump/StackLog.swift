@@ -1,0 +1,181 @@
+// A v2 stack log (docs/FORMAT.md), replayed: the stacks, modules and cumulative allocation of
+// one process image as of some length of its log. Replay only moves forward, so a loader
+// reads the log once for all of its epochs and a watcher reads only the chunks added since.
+// Chunks up to a length an epoch file names must be whole and valid; what lies beyond every
+// named length (a torn chunk of a writer that died, or a stale failed one) is never looked at.
+
+import SwHeapSystem
+
+public struct StackLog: Sendable {
+    /// The log file, for error messages and reading.
+    public let path: String
+    public private(set) var pid: Int32 = 0
+    public private(set) var startNs: UInt64 = 0
+    /// The module list of the last chunk that had one.
+    public private(set) var modules: [Module] = []
+    /// Every stack logged so far, in log order, with its cumulative allocation.
+    public private(set) var stacks: [StackRecord] = []
+    private var index: [UInt32: Int] = [:]
+    /// Bytes replayed: the header and whole chunks.
+    public private(set) var length: UInt64 = 0
+    /// The epoch of the last replayed chunk.
+    public private(set) var lastEpoch: UInt32 = 0
+    /// Bytes this value has read from the file (what a watcher's test counts).
+    public private(set) var bytesRead: UInt64 = 0
+
+    public init(path: String) { self.path = path }
+
+    public func knows(stack id: UInt32) -> Bool { index[id] != nil }
+
+    /// Reads the file from `length` on and replays its chunks through `target`.
+    public mutating func advance(through target: UInt64) throws(DumpError) {
+        guard target > length else { return }
+        let bytes: [UInt8]
+        do throws(SystemError) { bytes = try FileIO.read(path: path, offset: Int(length)) } catch {
+            throw DumpError(path: error.path, problem: .unreadable(reason: error.reason))
+        }
+        bytesRead += UInt64(bytes.count)
+        try replay(bytes, at: length, through: target)
+    }
+
+    /// Replays `bytes`, the file's contents from byte `start` (at most `length`) on, through
+    /// `target`. Throws if the bytes end first (the log was cut: `isIncomplete`) or a chunk
+    /// crosses `target`.
+    public mutating func replay(_ bytes: [UInt8], at start: UInt64, through target: UInt64) throws(DumpError) {
+        precondition(start <= length, "replay cannot skip bytes")
+        let result: Result<Void, DumpError> = bytes.withUnsafeBytes { raw in
+            Result { () throws(DumpError) in try replay(raw, at: start, through: target) }
+        }
+        try result.get()
+    }
+
+    private mutating func replay(_ raw: UnsafeRawBufferPointer, at start: UInt64, through target: UInt64) throws(DumpError) {
+        let end = start + UInt64(raw.count)
+        func fail(_ problem: DumpError.Problem) -> DumpError { DumpError(path: path, problem: problem) }
+        func invalid(_ field: String, _ value: String, _ rule: String) -> DumpError {
+            fail(.invalidField(field: field, value: value, rule: rule))
+        }
+        if length == 0 {
+            // The magic first: a short foreign file is foreign, not a cut log.
+            guard raw.starts(with: DumpLayout.logMagic.prefix(raw.count)) else { throw fail(.badLogMagic) }
+            guard raw.count >= DumpLayout.logHeaderSize else {
+                throw fail(.logShorterThanNamed(log: path, named: target, complete: 0))
+            }
+            let header = raw.loadUnaligned(as: RawLogHeader.self)
+            guard header.version == DumpLayout.logVersion else {
+                throw invalid("log header version", "\(header.version)", "must be \(DumpLayout.logVersion)")
+            }
+            guard Int32(bitPattern: header.pid) > 0 else {
+                throw invalid("log header pid", "\(Int32(bitPattern: header.pid))", "must be positive")
+            }
+            pid = Int32(bitPattern: header.pid)
+            startNs = header.start_ns
+            length = UInt64(DumpLayout.logHeaderSize)
+        }
+        while length < target {
+            let at = length
+            let position = Int(at - start)
+            guard end - at >= UInt64(DumpLayout.logChunkSize) else {
+                throw fail(.logShorterThanNamed(log: path, named: target, complete: at))
+            }
+            let chunk = raw.loadUnaligned(fromByteOffset: position, as: RawLogChunk.self)
+            let record = "log chunk at offset \(at) (epoch \(chunk.epoch))"
+            let bodyStart = at + UInt64(DumpLayout.logChunkSize)
+            let (chunkEnd, overflow) = bodyStart.addingReportingOverflow(chunk.stored_length)
+            if overflow || chunkEnd > end {
+                throw fail(.logShorterThanNamed(log: path, named: target, complete: at))
+            }
+            if chunkEnd > target { throw fail(.logLengthNotAtChunk(log: path, named: target, chunkEnd: chunkEnd)) }
+            if chunk.epoch <= lastEpoch {
+                throw invalid("\(record) epoch", "\(chunk.epoch)", "must follow the previous chunk's epoch \(lastEpoch)")
+            }
+            if chunk.flags & ~DumpLayout.logFlagDeflated != 0 {
+                throw invalid("\(record) flags", "0x" + String(chunk.flags, radix: 16), "only bit 0 is defined")
+            }
+            if chunk.raw_length > UInt64(DumpParser.inflateLimit) {
+                throw invalid("\(record) raw_length", "\(chunk.raw_length)", "must be at most \(DumpParser.inflateLimit)")
+            }
+            let stored = UnsafeRawBufferPointer(rebasing: raw[(position + DumpLayout.logChunkSize)..<Int(chunkEnd - start)])
+            let reader = DumpParser(stored, path: path)
+            var body: [UInt8]
+            if chunk.flags & DumpLayout.logFlagDeflated != 0 {
+                body = try reader.inflate(stored, what: "body of the \(record)", limit: Int(chunk.raw_length),
+                                          sizeHint: Int(chunk.raw_length))
+            } else {
+                body = Array(stored)
+            }
+            if UInt64(body.count) != chunk.raw_length {
+                throw invalid("\(record) raw_length", "\(chunk.raw_length)", "must be the body's \(body.count) bytes")
+            }
+            try apply(body, record: record)
+            lastEpoch = chunk.epoch
+            length = chunkEnd
+        }
+    }
+
+    /// Applies one chunk's sections: new stacks, then the module list, then ALLOC.
+    private mutating func apply(_ body: [UInt8], record: String) throws(DumpError) {
+        var newStacks: [StackRecord] = []
+        var newModules: [Module]?
+        var allocs: [RawAlloc] = []
+        let path = self.path
+        let result: Result<Void, DumpError> = body.withUnsafeBytes { raw in
+            var parser = DumpParser(raw, path: path)
+            var unused = Dump(header: DumpHeader(pid: 1, parentPID: 0, epoch: 1, wallTimeNs: 0, monotonicNs: 0,
+                                                 startMonotonicNs: 0, rate: 1, maxDepth: 1),
+                              executable: "", commandLine: [], modules: [], stacks: [], live: [])
+            return Result { () throws(DumpError) in
+                try parser.parseSections(into: &unused, known: DumpParser.chunkSections) { tag, section throws(DumpError) in
+                    switch tag {
+                    case .stacks: newStacks = try section.loggedStacks()
+                    case .modules: newModules = try section.modules()
+                    case .alloc: allocs = try section.allocs()
+                    default: break
+                    }
+                }
+            }
+        }
+        do throws(DumpError) { try result.get() } catch {
+            throw DumpError(path: path, problem: .inChunk(record, error.problem))
+        }
+        for stack in newStacks {
+            guard index[stack.id] == nil else {
+                throw DumpError(path: path, problem: .inChunk(record, .duplicateStackID(stack.id)))
+            }
+            index[stack.id] = stacks.count
+            stacks.append(stack)
+        }
+        if let newModules { modules = newModules }
+        for alloc in allocs {
+            guard let i = index[alloc.stack_id] else {
+                throw DumpError(path: path, problem: .inChunk(record, .allocForUnknownStack(alloc.stack_id)))
+            }
+            stacks[i].allocObjects = alloc.alloc_objects
+            stacks[i].allocBytes = alloc.alloc_bytes
+        }
+    }
+
+    /// The whole dump that `file` (a v2 epoch file, decoded) and this log at the length the file
+    /// names describe: what a v1 file of that epoch held. The log must have been replayed
+    /// exactly that far.
+    public func dump(for file: Dump, path filePath: String) throws(DumpError) -> Dump {
+        guard let reference = file.log else { return file }
+        precondition(length == reference.length, "replay the log to the epoch's length first")
+        if pid != file.header.pid {
+            throw DumpError(path: filePath, problem: .inconsistent(
+                field: "pid \(file.header.pid)", rule: "differs from pid \(pid) in the header of", other: path))
+        }
+        if startNs != file.header.startMonotonicNs {
+            throw DumpError(path: filePath, problem: .inconsistent(
+                field: "start_ns \(file.header.startMonotonicNs)", rule: "differs from start_ns \(startNs) in the header of",
+                other: path))
+        }
+        for cell in file.live where index[cell.stackID] == nil {
+            throw DumpError(path: filePath, problem: .cohortForUnknownStack(cell.stackID, log: path, length: length))
+        }
+        var whole = file
+        whole.modules = modules
+        whole.stacks = stacks
+        return whole
+    }
+}
