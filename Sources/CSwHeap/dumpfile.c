@@ -107,6 +107,13 @@ int sw_dumpfile_open_log(const char *dir, uint32_t pid, uint32_t first_epoch) {
     return open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
+void sw_dumpfile_remove_log(const char *dir, uint32_t pid, uint32_t first_epoch) {
+    char path[PATH_BYTES + 104];
+    if (strlen(dir) >= PATH_BYTES) return;
+    named(path, dir, false, pid, first_epoch, ".log");
+    unlink(path);
+}
+
 void sw_dumpfile_remove(const char *dir, uint32_t pid, uint32_t epoch) {
     char path[PATH_BYTES + 104];
     if (strlen(dir) >= PATH_BYTES) return;

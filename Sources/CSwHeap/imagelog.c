@@ -44,8 +44,14 @@ bool sw_imagelog_append(uint32_t epoch, const char *modules, size_t modules_len,
     /* After the live snapshot: every stack a live entry names is in the table by now. */
     uint32_t count = sw_stacks_count(sw.stacks);
     if (!sw_stacklog_append(&image.state, image.fd, pid, sw.start_ns, epoch, sw.stacks, count, modules, modules_len,
-                            true))
+                            true)) {
+        if (image.state.length == 0) { /* not even the first chunk: leave no partial file */
+            close(image.fd);
+            image.fd = -1;
+            sw_dumpfile_remove_log(sw.config.dir, pid, image.first_epoch);
+        }
         return false;
+    }
     *length = image.state.length;
     *name = image.name;
     *name_len = image.name_len;
