@@ -25,7 +25,7 @@ let package = Package(
             name: "CSwHeap",
             dependencies: ["CSwHeapFormat"],
             cSettings: [.unsafeFlags(["-std=c11"])],
-            linkerSettings: [.linkedLibrary("unwind"), .linkedLibrary("pthread"), .linkedLibrary("m")]
+            linkerSettings: [.linkedLibrary("unwind"), .linkedLibrary("pthread"), .linkedLibrary("m"), .linkedLibrary("z")]
         ),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
@@ -66,11 +66,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "CSwHeapTests", dependencies: ["CSwHeap", "CSwHeapFormat"]),
+        .testTarget(name: "CSwHeapTests", dependencies: ["CSwHeap", "CSwHeapFormat", "CZlib"]),
         // Pure Swift: no compiler, tool or shim is run.
         .testTarget(name: "UnitTests", dependencies: ["SwHeapOutput", "SwHeapTestSupport"]),
         // Compile fixtures, run them under the real shim, call the CLI, llvm-symbolizer and
         // `go tool pprof`. Needs scripts/build first (scripts/test does it).
-        .testTarget(name: "IntegrationTests", dependencies: ["SwHeapOutput", "SwHeapTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SwHeapOutput", "SwHeapTestSupport", "CSwHeapFormat"]),
     ]
 )

@@ -29,6 +29,12 @@ void sw_buf_put(sw_buffer *b, const void *bytes, size_t n) {
     b->len += n;
 }
 
+void *sw_buf_extend(sw_buffer *b, size_t n) {
+    if (!reserve(b, n)) return NULL;
+    b->len += n;
+    return b->data + b->len - n;
+}
+
 /* x86-64 and aarch64 Linux are little-endian, the format's byte order. */
 void sw_buf_u32(sw_buffer *b, uint32_t v) { sw_buf_put(b, &v, sizeof v); }
 void sw_buf_u64(sw_buffer *b, uint64_t v) { sw_buf_put(b, &v, sizeof v); }

@@ -65,6 +65,7 @@ void sw_config_load(sw_config *c) {
     c->interval_ns = seconds_ns("SWHEAP_INTERVAL", 10);
     c->dump_bytes = number("SWHEAP_DUMP_BYTES", 0, UINT64_MAX);
     c->signal = (int)number("SWHEAP_SIGNAL", 0, (uint64_t)SIGRTMAX);
+    c->keep = number("SWHEAP_KEEP", 0, UINT32_MAX);
     c->follow = flag("SWHEAP_FOLLOW", true);
     c->scan = flag("SWHEAP_SCAN", true);
     const char *unwind = getenv("SWHEAP_UNWIND");

@@ -1,5 +1,7 @@
 /* One epoch's dump: snapshot the live table, scan it at exit, gather the process's
- * executable, command line and modules, encode (encode.c) and write the file (dumpfile.c).
+ * executable, command line and modules, append the stack log's chunk (imagelog.c), then
+ * encode the epoch file (encode.c), put it in place (dumpfile.c) and thin the directory
+ * (retention.c). The chunk goes first: an epoch file in place always names a whole log.
  * Everything is assembled in mmap'd memory; no lock of the allocator path is held while
  * the modules are listed or memory is scanned. */
 #define _GNU_SOURCE
@@ -26,7 +28,12 @@ static void read_proc_file(sw_buffer *out, const char *path) {
     close(fd);
 }
 
-void sw_dump_reset(void) { atomic_store(&sw.epoch, sw_dumpfile_first_free_epoch(sw.config.dir)); }
+void sw_dump_reset(void) {
+    uint32_t first = sw_dumpfile_first_free_epoch(sw.config.dir);
+    atomic_store(&sw.epoch, first);
+    sw_imagelog_reset(first);
+    sw_retention_reset(first);
+}
 
 bool sw_dump_write(bool final) {
     uint32_t epoch = atomic_load(&sw.epoch);
@@ -58,10 +65,16 @@ bool sw_dump_write(bool final) {
     sw_modules_write(&modules);
 
     bool truncated = atomic_load(&sw.truncated) || snapshot.failed || atomic_load(&sw.stacks->full);
+    uint32_t pid = (uint32_t)getpid();
+    uint64_t log_length = 0;
+    const char *log_name = NULL;
+    size_t log_name_len = 0;
+    bool ok = !cmdline.failed && !modules.failed &&
+              sw_imagelog_append(epoch, modules.data, modules.len, &log_length, &log_name, &log_name_len);
     sw_dump_meta meta = {
         .flags = (final ? SW_FLAG_FINAL : 0) | (scanned ? SW_FLAG_SCANNED : 0) |
                  (scanned && mode == SW_SCAN_REACHABILITY ? SW_FLAG_REACHABILITY : 0) | (truncated ? SW_FLAG_TRUNCATED : 0),
-        .pid = (uint32_t)getpid(),
+        .pid = pid,
         .parent_pid = (uint32_t)getppid(),
         .epoch = epoch,
         .wall_ns = wall,
@@ -73,13 +86,15 @@ bool sw_dump_write(bool final) {
         .exe_len = exe_len > 0 ? (size_t)exe_len : 0,
         .cmdline = cmdline.data,
         .cmdline_len = cmdline.len,
-        .modules = modules.data,
-        .modules_len = modules.len,
+        .log_length = log_length,
+        .log_name = log_name,
+        .log_name_len = log_name_len,
+        .deflate = true,
     };
     sw_buffer out = {0};
-    bool ok = !cmdline.failed && !modules.failed &&
-              sw_encode_dump(&out, &meta, sw.stacks, entries, n, scanned ? unreferenced : NULL) &&
-              sw_dumpfile_write(sw.config.dir, out.data, out.len, meta.pid, epoch);
+    ok = ok && sw_encode_dump(&out, &meta, entries, n, scanned ? unreferenced : NULL) &&
+         sw_dumpfile_write(sw.config.dir, out.data, out.len, pid, epoch);
+    if (ok) sw_retention_apply(epoch); /* only once the new epoch is in place */
     sw_buf_free(&out);
     sw_buf_free(&modules);
     sw_buf_free(&cmdline);

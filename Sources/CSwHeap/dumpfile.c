@@ -77,14 +77,48 @@ static char *append_number(char *at, uint64_t v, int min_digits) {
     return at;
 }
 
-/* <dir>/<pid>.<epoch, 6 digits>.swheap, and the temporary <dir>/.<pid>.<epoch>.tmp */
-static void file_name(char *out, const char *dir, bool temporary, uint32_t pid, uint32_t epoch) {
+/* <dir>/<pid>.<epoch, 6 digits><suffix>, or <dir>/.<pid>.<epoch><suffix> for a temporary */
+static void named(char *out, const char *dir, bool hidden, uint32_t pid, uint32_t epoch, const char *suffix) {
     char *at = append(out, dir);
-    at = append(at, temporary ? "/." : "/");
+    at = append(at, hidden ? "/." : "/");
     at = append_number(at, pid, 1);
     at = append(at, ".");
     at = append_number(at, epoch, 6);
-    *append(at, temporary ? ".tmp" : ".swheap") = 0;
+    *append(at, suffix) = 0;
+}
+
+/* <dir>/<pid>.<epoch>.swheap, and the temporary <dir>/.<pid>.<epoch>.tmp */
+static void file_name(char *out, const char *dir, bool temporary, uint32_t pid, uint32_t epoch) {
+    named(out, dir, temporary, pid, epoch, temporary ? ".tmp" : ".swheap");
+}
+
+size_t sw_dumpfile_log_name(char *out, uint32_t pid, uint32_t first_epoch) {
+    named(out, "", false, pid, first_epoch, ".log");
+    memmove(out, out + 1, strlen(out)); /* no directory, no slash */
+    return strlen(out);
+}
+
+int sw_dumpfile_open_log(const char *dir, uint32_t pid, uint32_t first_epoch) {
+    char path[PATH_BYTES + 104];
+    if (strlen(dir) >= PATH_BYTES) return -1;
+    named(path, dir, false, pid, first_epoch, ".log");
+    /* Truncated: a log of this name can only be left by an earlier image with our pid that
+     * died before it wrote any epoch file naming it. */
+    return open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+void sw_dumpfile_remove_log(const char *dir, uint32_t pid, uint32_t first_epoch) {
+    char path[PATH_BYTES + 104];
+    if (strlen(dir) >= PATH_BYTES) return;
+    named(path, dir, false, pid, first_epoch, ".log");
+    unlink(path);
+}
+
+void sw_dumpfile_remove(const char *dir, uint32_t pid, uint32_t epoch) {
+    char path[PATH_BYTES + 104];
+    if (strlen(dir) >= PATH_BYTES) return;
+    file_name(path, dir, false, pid, epoch);
+    unlink(path);
 }
 
 bool sw_dumpfile_write(const char *dir, const char *bytes, size_t len, uint32_t pid, uint32_t epoch) {

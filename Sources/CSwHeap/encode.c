@@ -1,70 +1,81 @@
-/* One dump's bytes from a snapshot: the layout of swheap_format.h, written through its
- * structs. Pure (no clock, no files, no globals) so the unit tests can check every byte. */
+/* One v2 epoch file's bytes from a snapshot: the layout of swheap_format.h, written through
+ * its structs. Pure (no clock, no files, no globals) so the unit tests can check every byte. */
+#include "sw_deflate.h"
 #include "sw_encode.h"
 #include "sw_os.h"
 #include "swheap_format.h"
 
 #include <string.h>
 
-/* Live entries summed per (stack, birth epoch): an open-addressing map whose slots are the
- * LIVE records themselves. Stack id 0 (never a real id) marks an empty slot. */
+/* Live entries summed per (stack, birth cohort): an open-addressing map whose slots are the
+ * COHORTS records themselves. Stack id 0 (never a real id) marks an empty slot. */
 typedef struct {
-    sw_format_live *slots;
+    sw_format_cohort *slots;
     size_t capacity; /* power of two, more than twice the entries */
-} bucket_map;
+} cohort_map;
 
-static sw_format_live *bucket_for(bucket_map *m, uint32_t stack_id, uint32_t birth) {
-    uint64_t h = ((uint64_t)stack_id << 32 | birth) * 0x9E3779B97F4A7C15ull;
+static sw_format_cohort *cohort_for(cohort_map *m, uint32_t stack_id, uint32_t first, uint32_t last) {
+    uint64_t h = ((uint64_t)stack_id << 32 | first) * 0x9E3779B97F4A7C15ull;
     for (size_t i = (h >> 20) & (m->capacity - 1);; i = (i + 1) & (m->capacity - 1)) {
-        sw_format_live *b = &m->slots[i];
-        if (b->stack_id == stack_id && b->birth_epoch == birth) return b;
-        if (b->stack_id == 0) {
-            b->stack_id = stack_id, b->birth_epoch = birth;
-            return b;
+        sw_format_cohort *c = &m->slots[i];
+        if (c->stack_id == stack_id && c->birth_first == first) return c;
+        if (c->stack_id == 0) {
+            c->stack_id = stack_id, c->birth_first = first, c->birth_last = last;
+            return c;
         }
     }
 }
 
-/* LIVE body: u32 count, then the buckets in map order. */
-static void write_live(sw_buffer *out, uint64_t rate, const sw_snapshot_entry *entries, size_t n,
-                       const bool *unreferenced) {
-    bucket_map map = {.capacity = 64};
+static bool before(const sw_format_cohort *a, const sw_format_cohort *b) {
+    return a->stack_id != b->stack_id ? a->stack_id < b->stack_id : a->birth_first < b->birth_first;
+}
+
+/* Heap sort in place: deterministic output that deflates better, without qsort (which may
+ * call malloc). */
+static void sift_down(sw_format_cohort *a, size_t root, size_t n) {
+    for (size_t child; (child = 2 * root + 1) < n; root = child) {
+        if (child + 1 < n && before(&a[child], &a[child + 1])) child++;
+        if (!before(&a[root], &a[child])) return;
+        sw_format_cohort t = a[root];
+        a[root] = a[child], a[child] = t;
+    }
+}
+
+static void sort_cohorts(sw_format_cohort *a, size_t n) {
+    for (size_t i = n / 2; i-- > 0;) sift_down(a, i, n);
+    for (size_t end = n; end-- > 1;) {
+        sw_format_cohort t = a[0];
+        a[0] = a[end], a[end] = t;
+        sift_down(a, 0, end);
+    }
+}
+
+/* COHORTS body: u32 count, then the cohorts sorted by stack id and first birth epoch. */
+static void write_cohorts(sw_buffer *out, uint64_t rate, uint32_t epoch, const sw_snapshot_entry *entries, size_t n,
+                          const bool *unreferenced) {
+    cohort_map map = {.capacity = 64};
     while (map.capacity < 2 * n + 2) map.capacity *= 2;
-    map.slots = sw_os_map(map.capacity * sizeof(sw_format_live), false);
+    size_t bytes = map.capacity * sizeof(sw_format_cohort);
+    map.slots = sw_os_map(bytes, false);
     if (!map.slots) {
         out->failed = true;
         return;
     }
-    uint32_t used = 0;
     for (size_t i = 0; i < n; i++) {
         sw_weight w = sw_sample_weight(entries[i].size, rate);
-        sw_format_live *b = bucket_for(&map, entries[i].stack_id, entries[i].birth_epoch);
-        used += b->live_objects == 0;
-        b->live_objects += w.objects, b->live_bytes += w.bytes;
-        if (unreferenced && unreferenced[i]) b->unref_objects += w.objects, b->unref_bytes += w.bytes;
+        uint32_t first, last;
+        sw_cohort_of(entries[i].birth_epoch, epoch, &first, &last);
+        sw_format_cohort *c = cohort_for(&map, entries[i].stack_id, first, last);
+        c->live_objects += w.objects, c->live_bytes += w.bytes;
+        if (unreferenced && unreferenced[i]) c->unref_objects += w.objects, c->unref_bytes += w.bytes;
     }
-    sw_buf_u32(out, used);
+    size_t used = 0; /* compact the map into its first slots, then sort those */
     for (size_t i = 0; i < map.capacity; i++)
-        if (map.slots[i].stack_id) sw_buf_put(out, &map.slots[i], sizeof map.slots[i]);
-    sw_os_unmap(map.slots, map.capacity * sizeof(sw_format_live));
-}
-
-/* STACKS body: u32 count, then per stack its record and return addresses. */
-static void write_stacks(sw_buffer *out, const sw_stack_table *stacks) {
-    uint32_t n = sw_stacks_count(stacks), written = 0;
-    size_t count_at = out->len;
-    sw_buf_u32(out, 0); /* patched below */
-    for (uint32_t id = 1; id <= n; id++) {
-        const sw_stack *s = sw_stacks_get(stacks, id);
-        double objects = sw_stacks_alloc_objects(s);
-        if (id == SW_STACK_UNKNOWN && objects == 0) continue; /* the reserved stack, unused */
-        sw_format_stack record = {.stack_id = id, .depth = s->depth, .alloc_objects = objects,
-                                  .alloc_bytes = sw_stacks_alloc_bytes(s)};
-        sw_buf_put(out, &record, sizeof record);
-        sw_buf_put(out, s->pcs, s->depth * sizeof(uintptr_t));
-        written++;
-    }
-    if (!out->failed) memcpy(out->data + count_at, &written, sizeof written);
+        if (map.slots[i].stack_id) map.slots[used++] = map.slots[i];
+    sort_cohorts(map.slots, used);
+    sw_buf_u32(out, (uint32_t)used);
+    sw_buf_put(out, map.slots, used * sizeof(sw_format_cohort));
+    sw_os_unmap(map.slots, bytes);
 }
 
 static void write_section(sw_buffer *out, uint32_t tag, const void *body, size_t len) {
@@ -73,11 +84,32 @@ static void write_section(sw_buffer *out, uint32_t tag, const void *body, size_t
     sw_buf_end_section(out, at);
 }
 
-bool sw_encode_dump(sw_buffer *out, const sw_dump_meta *m, const sw_stack_table *stacks,
-                    const sw_snapshot_entry *entries, size_t n, const bool *unreferenced) {
+/* The sections after the header, plain. */
+static void write_sections(sw_buffer *out, const sw_dump_meta *m, const sw_snapshot_entry *entries, size_t n,
+                           const bool *unreferenced) {
+    size_t at = sw_buf_begin_section(out, SW_TAG_EXE);
+    sw_buf_str(out, m->exe, m->exe_len);
+    sw_buf_end_section(out, at);
+
+    write_section(out, SW_TAG_CMDLINE, m->cmdline, m->cmdline_len);
+
+    at = sw_buf_begin_section(out, SW_TAG_LOG);
+    sw_buf_u64(out, m->log_length);
+    sw_buf_str(out, m->log_name, m->log_name_len);
+    sw_buf_end_section(out, at);
+
+    at = sw_buf_begin_section(out, SW_TAG_COHORTS);
+    write_cohorts(out, m->rate, (uint32_t)m->epoch, entries, n, unreferenced);
+    sw_buf_end_section(out, at);
+
+    write_section(out, SW_TAG_END, NULL, 0);
+}
+
+bool sw_encode_dump(sw_buffer *out, const sw_dump_meta *m, const sw_snapshot_entry *entries, size_t n,
+                    const bool *unreferenced) {
     sw_format_header header = {
         .version = SW_FORMAT_VERSION,
-        .flags = m->flags,
+        .flags = m->flags & ~SW_FLAG_DEFLATED,
         .pid = m->pid,
         .parent_pid = m->parent_pid,
         .epoch = m->epoch,
@@ -89,23 +121,21 @@ bool sw_encode_dump(sw_buffer *out, const sw_dump_meta *m, const sw_stack_table 
         .reserved = 0,
     };
     memcpy(header.magic, SW_FORMAT_MAGIC, SW_FORMAT_MAGIC_SIZE);
+    size_t header_at = out->len;
     sw_buf_put(out, &header, sizeof header);
-
-    size_t at = sw_buf_begin_section(out, SW_TAG_EXE);
-    sw_buf_str(out, m->exe, m->exe_len);
-    sw_buf_end_section(out, at);
-
-    write_section(out, SW_TAG_CMDLINE, m->cmdline, m->cmdline_len);
-    write_section(out, SW_TAG_MODULES, m->modules, m->modules_len);
-
-    at = sw_buf_begin_section(out, SW_TAG_STACKS);
-    write_stacks(out, stacks);
-    sw_buf_end_section(out, at);
-
-    at = sw_buf_begin_section(out, SW_TAG_LIVE);
-    write_live(out, m->rate, entries, n, unreferenced);
-    sw_buf_end_section(out, at);
-
-    write_section(out, SW_TAG_END, NULL, 0);
-    return !out->failed;
+    if (!m->deflate) {
+        write_sections(out, m, entries, n, unreferenced);
+        return !out->failed;
+    }
+    sw_buffer plain = {0};
+    write_sections(&plain, m, entries, n, unreferenced);
+    bool ok = !plain.failed;
+    if (ok && sw_deflate(out, plain.data, plain.len)) {
+        header.flags |= SW_FLAG_DEFLATED;
+        memcpy(out->data + header_at, &header, sizeof header);
+    } else if (ok) {
+        sw_buf_put(out, plain.data, plain.len); /* zlib failed: plain rather than lost */
+    }
+    sw_buf_free(&plain);
+    return ok && !out->failed;
 }

@@ -19,6 +19,7 @@ typedef struct {
     uint64_t interval_ns;     /* SWHEAP_INTERVAL, 0 = no periodic dumps */
     uint64_t dump_bytes;      /* SWHEAP_DUMP_BYTES, 0 = off */
     int signal;               /* SWHEAP_SIGNAL, 0 = off */
+    uint64_t keep;            /* SWHEAP_KEEP, 0 = keep every epoch file */
     bool follow;              /* SWHEAP_FOLLOW */
     bool scan;                /* SWHEAP_SCAN */
     bool frame_pointers;      /* SWHEAP_UNWIND=fp */
@@ -105,6 +106,31 @@ bool sw_dumpfile_prepare(const char *dir);
 uint32_t sw_dumpfile_first_free_epoch(const char *dir);
 /* Writes <dir>/<pid>.<epoch>.swheap atomically (temporary file, then rename). */
 bool sw_dumpfile_write(const char *dir, const char *bytes, size_t len, uint32_t pid, uint32_t epoch);
+/* The stack log's name <pid>.<first epoch, 6 digits>.log (no directory) into out (>= 40
+ * bytes); its length. */
+size_t sw_dumpfile_log_name(char *out, uint32_t pid, uint32_t first_epoch);
+/* Creates (or empties) the image's stack log for reading and writing; -1 on failure. */
+int sw_dumpfile_open_log(const char *dir, uint32_t pid, uint32_t first_epoch);
+/* Deletes a log that holds no complete chunk (its first could not be written). */
+void sw_dumpfile_remove_log(const char *dir, uint32_t pid, uint32_t first_epoch);
+/* Deletes <dir>/<pid>.<epoch>.swheap (retention); a missing file is no error. */
+void sw_dumpfile_remove(const char *dir, uint32_t pid, uint32_t epoch);
+
+/* imagelog.c: this process image's stack log */
+/* A fresh image or a forked child: its log will be <pid>.<first_epoch>.log, started anew
+ * (the parent's open log and what it held stay the parent's). */
+void sw_imagelog_reset(uint32_t first_epoch);
+/* Appends dump `epoch`'s chunk; on success the log's length after it and its file name. */
+bool sw_imagelog_append(uint32_t epoch, const char *modules, size_t modules_len, uint64_t *length, const char **name,
+                        size_t *name_len);
+
+/* retention.c: SWHEAP_KEEP */
+/* A fresh image or a forked child: its epochs start at first_epoch, nothing thinned yet. */
+void sw_retention_reset(uint32_t first_epoch);
+/* The policy's `recent` for SWHEAP_KEEP=keep: max(2, keep / 16). */
+uint64_t sw_retention_recent(uint64_t keep);
+/* After epoch `newest` is in place: deletes this image's epoch files the policy drops. */
+void sw_retention_apply(uint32_t newest);
 
 /* dump.c: one epoch's dump, from the live tables to a file */
 bool sw_dump_write(bool final);

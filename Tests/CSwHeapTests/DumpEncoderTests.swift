@@ -1,28 +1,21 @@
-// The dump encoder (encode.c): a known snapshot encodes to the layout of swheap_format.h,
-// field by field, with live entries summed per (stack, birth epoch).
+// The epoch-file encoder (encode.c): a known snapshot encodes to the v2 layout of
+// swheap_format.h byte for byte, with live entries summed per (stack, birth cohort).
 
 import CSwHeap
 import CSwHeapFormat
 import XCTest
 
 final class DumpEncoderTests: XCTestCase {
-    private var stacks: UnsafeMutablePointer<sw_stack_table>!
-
-    override func setUpWithError() throws {
-        stacks = try XCTUnwrap(sw_stacks_create(100, 1 << 20))
-    }
-
-    override func tearDown() {
-        sw_stacks_destroy(stacks)
-    }
+    private typealias F = FormatBytes
 
     func testHeaderFieldsSitWhereTheFormatSays() throws {
-        let bytes = encode(entries: [], flags: SW_FLAG_FINAL | SW_FLAG_TRUNCATED)
+        let bytes = encode(entries: [], flags: SW_FLAG_FINAL | SW_FLAG_TRUNCATED, epoch: 7)
         XCTAssertEqual(MemoryLayout<sw_format_header>.size, Int(SW_FORMAT_HEADER_SIZE))
         XCTAssertEqual(Array(bytes[0..<Int(SW_FORMAT_MAGIC_SIZE)]), Array(SW_FORMAT_MAGIC.utf8))
         func field<T>(_ path: KeyPath<sw_format_header, T>, as: T.Type = T.self) -> T {
-            read(bytes, MemoryLayout<sw_format_header>.offset(of: path)!)
+            F.read(bytes, MemoryLayout<sw_format_header>.offset(of: path)!)
         }
+        XCTAssertEqual(field(\.version), 2)
         XCTAssertEqual(field(\.version), SW_FORMAT_VERSION)
         XCTAssertEqual(field(\.flags), SW_FLAG_FINAL | SW_FLAG_TRUNCATED)
         XCTAssertEqual(field(\.pid), 4242)
@@ -40,105 +33,120 @@ final class DumpEncoderTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<sw_format_header>.offset(of: \.max_depth), 64)
     }
 
-    func testSectionsComeInOrderWithTheirLengths() throws {
-        let bytes = encode(entries: [], flags: 0)
-        let sections = self.sections(bytes)
-        XCTAssertEqual(sections.map(\.tag), [SW_TAG_EXE, SW_TAG_CMDLINE, SW_TAG_MODULES, SW_TAG_STACKS, SW_TAG_LIVE, SW_TAG_END])
-        XCTAssertEqual(sections.map(\.reserved), [0, 0, 0, 0, 0, 0])
-        let body = Dictionary(uniqueKeysWithValues: sections.map { ($0.tag, $0.body) })
-        XCTAssertEqual(body[SW_TAG_EXE], [9, 0, 0, 0] + Array("/bin/true".utf8))
-        XCTAssertEqual(body[SW_TAG_CMDLINE], Array("a\0bc\0".utf8))
-        XCTAssertEqual(body[SW_TAG_MODULES], [0, 0, 0, 0])
-        XCTAssertEqual(body[SW_TAG_STACKS], [0, 0, 0, 0], "no stacks but the reserved one, unused")
-        XCTAssertEqual(body[SW_TAG_LIVE], [0, 0, 0, 0])
-        XCTAssertEqual(body[SW_TAG_END], [])
+    /// Every byte of a small plain epoch file, cohorts included: at epoch 20, births 1 and 3
+    /// share the cohort 1..4 (sw_cohort_of), birth 17 stays single; records come sorted by
+    /// stack id, then first birth.
+    func testEveryByteOfASmallEpochFile() throws {
+        let a: UInt32 = 2, b: UInt32 = 3
+        let entries: [(UInt32, UInt32, UInt64, Bool)] = [(b, 17, 100, false), (a, 1, 16, true), (a, 17, 4, true), (a, 3, 8, false)]
+        let bytes = encode(entries: entries, flags: SW_FLAG_SCANNED, epoch: 20)
+
+        var header = sw_format_header()
+        withUnsafeMutableBytes(of: &header.magic) { $0.copyBytes(from: Array(SW_FORMAT_MAGIC.utf8)) }
+        header.version = 2
+        header.flags = SW_FLAG_SCANNED
+        header.pid = 4242
+        header.parent_pid = 1
+        header.epoch = 20
+        header.wall_ns = 1_700_000_000_000_000_000
+        header.monotonic_ns = 5_000_000_000
+        header.start_ns = 1_000_000_000
+        header.rate = 1
+        header.max_depth = 64
+        func cohort(_ stack: UInt32, _ first: UInt32, _ last: UInt32, _ figures: [Double]) -> [UInt8] {
+            F.bytes(of: sw_format_cohort(stack_id: stack, birth_first: first, birth_last: last, reserved: 0,
+                                         live_objects: figures[0], live_bytes: figures[1],
+                                         unref_objects: figures[2], unref_bytes: figures[3]))
+        }
+        let logName = Array("4242.000001.log".utf8)
+        let logBody: [UInt8] = F.join(F.u64(123_456), F.u32(UInt32(logName.count)), logName)
+        let cohorts: [UInt8] = F.join(F.u32(3), cohort(a, 1, 4, [2, 24, 1, 16]), cohort(a, 17, 17, [1, 4, 1, 4]),
+                                      cohort(b, 17, 17, [1, 100, 0, 0]))
+        let expected: [UInt8] = F.join(
+            F.bytes(of: header),
+            F.section(SW_TAG_EXE, F.join(F.u32(9), Array("/bin/true".utf8))),
+            F.section(SW_TAG_CMDLINE, Array("a\0bc\0".utf8)),
+            F.section(SW_TAG_LOG, logBody),
+            F.section(SW_TAG_COHORTS, cohorts),
+            F.section(SW_TAG_END, []))
+        XCTAssertEqual(bytes.count, expected.count)
+        XCTAssertEqual(bytes, expected)
+        XCTAssertEqual(F.sections(bytes, from: Int(SW_FORMAT_HEADER_SIZE)).map(\.tag),
+                       [SW_TAG_EXE, SW_TAG_CMDLINE, SW_TAG_LOG, SW_TAG_COHORTS, SW_TAG_END])
     }
 
-    func testStacksAreWrittenWithTheirTotalsAndReturnAddresses() throws {
-        let a = intern([0x1000, 0x2000]), b = intern([0x3000])
-        XCTAssertEqual([a, b], [2, 3])
-        sw_stacks_add_weight(stacks, a, sw_weight(objects: 2, bytes: 64))
-        sw_stacks_add_weight(stacks, b, sw_weight(objects: 1.5, bytes: 10))
-        var body = try section(SW_TAG_STACKS, of: encode(entries: [], flags: 0))
-        XCTAssertEqual(body.count, 4 + 2 * Int(SW_FORMAT_STACK_SIZE) + 3 * 8)
-        XCTAssertEqual(read(body, 0) as UInt32, 2)
-        var records: [(sw_format_stack, [UInt64])] = []
-        var at = 4
-        for _ in 0..<2 {
-            let record: sw_format_stack = read(body, at)
-            at += Int(SW_FORMAT_STACK_SIZE)
-            records.append((record, (0..<Int(record.depth)).map { read(body, at + 8 * $0) }))
-            at += 8 * Int(record.depth)
+    func testDeflatedFileIsTheSameHeaderAndOneZlibStreamOfTheSections() throws {
+        let entries: [(UInt32, UInt32, UInt64, Bool)] = (0..<500).map { (i: Int) -> (UInt32, UInt32, UInt64, Bool) in
+            (UInt32(2 + i % 40), UInt32(1 + i % 30), UInt64(16 + i), false)
         }
-        XCTAssertEqual(records.map(\.0.stack_id), [2, 3])
-        XCTAssertEqual(records.map(\.0.alloc_objects), [2, 1.5])
-        XCTAssertEqual(records.map(\.0.alloc_bytes), [64, 10])
-        XCTAssertEqual(records.map(\.1), [[0x1000, 0x2000], [0x3000]])
-
-        // The reserved empty stack is written once something was counted under it.
-        sw_stacks_add_weight(stacks, SW_STACK_UNKNOWN, sw_weight(objects: 1, bytes: 8))
-        body = try section(SW_TAG_STACKS, of: encode(entries: [], flags: 0))
-        XCTAssertEqual(read(body, 0) as UInt32, 3)
-        let first: sw_format_stack = read(body, 4)
-        XCTAssertEqual(first.stack_id, SW_STACK_UNKNOWN)
-        XCTAssertEqual(first.depth, 0)
+        let plain = encode(entries: entries, flags: SW_FLAG_FINAL, epoch: 30)
+        let deflated = encode(entries: entries, flags: SW_FLAG_FINAL, epoch: 30, deflate: true)
+        let headerSize = Int(SW_FORMAT_HEADER_SIZE)
+        XCTAssertEqual(F.read(deflated, 12) as UInt32, SW_FLAG_FINAL | SW_FLAG_DEFLATED)
+        XCTAssertEqual(F.read(plain, 12) as UInt32, SW_FLAG_FINAL)
+        XCTAssertEqual(Array(deflated[0..<12]), Array(plain[0..<12]))
+        XCTAssertEqual(Array(deflated[16..<headerSize]), Array(plain[16..<headerSize]))
+        let inflated = try XCTUnwrap(F.inflate(Array(deflated[headerSize...]), expected: plain.count), "not a zlib stream")
+        XCTAssertEqual(inflated, Array(plain[headerSize...]))
+        XCTAssertLessThan(deflated.count, plain.count / 2, "the cohorts deflate")
     }
 
-    func testLiveEntriesAreSummedPerStackAndBirth() throws {
-        let a = intern([0x1000]), b = intern([0x2000])
-        let entries = [
-            (a, 1, 16, true), (a, 1, 16, false), (a, 2, 32, true), (b, 1, 100, false), (a, 1, 8, true),
-        ].enumerated().map { i, e in
-            (sw_snapshot_entry(ptr: 0x10000 + UInt(i) * 256, size: UInt64(e.2), stack_id: e.0, birth_epoch: UInt32(e.1)), e.3)
-        }
-        let body = try section(SW_TAG_LIVE, of: encode(entries: entries, flags: SW_FLAG_SCANNED))
-        XCTAssertEqual(read(body, 0) as UInt32, 3)
-        XCTAssertEqual(body.count, 4 + 3 * Int(SW_FORMAT_LIVE_SIZE))
-        var buckets: [String: [Double]] = [:]
-        for i in 0..<3 {
-            let r: sw_format_live = read(body, 4 + i * Int(SW_FORMAT_LIVE_SIZE))
-            buckets["\(r.stack_id)/\(r.birth_epoch)"] = [r.live_objects, r.live_bytes, r.unref_objects, r.unref_bytes]
-        }
-        XCTAssertEqual(buckets, ["\(a)/1": [3, 40, 2, 24], "\(a)/2": [1, 32, 1, 32], "\(b)/1": [1, 100, 0, 0]])
-
-        // Without verdicts nothing is unreferenced; at a sampling rate each entry is unbiased.
+    func testSampledEntriesAreUnbiasedAndUnreferencedOnlyWithVerdicts() throws {
+        let entries: [(UInt32, UInt32, UInt64, Bool)] = [(2, 1, 16, true), (2, 1, 16, false), (2, 2, 32, true), (3, 1, 100, false)]
         let rate: UInt64 = 4096
-        let sampled = try section(SW_TAG_LIVE, of: encode(entries: entries.map { ($0.0, false) }, flags: 0, rate: rate, verdicts: false))
+        let body = try XCTUnwrap(F.sections(encode(entries: entries, flags: 0, epoch: 2, rate: rate, verdicts: false),
+                                            from: Int(SW_FORMAT_HEADER_SIZE)).first { $0.tag == SW_TAG_COHORTS }).body
+        XCTAssertEqual(F.read(body, 0) as UInt32, 3)
         var liveBytes = 0.0, unrefBytes = 0.0
         for i in 0..<3 {
-            let r: sw_format_live = read(sampled, 4 + i * Int(SW_FORMAT_LIVE_SIZE))
+            let r: sw_format_cohort = F.read(body, 4 + i * Int(SW_FORMAT_COHORT_SIZE))
             liveBytes += r.live_bytes
             unrefBytes += r.unref_bytes
         }
-        let expected = entries.map { sw_sample_weight($0.0.size, rate).bytes }.reduce(0, +)
+        let expected = entries.map { sw_sample_weight($0.2, rate).bytes }.reduce(0, +)
         XCTAssertEqual(liveBytes, expected, accuracy: 1e-9 * expected)
-        XCTAssertGreaterThan(liveBytes, 172)
+        XCTAssertGreaterThan(liveBytes, 164)
         XCTAssertEqual(unrefBytes, 0)
+    }
+
+    /// Cohorts of an earlier dump nest inside one cohort of a later one (the reader re-keys
+    /// cells by them), and the newest epochs stay single.
+    func testCohortsOnlyMergeAsEpochsGrow() {
+        for epoch: UInt32 in stride(from: 1, through: 3000, by: 7) {
+            for birth in stride(from: UInt32(1), through: epoch, by: 3) {
+                var first: UInt32 = 0, last: UInt32 = 0, laterFirst: UInt32 = 0, laterLast: UInt32 = 0
+                sw_cohort_of(birth, epoch, &first, &last)
+                sw_cohort_of(birth, epoch + 5, &laterFirst, &laterLast)
+                XCTAssertTrue(first <= birth && birth <= last && last <= epoch, "\(birth)@\(epoch): \(first)..\(last)")
+                XCTAssertTrue(laterFirst <= first && last <= laterLast, "\(birth)@\(epoch) does not nest")
+                if birth + 2 * SW_COHORT_DETAIL > epoch { XCTAssertEqual(first, last) }
+            }
+        }
     }
 
     // MARK: - helpers
 
-    private func intern(_ pcs: [UInt]) -> UInt32 {
-        pcs.withUnsafeBufferPointer { sw_stacks_intern(stacks, $0.baseAddress, UInt32($0.count)) }
-    }
-
-    /// Encodes a fixed header and EXE/CMDLINE/MODULES bodies with these stacks and entries.
-    private func encode(entries: [(sw_snapshot_entry, Bool)], flags: UInt32, rate: UInt64 = 1, verdicts: Bool = true) -> [UInt8] {
+    /// Encodes a fixed header and EXE/CMDLINE/LOG bodies with these (stack, birth, size,
+    /// unreferenced) entries.
+    private func encode(entries: [(UInt32, UInt32, UInt64, Bool)], flags: UInt32, epoch: UInt64, rate: UInt64 = 1,
+                        verdicts: Bool = true, deflate: Bool = false) -> [UInt8] {
         let exe = Array("/bin/true".utf8).map { CChar(bitPattern: $0) }
         let cmdline = Array("a\0bc\0".utf8).map { CChar(bitPattern: $0) }
-        let modules: [CChar] = [0, 0, 0, 0]
-        var snapshot = entries.map(\.0)
-        var unreferenced = entries.map(\.1)
+        let logName = Array("4242.000001.log".utf8).map { CChar(bitPattern: $0) }
+        var snapshot = entries.enumerated().map { i, e in
+            sw_snapshot_entry(ptr: 0x10000 + UInt(i) * 256, size: e.2, stack_id: e.0, birth_epoch: e.1)
+        }
+        var unreferenced = entries.map(\.3)
         var out = sw_buffer()
         defer { sw_buf_free(&out) }
         let ok = exe.withUnsafeBufferPointer { exe in
             cmdline.withUnsafeBufferPointer { cmdline in
-                modules.withUnsafeBufferPointer { modules in
+                logName.withUnsafeBufferPointer { logName in
                     var meta = sw_dump_meta()
                     meta.flags = flags
                     meta.pid = 4242
                     meta.parent_pid = 1
-                    meta.epoch = 7
+                    meta.epoch = epoch
                     meta.wall_ns = 1_700_000_000_000_000_000
                     meta.monotonic_ns = 5_000_000_000
                     meta.start_ns = 1_000_000_000
@@ -148,11 +156,13 @@ final class DumpEncoderTests: XCTestCase {
                     meta.exe_len = exe.count
                     meta.cmdline = cmdline.baseAddress
                     meta.cmdline_len = cmdline.count
-                    meta.modules = modules.baseAddress
-                    meta.modules_len = modules.count
+                    meta.log_length = 123_456
+                    meta.log_name = logName.baseAddress
+                    meta.log_name_len = logName.count
+                    meta.deflate = deflate
                     return snapshot.withUnsafeMutableBufferPointer { snapshot in
                         unreferenced.withUnsafeMutableBufferPointer { unreferenced in
-                            sw_encode_dump(&out, &meta, stacks, snapshot.baseAddress, snapshot.count,
+                            sw_encode_dump(&out, &meta, snapshot.baseAddress, snapshot.count,
                                            verdicts ? unreferenced.baseAddress : nil)
                         }
                     }
@@ -161,33 +171,5 @@ final class DumpEncoderTests: XCTestCase {
         }
         XCTAssertTrue(ok)
         return out.data.map { Array(UnsafeRawBufferPointer(start: $0, count: out.len)) } ?? []
-    }
-
-    private struct Section {
-        var tag: UInt32, reserved: UInt32, body: [UInt8]
-    }
-
-    /// Walks the sections after the header; every byte must belong to one.
-    private func sections(_ bytes: [UInt8]) -> [Section] {
-        var result: [Section] = []
-        var at = Int(SW_FORMAT_HEADER_SIZE)
-        while at < bytes.count {
-            let header: sw_format_section = read(bytes, at)
-            at += Int(SW_FORMAT_SECTION_SIZE)
-            let end = at + Int(header.length)
-            XCTAssertLessThanOrEqual(end, bytes.count, "section \(header.tag) runs past the end")
-            result.append(Section(tag: header.tag, reserved: header.reserved, body: Array(bytes[at..<min(end, bytes.count)])))
-            at = end
-        }
-        XCTAssertEqual(at, bytes.count)
-        return result
-    }
-
-    private func section(_ tag: UInt32, of bytes: [UInt8]) throws -> [UInt8] {
-        try XCTUnwrap(sections(bytes).first { $0.tag == tag }?.body, "no section \(tag)")
-    }
-
-    private func read<T>(_ bytes: [UInt8], _ offset: Int) -> T {
-        bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
     }
 }

@@ -16,5 +16,7 @@
 #include "sw_scan_heap.h"
 #include "sw_scan_threads.h"
 #include "sw_encode.h"
+#include "sw_deflate.h"
+#include "sw_stacklog.h"
 
 #endif

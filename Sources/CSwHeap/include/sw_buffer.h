@@ -14,6 +14,8 @@ typedef struct sw_buffer {
     bool failed;
 } sw_buffer;
 void sw_buf_put(sw_buffer *b, const void *bytes, size_t n);
+/* Appends n bytes left for the caller to fill; NULL when out of memory. */
+void *sw_buf_extend(sw_buffer *b, size_t n);
 void sw_buf_u32(sw_buffer *b, uint32_t v);
 void sw_buf_u64(sw_buffer *b, uint64_t v);
 void sw_buf_f64(sw_buffer *b, double v);

@@ -12,7 +12,7 @@
 
 #define SW_FORMAT_MAGIC "SWHEAPD1" /* 8 bytes, no terminator in the file */
 #define SW_FORMAT_MAGIC_SIZE 8u
-#define SW_FORMAT_VERSION 1u         /* what the shim writes (2 once the v2 writer lands) */
+#define SW_FORMAT_VERSION 2u         /* what the shim writes */
 #define SW_FORMAT_VERSION_OLDEST 1u  /* readers still read every version from this one on */
 
 /* Header flags. */

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""An independent reader of format v2 (docs/FORMAT.md), for the shim's integration tests:
+   v2check.py DIR   -> one JSON object on stdout: per epoch file, what it and its log hold.
+Every epoch file must be complete and stand alone with its log up to the length it names:
+each cohort's stack in the log, modules logged, the birth cohorts as sw_cohort_of gives them.
+Any violation: one line on stderr and exit status 1. Written from FORMAT.md, not from the
+shim's code, so the two can disagree."""
+import json, os, re, struct, sys, zlib
+
+HEADER = struct.Struct("<8sIIIIQQQQQII")  # 72 bytes
+SECTION = struct.Struct("<IIQ")
+LOG_HEADER = struct.Struct("<8sIIQQ")
+CHUNK = struct.Struct("<IIQQ")
+COHORT = struct.Struct("<IIIIdddd")
+ALLOC = struct.Struct("<IIdd")
+TAG_EXE, TAG_CMDLINE, TAG_MODULES, TAG_STACKS, TAG_LIVE, TAG_LOG, TAG_COHORTS, TAG_ALLOC, TAG_END = 1, 2, 3, 4, 5, 6, 7, 8, 0xFFFFFFFF
+FLAG_DEFLATED, LOG_FLAG_DEFLATED = 16, 1
+
+
+def fail(msg):
+    print(f"v2check: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def sections(body, where):
+    out, at = [], 0
+    while at < len(body):
+        if at + SECTION.size > len(body):
+            fail(f"{where}: section header cut at {at}")
+        tag, reserved, length = SECTION.unpack_from(body, at)
+        at += SECTION.size
+        if at + length > len(body):
+            fail(f"{where}: section {tag} runs past the end")
+        out.append((tag, body[at:at + length]))
+        at += length
+    if not out or out[-1][0] != TAG_END:
+        fail(f"{where}: does not end with END")
+    return out
+
+
+def cohort_of(birth, epoch, detail=4):
+    size, nxt = 1, 2
+    while nxt <= 1 << 31:
+        end = ((birth - 1) // nxt + 1) * nxt
+        if end + detail * nxt > epoch:
+            break
+        size, nxt = nxt, nxt * 2
+    start = (birth - 1) // size * size + 1
+    return start, start + size - 1
+
+
+class Log:
+    """One stack log, parsed once: its chunks up to the last complete one (a torn tail, left
+    by a process killed mid-write, is not read), then replayed up to any length asked."""
+
+    def __init__(self, path):
+        self.path = path
+        with open(path, "rb") as f:
+            data = f.read()
+        magic, version, self.pid, self.start_ns, _ = LOG_HEADER.unpack_from(data, 0)
+        if magic != b"SWHEAPL2" or version != 2:
+            fail(f"{path}: not a v2 stack log")
+        self.chunks, at = [], LOG_HEADER.size  # (end offset, epoch, sections)
+        while at + CHUNK.size <= len(data):
+            epoch, flags, raw, stored = CHUNK.unpack_from(data, at)
+            if at + CHUNK.size + stored > len(data):
+                break
+            body = data[at + CHUNK.size:at + CHUNK.size + stored]
+            try:
+                if flags & LOG_FLAG_DEFLATED:
+                    body = zlib.decompress(body)
+            except zlib.error:
+                break
+            if len(body) != raw:
+                break
+            at += CHUNK.size + stored
+            self.chunks.append((at, epoch, body))
+        self.ends = {end: i for i, (end, _, _) in enumerate(self.chunks)}
+        self.applied, self.stacks, self.alloc, self.modules = 0, {}, {}, None
+
+    def up_to(self, length):
+        """The state after the chunk ending at `length` (asked in increasing order)."""
+        if length not in self.ends:
+            fail(f"{self.path}: no complete chunk ends at {length}")
+        last = self.ends[length]
+        if last + 1 < self.applied:
+            fail(f"{self.path}: lengths asked out of order")
+        for end, epoch, body in self.chunks[self.applied:last + 1]:
+            for tag, b in sections(body, f"{self.path} chunk {epoch}"):
+                if tag == TAG_STACKS:
+                    (n,), o = struct.unpack_from("<I", b, 0), 4
+                    for _ in range(n):
+                        sid, depth = struct.unpack_from("<II", b, o)
+                        o += 8
+                        if sid in self.stacks:
+                            fail(f"{self.path}: stack {sid} logged twice")
+                        self.stacks[sid] = struct.unpack_from(f"<{depth}Q", b, o)
+                        o += 8 * depth
+                    if o != len(b):
+                        fail(f"{self.path}: STACKS of chunk {epoch} has {len(b) - o} bytes left over")
+                elif tag == TAG_MODULES:
+                    self.modules = struct.unpack_from("<I", b, 0)[0]
+                elif tag == TAG_ALLOC:
+                    (n,) = struct.unpack_from("<I", b, 0)
+                    if len(b) != 4 + n * ALLOC.size:
+                        fail(f"{self.path}: ALLOC of chunk {epoch} has the wrong length")
+                    for i in range(n):
+                        sid, _, objects, nbytes = ALLOC.unpack_from(b, 4 + i * ALLOC.size)
+                        if sid not in self.stacks:
+                            fail(f"{self.path}: ALLOC names stack {sid} before it is logged")
+                        self.alloc[sid] = (objects, nbytes)
+        self.applied = last + 1
+        if self.modules is None:
+            fail(f"{self.path}: no MODULES up to {length}")
+        return self.chunks[last][1]
+
+
+def read_epoch(directory, name, logs):
+    path = os.path.join(directory, name)
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < HEADER.size:
+        fail(f"{path}: shorter than a header")
+    magic, version, flags, pid, ppid, epoch, wall, mono, start, rate, depth, _ = HEADER.unpack_from(data, 0)
+    if magic != b"SWHEAPD1" or version != 2:
+        fail(f"{path}: not a v2 epoch file")
+    body = data[HEADER.size:]
+    if flags & FLAG_DEFLATED:
+        try:
+            body = zlib.decompress(body)
+        except zlib.error as e:
+            fail(f"{path}: body does not inflate: {e}")
+    secs = dict(sections(body, path))
+    if set(secs) != {TAG_EXE, TAG_CMDLINE, TAG_LOG, TAG_COHORTS, TAG_END}:
+        fail(f"{path}: sections {sorted(secs)}")
+    log_length, name_len = struct.unpack_from("<QI", secs[TAG_LOG], 0)
+    log_name = secs[TAG_LOG][12:12 + name_len].decode()
+    if log_name not in logs:
+        logs[log_name] = Log(os.path.join(directory, log_name))
+    log = logs[log_name]
+    if log.up_to(log_length) != epoch:
+        fail(f"{path}: the log's chunk ending at {log_length} is not epoch {epoch}'s")
+    if log.pid != pid or log.start_ns != start:
+        fail(f"{path}: the log belongs to another image")
+    cb = secs[TAG_COHORTS]
+    (n,) = struct.unpack_from("<I", cb, 0)
+    if len(cb) != 4 + n * COHORT.size:
+        fail(f"{path}: COHORTS has the wrong length")
+    live_objects = live_bytes = unref_bytes = 0.0
+    cohorts, keys = [], []
+    for i in range(n):
+        sid, first, last, _, lo, lb, uo, ub = COHORT.unpack_from(cb, 4 + i * COHORT.size)
+        if sid not in log.stacks:
+            fail(f"{path}: cohort of stack {sid}, which its log does not hold")
+        if not (1 <= first <= last <= epoch) or cohort_of(first, epoch) != (first, last):
+            fail(f"{path}: cohort {first}..{last} is not sw_cohort_of's at epoch {epoch}")
+        if (sid, first) in keys:
+            fail(f"{path}: cohort {sid}/{first} twice")
+        keys.append((sid, first))
+        live_objects += lo
+        live_bytes += lb
+        unref_bytes += ub
+        cohorts.append([sid, first, last, lo, lb])
+    if keys != sorted(keys):
+        fail(f"{path}: cohorts not sorted by stack and birth")
+    return {"file": name, "pid": pid, "epoch": epoch, "flags": flags, "rate": rate, "log": log_name,
+            "log_length": log_length, "stacks": len(log.stacks), "modules": log.modules,
+            "alloc_objects": sum(v[0] for v in log.alloc.values()),
+            "alloc_bytes": sum(v[1] for v in log.alloc.values()),
+            "live_objects": live_objects, "live_bytes": live_bytes, "unref_bytes": unref_bytes,
+            "cohorts": cohorts}
+
+
+def main():
+    if len(sys.argv) != 2:
+        fail("usage: v2check.py DIR")
+    directory = sys.argv[1]
+    names = sorted((n for n in os.listdir(directory) if re.fullmatch(r"\d+\.\d{6}\.swheap", n)),
+                   key=lambda n: (int(n.split(".")[0]), int(n.split(".")[1])))
+    logs = {}
+    epochs = [read_epoch(directory, n, logs) for n in names]
+    print(json.dumps({"epochs": epochs, "logs": sorted(n for n in os.listdir(directory) if n.endswith(".log"))}))
+
+
+main()
