@@ -81,7 +81,8 @@ public struct LiveCell: Hashable, Sendable {
     }
 }
 
-/// The header of one dump file.
+/// The header of one dump file. Built in memory it defaults to version 1, the self-contained
+/// layout a `Dump` mirrors (LoggedDumpWriter writes version 2).
 public struct DumpHeader: Hashable, Sendable {
     public var version: UInt32
     public var isFinal: Bool
@@ -101,7 +102,7 @@ public struct DumpHeader: Hashable, Sendable {
     public var rate: UInt64
     public var maxDepth: UInt32
 
-    public init(version: UInt32 = DumpLayout.version, isFinal: Bool = false, isScanned: Bool = false, isTruncated: Bool = false,
+    public init(version: UInt32 = DumpLayout.oldestVersion, isFinal: Bool = false, isScanned: Bool = false, isTruncated: Bool = false,
                 heapTraversed: Bool = false, isDeflated: Bool = false, pid: Int32, parentPID: Int32, epoch: UInt64, wallTimeNs: UInt64, monotonicNs: UInt64,
                 startMonotonicNs: UInt64, rate: UInt64, maxDepth: UInt32) {
         self.version = version; self.isFinal = isFinal; self.isScanned = isScanned; self.isTruncated = isTruncated

@@ -12,7 +12,7 @@ final class CLIBadInputTests: XCTestCase {
     override func setUpWithError() throws { try Harness.requireBuild() }
 
     private func validDump(epoch: UInt64) -> Dump {
-        Dump(header: DumpHeader(isFinal: epoch == 2, pid: 4242, parentPID: 1, epoch: epoch,
+        Dump(header: DumpHeader(isFinal: epoch == 3, pid: 4242, parentPID: 1, epoch: epoch,
                                 wallTimeNs: 1_700_000_000_000_000_000 + epoch, monotonicNs: 2_000_000_000 + epoch,
                                 startMonotonicNs: 1_000_000_000, rate: 1, maxDepth: 64),
              executable: "/bin/app", commandLine: ["/bin/app"], modules: [],
@@ -20,20 +20,43 @@ final class CLIBadInputTests: XCTestCase {
              live: [LiveCell(stackID: 1, birthEpoch: 1, liveObjects: 1, liveBytes: 32)])
     }
 
-    /// A directory with two good dumps, then `damage` applied to the second file's bytes.
-    private func directory(_ name: String, _ damage: ([UInt8]) -> [UInt8]) throws -> (String, String) {
+    /// A directory with three good dumps, then `damage` applied to the bytes of the second (or,
+    /// with `last`, the third: an incomplete last epoch is skipped with a warning instead).
+    private func directory(_ name: String, last: Bool = false, _ damage: ([UInt8]) -> [UInt8]) throws -> (String, String) {
         let dir = try Harness.scratch(name)
-        try DumpWriter.write(validDump(epoch: 1), toDirectory: dir.path)
-        let victim = try DumpWriter.write(validDump(epoch: 2), toDirectory: dir.path)
+        let paths = try (1...3).map { try DumpWriter.write(validDump(epoch: $0), toDirectory: dir.path) }
+        let victim = paths[last ? 2 : 1]
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: victim)))
         try Data(damage(bytes)).write(to: URL(fileURLWithPath: victim))
         return (dir.path, victim)
     }
 
+    /// A last epoch cut short (what a writer killed mid-write leaves) is skipped: one warning
+    /// line naming it, status 0; a foreign last file is still an error.
+    func testIncompleteLastEpochIsSkippedWithOneWarning() throws {
+        let cut: [(String, ([UInt8]) -> [UInt8])] = [
+            ("empty", { _ in [] }), ("truncated", { Array($0.prefix($0.count / 2)) }), ("headerOnly", { Array($0.prefix(72)) }),
+        ]
+        for (name, damage) in cut {
+            let (dir, victim) = try directory(name + "Last", last: true, damage)
+            for command in [["dumps"], ["report"], ["report", "--json"]] {
+                let result = try Harness.run(Harness.swheap, [command[0], dir] + command.dropFirst(), environment: [:])
+                XCTAssertEqual(result.status, 0, "\(name): \(result.stderr)")
+                let lines = result.stderr.split(separator: "\n")
+                XCTAssertEqual(lines.count, 1, "\(name): \(result.stderr)")
+                XCTAssertTrue(lines.first?.hasPrefix("swheap: warning: skipped \(victim), the incomplete last epoch") ?? false,
+                              "\(name): \(result.stderr)")
+            }
+        }
+        let (dir, victim) = try directory("foreignLast", last: true) { _ in Array("not a dump at all".utf8) }
+        try assertOneLineError(dir, naming: victim)
+    }
+
     private func assertOneLineError(_ directory: String, naming path: String, file: StaticString = #filePath,
                                     line: UInt = #line) throws {
         let output = directory + "/../out.pb.gz"
-        for command in [["dumps"], ["report"], ["report", "--json"], ["pprof", "-o", output]] {
+        // pprof reads only the epochs it writes: epoch 2, where the damage is.
+        for command in [["dumps"], ["report"], ["report", "--json"], ["pprof", "--epoch", "2", "-o", output]] {
             let result = try Harness.run(Harness.swheap, [command[0], directory] + command.dropFirst(),
                                          environment: ["SWIFT_BACKTRACE": "enable=no"])
             let what = "swheap \(command.joined(separator: " ")) on \(path)"

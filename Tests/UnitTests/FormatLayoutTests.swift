@@ -7,7 +7,7 @@ import XCTest
 final class FormatLayoutTests: XCTestCase {
     func testConstantsComeFromTheHeader() {
         XCTAssertEqual(DumpLayout.magic, Array("SWHEAPD1".utf8))
-        XCTAssertEqual(DumpLayout.version, 1)
+        XCTAssertEqual(DumpLayout.version, 2, "the shim writes v2")
         XCTAssertEqual([DumpLayout.flagFinal, DumpLayout.flagScanned, DumpLayout.flagTruncated], [1, 2, 4])
         XCTAssertEqual(DumpLayout.Tag.allCases.map(\.rawValue), [1, 2, 3, 4, 5, 6, 7, 8, 0xFFFF_FFFF])
         XCTAssertEqual(DumpLayout.Tag.allCases.map(\.name),
