@@ -31,7 +31,8 @@ public struct StackLog: Sendable {
     public mutating func advance(through target: UInt64) throws(DumpError) {
         guard target > length else { return }
         let bytes: [UInt8]
-        do throws(SystemError) { bytes = try FileIO.read(path: path, offset: Int(length)) } catch {
+        // Only up to the target: what lies beyond may be a chunk still being written.
+        do throws(SystemError) { bytes = try FileIO.read(path: path, offset: Int(length), limit: Int(target - length)) } catch {
             throw DumpError(path: error.path, problem: .unreadable(reason: error.reason))
         }
         bytesRead += UInt64(bytes.count)

@@ -16,6 +16,8 @@ public enum EpochSelection: Sendable, Equatable {
     /// day of 8,640 epochs keeps about 290.
     public static let recentInMemory: UInt64 = 32
     public static let bounded = EpochSelection.timeline(recent: recentInMemory)
+    /// Every epoch (epoch numbers are at most 2^32 - 1, so all are recent).
+    public static let all = EpochSelection.timeline(recent: UInt64(UInt32.max))
 
     /// `files` sorted by `DumpFileName.foldsBefore`; the result keeps that order.
     func select(_ files: [DumpFileName]) -> [DumpFileName] {

@@ -1,7 +1,8 @@
 // Folds the dumps of one process, in epoch order, into a `ProcessHeap`.
 // Dumps are added one at a time so a loader never has to hold every decoded file at once.
-// This runs on one thread while other cores decode, so the inner loops avoid nested
-// array mutation and per-element copies.
+// Each site's per-epoch columns are allocated once, at their final length, when the site first
+// appears, and become the Site's arrays as they are: the figures of a long run are held once.
+// This runs on one thread while other cores decode, so the inner loops work on buffers.
 
 import SwHeapDump
 
@@ -13,9 +14,8 @@ struct ProcessHeapBuilder {
     private var siteIndex: [UInt32: Int] = [:]
     private var stackIDs: [UInt32] = []
     private var frames: [[UInt64]] = []
-    /// Epoch-major: figures[i][s] is site s in the dump at epoch index i; a row only covers the
-    /// sites known by then. Each row is allocated once at its final size (no growth copies).
-    private var figures: [[SiteFigures]] = []
+    /// columns[s] holds site s at every epoch index.
+    private var columns: [SiteColumns] = []
     /// The LIVE buckets of each dump, with the site each belongs to.
     private var births: [[(site: Int, cell: LiveCell)]] = []
 
@@ -24,21 +24,30 @@ struct ProcessHeapBuilder {
         var loadBias: UInt64
     }
 
-    /// What one site says in one dump.
-    private struct SiteFigures: Sendable {
+    /// One site through all epochs.
+    private struct SiteColumns {
         // NaN marks "not in this dump" until build() fills the gaps.
-        var allocObjects = Double.nan
-        var allocBytes = Double.nan
-        var liveObjects = 0.0
-        var liveBytes = 0.0
-        var unreferencedObjects = 0.0
-        var unreferencedBytes = 0.0
+        var allocObjects: [Double]
+        var allocBytes: [Double]
+        var liveObjects: [Double]
+        var liveBytes: [Double]
+        var unreferencedObjects: [Double]
+        var unreferencedBytes: [Double]
 
-        mutating func addLive(_ bucket: LiveCell) {
-            liveObjects += bucket.liveObjects
-            liveBytes += bucket.liveBytes
-            unreferencedObjects += bucket.unreferencedObjects
-            unreferencedBytes += bucket.unreferencedBytes
+        init(count: Int) {
+            allocObjects = Array(repeating: .nan, count: count)
+            allocBytes = Array(repeating: .nan, count: count)
+            liveObjects = Array(repeating: 0, count: count)
+            liveBytes = Array(repeating: 0, count: count)
+            unreferencedObjects = Array(repeating: 0, count: count)
+            unreferencedBytes = Array(repeating: 0, count: count)
+        }
+
+        mutating func addLive(_ bucket: LiveCell, at index: Int) {
+            liveObjects[index] += bucket.liveObjects
+            liveBytes[index] += bucket.liveBytes
+            unreferencedObjects[index] += bucket.unreferencedObjects
+            unreferencedBytes[index] += bucket.unreferencedBytes
         }
     }
 
@@ -70,98 +79,76 @@ struct ProcessHeapBuilder {
         dump.stacks.withUnsafeBufferPointer { stacks in
             for j in stacks.indices { stackSites.append(site(for: stacks[j].id, frames: stacks[j].frames)) }
         }
-        var row = [SiteFigures](repeating: SiteFigures(), count: stackIDs.count)
-        dump.stacks.withUnsafeBufferPointer { stacks in
-            for (j, site) in stackSites.enumerated() {
-                row[site].allocObjects = stacks[j].allocObjects
-                row[site].allocBytes = stacks[j].allocBytes
+        columns.withUnsafeMutableBufferPointer { columns in
+            dump.stacks.withUnsafeBufferPointer { stacks in
+                for (j, site) in stackSites.enumerated() {
+                    columns[site].allocObjects[index] = stacks[j].allocObjects
+                    columns[site].allocBytes[index] = stacks[j].allocBytes
+                }
             }
         }
 
         var totals = heap.totals[index]
         var cells: [(site: Int, cell: LiveCell)] = []
         cells.reserveCapacity(dump.live.count)
-        for bucket in dump.live {
-            // The reader guarantees every LIVE stack id is listed in STACKS of the same file.
-            guard let site = siteIndex[bucket.stackID] else { continue }
-            row[site].addLive(bucket)
-            var cell = bucket
-            cell.epochIndex = index
-            cells.append((site, cell))
-            totals.liveObjects += bucket.liveObjects
-            totals.liveBytes += bucket.liveBytes
-            totals.unreferencedObjects += bucket.unreferencedObjects
-            totals.unreferencedBytes += bucket.unreferencedBytes
+        columns.withUnsafeMutableBufferPointer { columns in
+            for bucket in dump.live {
+                // The reader guarantees every LIVE stack id is listed in STACKS of the same file.
+                guard let site = siteIndex[bucket.stackID] else { continue }
+                columns[site].addLive(bucket, at: index)
+                var cell = bucket
+                cell.epochIndex = index
+                cells.append((site, cell))
+                totals.liveObjects += bucket.liveObjects
+                totals.liveBytes += bucket.liveBytes
+                totals.unreferencedObjects += bucket.unreferencedObjects
+                totals.unreferencedBytes += bucket.unreferencedBytes
+            }
         }
         heap.totals[index] = totals
-        figures.append(row)
         births.append(cells)
     }
 
     /// Fills the gaps in cumulative figures, computes allocation totals and makes the sites.
     consuming func build() -> ProcessHeap {
         precondition(heap.epochs.count == epochCount, "fewer dumps than announced")
-        let birthsBySite = distributeBirths()
+        var birthsBySite = distributeBirths()
         births = []  // peak memory: the cells now live in birthsBySite
-        // Sites are independent: build them in chunks on all cores.
-        let n = epochCount, figures = figures, stackIDs = stackIDs, frames = frames
-        let chunkCount = stackIDs.count < 4096 ? 1 : 4 * HeapStoreLoader.activeProcessors
-        let chunkSize = (stackIDs.count + chunkCount - 1) / max(chunkCount, 1)
-        let chunks = concurrentMap(count: chunkCount) { chunk in
-            let sites = min(chunk * chunkSize, stackIDs.count) ..< min((chunk + 1) * chunkSize, stackIDs.count)
-            return Self.makeSites(sites, epochCount: n, figures: figures, stackIDs: stackIDs,
-                                  frames: frames, births: birthsBySite)
-        }
+        let n = epochCount
+        var allocObjectTotals = [Double](repeating: 0, count: n), allocByteTotals = [Double](repeating: 0, count: n)
         heap.sites.reserveCapacity(stackIDs.count)
-        for chunk in chunks {
-            heap.sites.append(contentsOf: chunk.sites)
-            for index in 0..<n {
-                heap.totals[index].allocObjects += chunk.allocObjectTotals[index]
-                heap.totals[index].allocBytes += chunk.allocByteTotals[index]
-            }
-        }
-        return heap
-    }
-
-    private struct SiteChunk: Sendable {
-        var sites: [Site] = []
-        var allocObjectTotals: [Double]
-        var allocByteTotals: [Double]
-    }
-
-    private static func makeSites(_ range: Range<Int>, epochCount n: Int, figures: [[SiteFigures]],
-                                  stackIDs: [UInt32], frames: [[UInt64]], births: [[LiveCell]]) -> SiteChunk {
-        var chunk = SiteChunk(allocObjectTotals: Array(repeating: 0, count: n),
-                              allocByteTotals: Array(repeating: 0, count: n))
-        chunk.sites.reserveCapacity(range.count)
-        for site in range {
-            // Sites not yet known at an epoch read as "not in this dump".
-            var column = (0..<n).map { site < figures[$0].count ? figures[$0][site] : SiteFigures() }
+        for site in stackIDs.indices {
+            var column = SiteColumns(count: 0)
+            swap(&column, &columns[site])  // moved out, so the arrays below are uniquely held
             // An epoch whose dump did not list the stack gets 0 before the stack first appeared
             // and the previous cumulative figure after (a stack never un-allocates).
-            column.withUnsafeMutableBufferPointer { column in
-                var objects = 0.0, bytes = 0.0
-                for index in column.indices {
-                    if column[index].allocBytes.isNaN {
-                        column[index].allocObjects = objects
-                        column[index].allocBytes = bytes
-                    } else {
-                        objects = column[index].allocObjects
-                        bytes = column[index].allocBytes
-                    }
-                    chunk.allocObjectTotals[index] += objects
-                    chunk.allocByteTotals[index] += bytes
+            var objects = 0.0, bytes = 0.0
+            for index in 0..<n {
+                if column.allocBytes[index].isNaN {
+                    column.allocObjects[index] = objects
+                    column.allocBytes[index] = bytes
+                } else {
+                    objects = column.allocObjects[index]
+                    bytes = column.allocBytes[index]
                 }
+                allocObjectTotals[index] += objects
+                allocByteTotals[index] += bytes
             }
+            var cells: [LiveCell] = []
+            swap(&cells, &birthsBySite[site])
             var built = Site(stackID: stackIDs[site], frames: frames[site],
-                             allocObjects: column.map(\.allocObjects), allocBytes: column.map(\.allocBytes),
-                             liveObjects: column.map(\.liveObjects), liveBytes: column.map(\.liveBytes),
-                             unreferencedObjects: column.map(\.unreferencedObjects),
-                             unreferencedBytes: column.map(\.unreferencedBytes), births: births[site])
+                             allocObjects: column.allocObjects, allocBytes: column.allocBytes,
+                             liveObjects: column.liveObjects, liveBytes: column.liveBytes,
+                             unreferencedObjects: column.unreferencedObjects,
+                             unreferencedBytes: column.unreferencedBytes, births: cells)
             built.sortBirthsIfNeeded()
-            chunk.sites.append(built)
+            heap.sites.append(built)
         }
-        return chunk
+        for index in 0..<n {
+            heap.totals[index].allocObjects += allocObjectTotals[index]
+            heap.totals[index].allocBytes += allocByteTotals[index]
+        }
+        return heap
     }
 
     private mutating func site(for id: UInt32, frames stackFrames: [UInt64]) -> Int {
@@ -169,6 +156,7 @@ struct ProcessHeapBuilder {
         siteIndex[id] = stackIDs.count
         stackIDs.append(id)
         frames.append(stackFrames)
+        columns.append(SiteColumns(count: epochCount))
         return stackIDs.count - 1
     }
 

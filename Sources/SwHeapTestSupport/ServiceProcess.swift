@@ -21,7 +21,11 @@ public struct ServiceProcess {
     public static let bytesPerEpoch = 4.0 * 1024 * 1024
 
     enum Kind { case leak, cache, startup, churn }
-    static let leaks = 3, caches = 30, startups = 60
+    static let caches = 30, startups = 60
+    /// Per leaking stack (ids 1, 2, ...), the chance that an epoch adds a sample to it: they
+    /// grow at clearly different speeds (a sample stands for `rate` bytes whatever its size).
+    public let leakChances: [Double]
+    private var leaks: Int { leakChances.count }
 
     private struct Live { var stack: Int; var birth: UInt32; var death: Int; var objects: Double; var bytes: Double }
 
@@ -40,8 +44,10 @@ public struct ServiceProcess {
     private let shape: SyntheticProcess
     public private(set) var epoch = 0
 
-    public init(pid: Int32, epochCount: Int, stackCount: Int, depth: Int) {
-        self.pid = pid; self.epochCount = epochCount; self.stackCount = max(stackCount, Self.leaks + Self.caches + Self.startups + 1)
+    public init(pid: Int32, epochCount: Int, stackCount: Int, depth: Int, leakChances: [Double] = [0.09, 0.05, 0.03]) {
+        self.pid = pid; self.epochCount = epochCount; self.leakChances = leakChances
+        let leaks = leakChances.count
+        self.stackCount = max(stackCount, leaks + Self.caches + Self.startups + 1)
         self.depth = depth
         let n = self.stackCount
         allocObjects = Array(repeating: 0, count: n)
@@ -49,22 +55,33 @@ public struct ServiceProcess {
         seen = Array(repeating: false, count: n)
         let shape = SyntheticProcess(pid: pid, parentPID: 1, epochCount: epochCount, stackCount: n, depth: depth)
         self.shape = shape
-        frames = (0..<n).map { shape.frames(of: $0) }
+        frames = (0..<n).map { Self.frames(of: $0, depth: depth) }
         // Half the churn stacks run from the start; the others first run at a point spread over the run.
         var firsts = [Int](repeating: 1, count: n)
         var spread = SplitMix64(seed: 0xF125)
-        for k in (Self.leaks + Self.caches + Self.startups)..<n where k % 2 == 1 {
+        for k in (leaks + Self.caches + Self.startups)..<n where k % 2 == 1 {
             firsts[k] = 1 + Int(spread.next() % UInt64(epochCount))
         }
         firstEpochs = firsts
-        let churn = ((Self.leaks + Self.caches + Self.startups)..<n).sorted { (firsts[$0], $0) < (firsts[$1], $1) }
+        let churn = ((leaks + Self.caches + Self.startups)..<n).sorted { (firsts[$0], $0) < (firsts[$1], $1) }
         churnByFirst = churn
         var total = 0.0
-        churnCumulative = churn.map { k in total += 1.0 / Double(k - Self.leaks - Self.caches - Self.startups + 1); return total }
+        churnCumulative = churn.map { k in total += 1.0 / Double(k - leaks - Self.caches - Self.startups + 1); return total }
     }
 
-    static func kind(_ k: Int) -> Kind {
-        k < leaks ? .leak : k < leaks + caches ? .cache : k < leaks + caches + startups ? .startup : .churn
+    /// A call tree, as in a real program: the allocating frame is the stack's own, and each
+    /// frame further out is shared by twice as many stacks (2^i stacks share frame i), so
+    /// 7,000 stacks of depth 20 hold about 14,000 distinct return addresses, not 140,000.
+    static func frames(of k: Int, depth: Int) -> [UInt64] {
+        (0..<max(1, depth)).map { i in
+            var random = SplitMix64(seed: UInt64(i) << 32 | UInt64(k >> min(i, 30)))
+            let base = i == 0 ? SyntheticProcess.exeBias : (i == 1 && k % 5 == 0 ? SyntheticProcess.pluginBias : SyntheticProcess.libcBias)
+            return base + 0x1000 + random.next() % (SyntheticProcess.textSize - 0x1000)
+        }
+    }
+
+    func kind(_ k: Int) -> Kind {
+        k < leaks ? .leak : k < leaks + Self.caches ? .cache : k < leaks + Self.caches + Self.startups ? .startup : .churn
     }
 
     /// The next epoch's dump (epochs 1, 2, ... epochCount).
@@ -86,11 +103,11 @@ public struct ServiceProcess {
                 sample(churnByFirst[lo], lifetime: Int(random.next() % 3))
             }
         }
-        for k in 0..<Self.leaks where chance(0.05) { sample(k, lifetime: .max) }
-        for k in Self.leaks..<(Self.leaks + Self.caches) where chance(0.03) || (e == 1) {
+        for k in 0..<leaks where chance(leakChances[k]) { sample(k, lifetime: .max) }
+        for k in leaks..<(leaks + Self.caches) where chance(0.03) || (e == 1) {
             sample(k, lifetime: 100 + Int(random.next() % 500))
         }
-        if e == 1 { for k in (Self.leaks + Self.caches)..<(Self.leaks + Self.caches + Self.startups) { for _ in 0..<4 { sample(k, lifetime: .max) } } }
+        if e == 1 { for k in (leaks + Self.caches)..<(leaks + Self.caches + Self.startups) { for _ in 0..<4 { sample(k, lifetime: .max) } } }
         live.removeAll { $0.death <= e }
 
         let final = e == epochCount
@@ -104,7 +121,7 @@ public struct ServiceProcess {
         var cells: [UInt64: LiveCell] = [:]
         for object in live {
             let key = UInt64(object.stack) << 32 | UInt64(object.birth)
-            let unreferenced = final && Self.kind(object.stack) == .leak
+            let unreferenced = final && kind(object.stack) == .leak
             cells[key, default: LiveCell(stackID: UInt32(object.stack + 1), birthEpoch: object.birth, liveObjects: 0, liveBytes: 0)]
                 .add(objects: object.objects, bytes: object.bytes, unreferenced: unreferenced)
         }
@@ -120,7 +137,7 @@ public struct ServiceProcess {
     /// One sampled allocation from stack `k`, freed `lifetime` epochs after its birth (0: within its epoch).
     private mutating func sample(_ k: Int, lifetime: Int) {
         let size: Double
-        switch Self.kind(k) {
+        switch kind(k) {
         case .leak: size = Double(64 << (k % 4))
         case .cache: size = Double(256 << (k % 5))
         case .startup: size = 256 * 1024

@@ -18,8 +18,8 @@ public struct SyntheticProcess: Sendable {
         self.stackCount = stackCount; self.depth = depth
     }
 
-    static let executable = "/usr/bin/synthetic-app"
-    static let exeBias: UInt64 = 0x5555_5555_4000
+    public static let executable = "/usr/bin/synthetic-app"
+    public static let exeBias: UInt64 = 0x5555_5555_4000
     static let libcBias: UInt64 = 0x7f00_0000_0000
     static let pluginBias: UInt64 = 0x7f10_0000_0000
     static let textSize: UInt64 = 0x10_0000

@@ -61,8 +61,8 @@ final class DumpReaderTests: XCTestCase {
 
     func testUnsupportedVersion() {
         var bytes = DumpWriter.encode(sampleDump())
-        bytes[8] = 2
-        assertProblem(bytes, .unsupportedVersion(2))
+        bytes[8] = 3
+        assertProblem(bytes, .unsupportedVersion(3))
     }
 
     func testMissingEnd() {

@@ -9,10 +9,18 @@ final class FormatLayoutTests: XCTestCase {
         XCTAssertEqual(DumpLayout.magic, Array("SWHEAPD1".utf8))
         XCTAssertEqual(DumpLayout.version, 1)
         XCTAssertEqual([DumpLayout.flagFinal, DumpLayout.flagScanned, DumpLayout.flagTruncated], [1, 2, 4])
-        XCTAssertEqual(DumpLayout.Tag.allCases.map(\.rawValue), [1, 2, 3, 4, 5, 0xFFFF_FFFF])
-        XCTAssertEqual(DumpLayout.Tag.allCases.map(\.name), ["EXE", "CMDLINE", "MODULES", "STACKS", "LIVE", "END"])
+        XCTAssertEqual(DumpLayout.Tag.allCases.map(\.rawValue), [1, 2, 3, 4, 5, 6, 7, 8, 0xFFFF_FFFF])
+        XCTAssertEqual(DumpLayout.Tag.allCases.map(\.name),
+                       ["EXE", "CMDLINE", "MODULES", "STACKS", "LIVE", "LOG", "COHORTS", "ALLOC", "END"])
         XCTAssertEqual(DumpLayout.Tag(rawValue: 4), .stacks)
-        XCTAssertNil(DumpLayout.Tag(rawValue: 6))
+        XCTAssertNil(DumpLayout.Tag(rawValue: 9))
+        XCTAssertEqual(DumpLayout.logMagic, Array("SWHEAPL2".utf8))
+        XCTAssertEqual([DumpLayout.oldestVersion, DumpLayout.logVersion], [1, 2])
+        XCTAssertEqual(DumpLayout.flagDeflated, 16)
+        XCTAssertEqual([DumpLayout.logHeaderSize, DumpLayout.logChunkSize], [32, 24])
+        XCTAssertEqual([DumpLayout.stackFramesRecordSize, DumpLayout.allocRecordSize, DumpLayout.cohortRecordSize], [8, 24, 48])
+        XCTAssertEqual(MemoryLayout<RawCohort>.size, 48)
+        XCTAssertEqual(MemoryLayout<RawLogChunk>.size, 24)
     }
 
     func testRecordSizesMatchTheCStructs() {

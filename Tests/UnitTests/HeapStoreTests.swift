@@ -76,8 +76,10 @@ final class HeapStoreTests: XCTestCase {
         for epoch: UInt64 in [2, 1_000_000, 9, 1] {
             try write(pid: 3, epoch: epoch, stacks: [stack(1, bytes: Double(epoch))])
         }
-        let process = try HeapStore.load(directory: directory).processes[0]
+        let process = try HeapStore.load(directory: directory, selection: .all).processes[0]
         XCTAssertEqual(process.epochs.map(\.epoch), [1, 2, 9, 1_000_000])
+        // The bounded timeline keeps the first and the newest of so sparse a run.
+        XCTAssertEqual(try HeapStore.load(directory: directory).processes[0].epochs.map(\.epoch), [1, 1_000_000])
         XCTAssertEqual(process.epochIndex(ofEpoch: 9), 2)
         XCTAssertNil(process.epochIndex(ofEpoch: 3))
         XCTAssertEqual(process.files[0], directory + "/3.000001.swheap")
@@ -168,6 +170,12 @@ final class HeapStoreTests: XCTestCase {
         try write(pid: 8, epoch: 1, stacks: [stack(1)])
         let bad = directory + "/8.000002.swheap"
         FileManager.default.createFile(atPath: bad, contents: Data("SWHEAPD1".utf8))
+        // As the last epoch it is what a writer killed mid-write leaves: skipped, with a warning.
+        let store = try HeapStore.load(directory: directory)
+        XCTAssertEqual(store.processes[0].epochs.map(\.epoch), [1])
+        XCTAssertEqual(store.warnings, ["skipped \(bad), the incomplete last epoch of its process: "
+                                        + DumpError.Problem.truncatedHeader(size: 8).description])
+        try write(pid: 8, epoch: 3, stacks: [stack(1)])
         XCTAssertThrowsError(try HeapStore.load(directory: directory)) { error in
             XCTAssertEqual((error as? DumpError)?.path, bad)
             XCTAssertEqual((error as? DumpError)?.problem, .truncatedHeader(size: 8))
