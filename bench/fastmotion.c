@@ -14,11 +14,21 @@ enum { FUNCTIONS = 20, DEPTH = 3, CHURN_PATHS = 5000, CACHE_PATHS = 2000, LEAK_P
 typedef void *(*step)(int depth, const uint8_t *path, size_t size);
 static step table[FUNCTIONS];
 
+/* The innermost frame names what the object is for, as a real service's allocating functions
+ * would (the report groups stacks into sites by it); the path above it makes the stack. */
+enum { CHURN, CACHE, LEAK };
+__attribute__((noinline)) static void *new_request_buffer(size_t size) { return malloc(size); }
+__attribute__((noinline)) static void *new_cache_entry(size_t size) { return malloc(size); }
+__attribute__((noinline)) static void *new_session_record(size_t size) { return malloc(size); }
+static int kind; /* what the current allocation is for */
+
 /* One function of the table: the leaf allocates, the others call the next step of the path.
  * The empty asm keeps each call a real call (no tail call, no merging of the functions). */
 #define STEP(n)                                                                    \
     __attribute__((noinline)) static void *step##n(int depth, const uint8_t *path, size_t size) { \
-        void *p = depth == 0 ? malloc(size) : table[path[0]](depth - 1, path + 1, size);          \
+        void *p = depth > 0        ? table[path[0]](depth - 1, path + 1, size)                  \
+                  : kind == CHURN ? new_request_buffer(size)                                     \
+                  : kind == CACHE ? new_cache_entry(size) : new_session_record(size);            \
         __asm__ volatile("" ::"r"(p) : "memory");                                 \
         return p;                                                                  \
     }
@@ -48,13 +58,16 @@ int main(int argc, char **argv) {
     size_t leaked = 0;
     for (long r = 0; r < requests; r++) {
         void *work[3]; /* churn: a request's objects, freed when it is answered */
+        kind = CHURN;
         for (int i = 0; i < 3; i++) work[i] = allocate_from(next_random() % CHURN_PATHS, 256 + next_random() % 2816);
         for (int i = 0; i < 3; i++) ((char *)work[i])[0] = 1, free(work[i]);
         /* the cache: the oldest entry makes room for this request's answer */
         size_t slot = (size_t)r % CACHE_SLOTS;
         free(cache[slot]);
+        kind = CACHE;
         cache[slot] = allocate_from(CHURN_PATHS + next_random() % CACHE_PATHS, 512 + next_random() % 1536);
         if (r % 100 == 0) { /* the slow leak: never freed, never referenced again */
+            kind = LEAK;
             void *lost = allocate_from(CHURN_PATHS + CACHE_PATHS + next_random() % LEAK_PATHS, 2048);
             ((char *)lost)[0] = 1;
             leaked += 2048;

@@ -65,13 +65,14 @@ final class CLITests: XCTestCase {
     }
 
     /// The preload library must not drag the Swift runtime or libstdc++ into every process.
-    func testShimLinksOnlyTheCRuntimeAndLibunwind() throws {
+    /// The C runtime, libunwind and zlib (Debian's libz.so.1, for format v2's deflated dumps).
+    func testShimLinksOnlyTheCRuntimeLibunwindAndZlib() throws {
         let result = try Harness.run("readelf", ["-d", Harness.shim], environment: [:])
         XCTAssertEqual(result.status, 0, result.stderr)
         let needed = result.stdout.split(separator: "\n").filter { $0.contains("(NEEDED)") }
             .compactMap { $0.split(separator: "[").last?.split(separator: "]").first.map(String.init) }
         XCTAssertFalse(needed.isEmpty)
-        let allowed = ["libc.so", "libunwind.so", "libm.so", "libdl.so", "libpthread.so", "librt.so", "ld-linux"]
+        let allowed = ["libc.so", "libunwind.so", "libm.so", "libdl.so", "libpthread.so", "librt.so", "ld-linux", "libz.so"]
         for lib in needed {
             XCTAssertTrue(allowed.contains { lib.hasPrefix($0) }, "libswheap.so needs \(lib)")
         }
