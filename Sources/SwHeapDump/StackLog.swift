@@ -171,6 +171,11 @@ public struct StackLog: Sendable {
                 field: "start_ns \(file.header.startMonotonicNs)", rule: "differs from start_ns \(startNs) in the header of",
                 other: path))
         }
+        if UInt64(lastEpoch) != file.header.epoch {
+            throw DumpError(path: filePath, problem: .invalidField(
+                field: "LOG length", value: "\(reference.length)",
+                rule: "must end the chunk of epoch \(file.header.epoch) in \(path), but ends the chunk of epoch \(lastEpoch)"))
+        }
         for cell in file.live where index[cell.stackID] == nil {
             throw DumpError(path: filePath, problem: .cohortForUnknownStack(cell.stackID, log: path, length: length))
         }
