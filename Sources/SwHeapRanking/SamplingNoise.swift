@@ -2,9 +2,9 @@
 // object of s bytes is sampled with p = 1 - exp(-(s+1)/R) (the shim charges s + 1 bytes so that
 // empty blocks count: Sources/CSwHeap/sampler.c) and counted as s/p bytes, so an estimate B made
 // of objects of mean size s has variance about B * s * (1 - p) / p. The +1 matters: with
-// 1 - exp(-s/R) one sampled 256-byte object was worth 0.996 samples, below a "1 sample" bar. Small objects at a
-// large R are noisy (a 700 KiB cache of 1 KiB objects at R = 64 KiB: ±30%); objects much larger
-// than R are always sampled and exact. R = 1 records everything: no noise at all.
+// 1 - exp(-s/R) one sampled 256-byte object was worth 0.996 samples, below a "1 sample" bar.
+// Small objects at a large R are noisy (a 700 KiB cache of 1 KiB objects at R = 64 KiB: ±30%);
+// objects much larger than R are always sampled and exact. R = 1 records everything: no noise.
 
 #if canImport(Glibc)
 import Glibc
@@ -15,12 +15,12 @@ import Darwin
 #endif
 
 enum SamplingNoise {
-    /// Standard deviation (bytes) of a live-bytes estimate.
     /// The probability the shim samples an allocation of `size` bytes at mean interval `rate`.
     static func probability(size: Double, rate: Double) -> Double {
         rate > 1 ? -expm1(-(size + 1) / rate) : 1
     }
 
+    /// Standard deviation (bytes) of a live-bytes estimate.
     static func standardDeviation(liveBytes: Double, liveObjects: Double, rate: Double) -> Double {
         guard rate > 1, liveBytes > 0, liveObjects > 0 else { return 0 }
         let meanSize = liveBytes / liveObjects
