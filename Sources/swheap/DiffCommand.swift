@@ -53,7 +53,9 @@ struct DiffCommand: ParsableCommand {
         let diff: HeapDiff
         var profile: Perftools_Profiles_Profile?
         if directories.count == 1 {
-            let store = try HeapStore.load(directory: directories[0])
+            // Only the two epochs compared (a long run's timeline in memory may have thinned them).
+            let store = try HeapStore.load(directory: directories[0],
+                                           selection: .epochs(Set([from, to].compactMap { $0 }), andNewest: to == nil))
             let (process, note) = try ProcessChoice.choice(pid: pid, in: store, verb: "comparing")
             let builder = PprofBuilder(process: process)
             let indices = try builder.epochIndices(epoch: to, base: from)
@@ -65,7 +67,7 @@ struct DiffCommand: ParsableCommand {
             if pprof != nil { profile = builder.profile(epochIndex: indices.epoch, baseIndex: indices.base, symbolizer: symbolizer) }
         } else {
             let sides = try directories.map { directory in
-                let store = try HeapStore.load(directory: directory)
+                let store = try HeapStore.load(directory: directory, selection: .epochs([], andNewest: true))
                 let process = try ProcessChoice.choose(pid: nil, in: store, verb: "comparing")
                 let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer)
                 return HeapSnapshot(process: process, epochIndex: process.lastEpochIndex, names: names,

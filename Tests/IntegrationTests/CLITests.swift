@@ -37,10 +37,10 @@ final class CLITests: XCTestCase {
         let original = try Data(contentsOf: victim)
         try original.prefix(original.count / 2).write(to: victim) // truncated
         let before = try Data(contentsOf: victim)
-        // pprof reads only the epoch it writes (with its log): ask for the damaged one.
-        let victimEpoch = try XCTUnwrap(victim.lastPathComponent.split(separator: ".").dropFirst().first.flatMap { Int($0) })
-        let profile = dumps.deletingLastPathComponent().appendingPathComponent("x.pb.gz").path
-        for command in [["dumps"], ["report"], ["pprof", "-o", profile, "--epoch", String(victimEpoch)]] {
+        // pprof reads only the epochs it writes: the damaged one.
+        let epoch = String(try XCTUnwrap(UInt64(victim.lastPathComponent.split(separator: ".")[1])))
+        for command in [["dumps"], ["report"],
+                        ["pprof", "--epoch", epoch, "-o", dumps.deletingLastPathComponent().appendingPathComponent("x.pb.gz").path]] {
             let result = try Harness.run(Harness.swheap, [command[0], dumps.path] + command.dropFirst(), environment: [:])
             XCTAssertNotEqual(result.status, 0, "\(command[0]) must fail")
             let lines = result.stderr.split(separator: "\n")
