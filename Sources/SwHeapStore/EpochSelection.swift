@@ -6,8 +6,8 @@ import SwHeapDump
 
 public enum EpochSelection: Sendable, Equatable {
     /// Per image, the epochs `Cohort.retentionKeeps(epoch, newest, recent)` keeps: all of the
-    /// last `recent`, older ones at spacings that double with age, and the first.
-    case timeline(recent: UInt64)
+    /// last `recent`, older ones at spacings that double with age, and the first; and `also`.
+    case timeline(recent: UInt64, also: Set<UInt64> = [])
     /// Only these epoch numbers of each image, and its newest when `andNewest` or when it has
     /// none of them (what `swheap pprof` needs, and nothing else).
     case epochs(Set<UInt64>, andNewest: Bool)
@@ -29,8 +29,10 @@ public enum EpochSelection: Sendable, Equatable {
             let image = files[start..<end]
             let newest = image.last!.epoch
             switch self {
-            case .timeline(let recent):
-                result += image.filter { Cohort.retentionKeeps(epoch: $0.epoch, newest: newest, recent: recent) }
+            case .timeline(let recent, let also):
+                result += image.filter {
+                    Cohort.retentionKeeps(epoch: $0.epoch, newest: newest, recent: recent) || also.contains($0.epoch)
+                }
             case .epochs(let wanted, let andNewest):
                 let chosen = image.filter { wanted.contains($0.epoch) || (andNewest && $0.epoch == newest) }
                 result += chosen.isEmpty ? [image.last!] : chosen

@@ -57,10 +57,10 @@ struct FlameGraphCommand: ParsableCommand {
     }
 
     func run() throws {
-        // Only the epochs drawn (a long run's timeline in memory may have thinned them).
-        let target = from != nil ? to : epoch
-        let store = try HeapStore.load(directory: directory,
-                                       selection: .epochs(Set([target, from].compactMap { $0 }), andNewest: target == nil))
+        // The timeline (the verdicts colour the graph) and the epochs drawn, which a long run's
+        // timeline in memory may have thinned.
+        let store = try HeapStore.load(directory: directory, selection: .timeline(
+            recent: EpochSelection.recentInMemory, also: Set([epoch, from, to].compactMap { $0 })))
         let (process, note) = try ProcessChoice.choice(pid: pid, in: store, verb: "drawing")
         let indices = try PprofBuilder(process: process).epochIndices(epoch: from != nil ? to : epoch, base: from)
         if let note { writeToStandardError(note) }  // after the epochs: a failure stays one line
