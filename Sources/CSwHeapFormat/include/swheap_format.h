@@ -12,7 +12,8 @@
 
 #define SW_FORMAT_MAGIC "SWHEAPD1" /* 8 bytes, no terminator in the file */
 #define SW_FORMAT_MAGIC_SIZE 8u
-#define SW_FORMAT_VERSION 1u
+#define SW_FORMAT_VERSION 1u         /* what the shim writes (2 once the v2 writer lands) */
+#define SW_FORMAT_VERSION_OLDEST 1u  /* readers still read every version from this one on */
 
 /* Header flags. */
 #define SW_FLAG_FINAL 1u     /* written at exit */
@@ -20,6 +21,7 @@
 #define SW_FLAG_TRUNCATED 4u /* a table of the shim was full: figures are lower bounds */
 #define SW_FLAG_REACHABILITY 8u /* with SCANNED: the heap was traversed from the roots (LeakSanitizer's
                                  * semantics); without it the scan was the conservative fallback */
+#define SW_FLAG_DEFLATED 16u    /* v2: everything after the header is one zlib stream */
 
 /* Section tags. */
 #define SW_TAG_EXE 1u
@@ -27,7 +29,17 @@
 #define SW_TAG_MODULES 3u
 #define SW_TAG_STACKS 4u
 #define SW_TAG_LIVE 5u
+#define SW_TAG_LOG 6u      /* v2 epoch file: the process's stack log and how much of it this dump uses */
+#define SW_TAG_COHORTS 7u  /* v2 epoch file: live per (stack, birth cohort); replaces LIVE */
+#define SW_TAG_ALLOC 8u    /* v2 log chunk: cumulative allocation of the stacks that changed */
 #define SW_TAG_END 0xFFFFFFFFu
+
+/* Format v2 (docs/FORMAT.md): each process image keeps one append-only stack log beside its
+ * epoch files. The log holds what v1 repeated in every dump (stacks, modules, cumulative
+ * allocation), each written once, as one chunk per dump; an epoch file holds the live heap by
+ * birth cohort and names the log and its length, so it still stands alone with that file. */
+#define SW_LOG_MAGIC "SWHEAPL2"
+#define SW_LOG_FLAG_DEFLATED 1u /* the chunk's body is one zlib stream */
 
 /* The fixed header at offset 0. */
 typedef struct {
@@ -78,6 +90,80 @@ typedef struct {
     double unref_objects, unref_bytes;
 } sw_format_live;
 
+/* v2 log: the file header. */
+typedef struct {
+    char magic[8];
+    uint32_t version;
+    uint32_t pid;
+    uint64_t start_ns; /* the image's start, as in the epoch headers */
+    uint64_t reserved;
+} sw_format_log_header;
+
+/* v2 log: before each chunk (one per dump). The body, once inflated, is sections as in an
+ * epoch file: STACKS (new stacks only), MODULES (only when the list changed), ALLOC, END. */
+typedef struct {
+    uint32_t epoch;  /* the dump this chunk belongs to */
+    uint32_t flags;  /* SW_LOG_FLAG_* */
+    uint64_t raw_length;    /* body bytes after inflating */
+    uint64_t stored_length; /* body bytes in the file */
+} sw_format_log_chunk;
+
+/* v2 STACKS (in the log): per new stack, followed by depth u64 return addresses. */
+typedef struct {
+    uint32_t stack_id;
+    uint32_t depth;
+} sw_format_stack_frames;
+
+/* v2 ALLOC (in the log): cumulative allocation of a stack whose figures changed. */
+typedef struct {
+    uint32_t stack_id;
+    uint32_t reserved;
+    double alloc_objects;
+    double alloc_bytes;
+} sw_format_alloc;
+
+/* v2 COHORTS (in the epoch file): live objects of one stack born in epochs first..last. */
+typedef struct {
+    uint32_t stack_id;
+    uint32_t birth_first;
+    uint32_t birth_last;
+    uint32_t reserved;
+    double live_objects, live_bytes;
+    double unref_objects, unref_bytes;
+} sw_format_cohort;
+
+/* Birth cohorts coarsen with age: seen from dump `epoch`, an object born in `birth` belongs
+ * to the aligned block of 2^k epochs containing `birth` (block j = epochs j*2^k+1 .. (j+1)*2^k)
+ * with the largest k whose block ends at least SW_COHORT_DETAIL * 2^k epochs before `epoch`.
+ * The last SW_COHORT_DETAIL * 2 epochs stay single; a run of E epochs has about
+ * SW_COHORT_DETAIL * log2(E / SW_COHORT_DETAIL) cohorts per stack. Blocks only merge as
+ * `epoch` grows: a cohort of an earlier dump lies inside exactly one cohort of a later one. */
+#define SW_COHORT_DETAIL 4u
+
+static inline void sw_cohort_of(uint32_t birth, uint32_t epoch, uint32_t *first, uint32_t *last) {
+    uint64_t size = 1;
+    for (uint64_t next = 2; next <= (1ull << 31); next *= 2) {
+        uint64_t end = ((uint64_t)(birth - 1) / next + 1) * next;
+        if (end + SW_COHORT_DETAIL * next > epoch) break;
+        size = next;
+    }
+    uint64_t start = (uint64_t)(birth - 1) / size * size + 1;
+    *first = (uint32_t)start;
+    *last = (uint32_t)(start + size - 1);
+}
+
+/* Retention (SWHEAP_KEEP in the shim, the bounded timeline of the reader): with `newest` the
+ * newest epoch, the `recent` newest epochs are all kept, older ones at spacings that double
+ * with age (epochs divisible by the spacing), and epoch 1 always. About recent * (1 +
+ * log2(newest / recent)) epochs are kept. An epoch dropped once stays dropped as `newest`
+ * grows, so thinning never needs an epoch back. */
+static inline int sw_retention_keeps(uint64_t epoch, uint64_t newest, uint64_t recent) {
+    if (epoch <= 1 || recent == 0 || epoch + recent > newest) return 1;
+    uint64_t age = newest - epoch, spacing = 1;
+    while (spacing * 2 * recent <= age) spacing *= 2;
+    return epoch % spacing == 0;
+}
+
 /* Bounds every field obeys (the shim enforces them when it reads its settings, the reader
  * rejects a file that breaks one). */
 #define SW_FORMAT_MAX_DEPTH 128u                /* frames in one stack */
@@ -89,6 +175,11 @@ typedef struct {
 #define SW_FORMAT_SEGMENT_SIZE 32u
 #define SW_FORMAT_STACK_SIZE 24u
 #define SW_FORMAT_LIVE_SIZE 40u
+#define SW_FORMAT_LOG_HEADER_SIZE 32u
+#define SW_FORMAT_LOG_CHUNK_SIZE 24u
+#define SW_FORMAT_STACK_FRAMES_SIZE 8u
+#define SW_FORMAT_ALLOC_SIZE 24u
+#define SW_FORMAT_COHORT_SIZE 48u
 
 #if !defined(__cplusplus) && !defined(__swift__)
 _Static_assert(sizeof(sw_format_header) == SW_FORMAT_HEADER_SIZE, "header layout");
@@ -99,7 +190,13 @@ _Static_assert(sizeof(sw_format_section) == SW_FORMAT_SECTION_SIZE, "section lay
 _Static_assert(sizeof(sw_format_segment) == SW_FORMAT_SEGMENT_SIZE, "segment layout");
 _Static_assert(sizeof(sw_format_stack) == SW_FORMAT_STACK_SIZE, "stack layout");
 _Static_assert(sizeof(sw_format_live) == SW_FORMAT_LIVE_SIZE, "live layout");
+_Static_assert(sizeof(sw_format_log_header) == SW_FORMAT_LOG_HEADER_SIZE, "log header layout");
+_Static_assert(sizeof(sw_format_log_chunk) == SW_FORMAT_LOG_CHUNK_SIZE, "log chunk layout");
+_Static_assert(sizeof(sw_format_stack_frames) == SW_FORMAT_STACK_FRAMES_SIZE, "stack frames layout");
+_Static_assert(sizeof(sw_format_alloc) == SW_FORMAT_ALLOC_SIZE, "alloc layout");
+_Static_assert(sizeof(sw_format_cohort) == SW_FORMAT_COHORT_SIZE, "cohort layout");
 _Static_assert(sizeof(SW_FORMAT_MAGIC) - 1 == SW_FORMAT_MAGIC_SIZE, "magic");
+_Static_assert(sizeof(SW_LOG_MAGIC) - 1 == SW_FORMAT_MAGIC_SIZE, "log magic");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the format is little-endian, written in host order");
 #endif
 
