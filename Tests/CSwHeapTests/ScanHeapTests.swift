@@ -98,6 +98,7 @@ final class ScanHeapTests: XCTestCase {
     /// all found as chunks whose payload starts at the block; a pointer into the middle finds
     /// the same chunk; then the flood follows pointers between them.
     func testWalkFindsLiveBlocksAndFloodFollowsPointers() throws {
+        try skipUnderSanitizerAllocator()
         let sizes = Array(stride(from: 1, through: 600, by: 7)) + [4096, 100_000, 1 << 20, 8 << 20]
         var blocks = sizes.map { (malloc($0)!, $0) }
         let arena = DispatchSemaphore(value: 0)
