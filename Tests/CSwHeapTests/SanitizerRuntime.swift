@@ -1,6 +1,6 @@
 // Whether this test process was built with `swift test --sanitize=address|thread`: then the
 // sanitizer's allocator replaces glibc's by design, so the tests that walk glibc's heap or
-// check that malloc is glibc's have nothing to test. Detected by the runtime's own entry
+// check that malloc is glibc's have nothing to test (scripts/sanitizers runs them so). Detected by the runtime's own entry
 // point, never by the allocator, so a plain run can never skip them.
 
 import Foundation
