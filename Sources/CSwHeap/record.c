@@ -15,7 +15,7 @@ __attribute__((noinline)) void sw_countdown_expired(void *p, size_t size) {
     /* Before start-up finishes, and inside the profiler, leave the countdown expired:
      * nothing is sampled and the next allocation asks again. */
     if (!atomic_load_explicit(&sw.ready, memory_order_acquire) || sw_tls.busy) return;
-    if (!sw_sampler_expired(&sw_tls.sampler, size, sw.config.rate)) return;
+    if (!sw_sampler_expired(&sw_tls.sampler, size, sw.config.rate) || !sw_sanitizer_follows_thread()) return;
     sw_record_allocation(p, size);
 }
 
@@ -45,7 +45,7 @@ void sw_record_allocation(void *p, size_t size) {
 
 /* busy while a stripe lock is held: an _exit from a signal handler then writes no dump. */
 __attribute__((noinline)) void sw_forget(void *p) {
-    if (!p) return;
+    if (!p || !sw_sanitizer_follows_thread()) return;
     sw_tls.busy++;
     sw_live_remove(&sw_live_storage, (uintptr_t)p, NULL);
     sw_tls.busy--;

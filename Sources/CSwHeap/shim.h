@@ -74,6 +74,17 @@ void sw_next_postfork_child(void);
  * scan, which must not assume glibc's heap under jemalloc, tcmalloc or mimalloc. */
 bool sw_allocator_is_glibc(void);
 
+/* Whether the instrumented core may run in this thread: always in the real library. The
+ * sanitizer build (scripts/sanitizers, -DSW_SANITIZER_GATE) asks the runtime, which cannot
+ * follow a thread before it has set it up or after it has torn it down
+ * (Tests/Sanitizers/follows_thread.c); such a thread's allocations are not sampled and its
+ * frees of sampled blocks are not seen. */
+#ifdef SW_SANITIZER_GATE
+bool sw_sanitizer_follows_thread(void);
+#else
+static inline bool sw_sanitizer_follows_thread(void) { return true; }
+#endif
+
 /* config.c */
 void sw_config_load(sw_config *c);
 void sw_config_stop_following(void);

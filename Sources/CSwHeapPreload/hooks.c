@@ -67,6 +67,7 @@ SW_EXPORT void *realloc(void *p, size_t size) {
     bool was_sampled = false;
     if (sw_live_maybe_contains(&sw_live_storage, (uintptr_t)p)) {
         if (sw_next_owns(p)) return allocated(sw_next_move_owned(p, size), size);
+        if (!sw_sanitizer_follows_thread()) return allocated(sw_next.realloc(p, size), size);
         sw_tls.busy++; /* holds a stripe lock: an _exit from a signal handler must not dump */
         was_sampled = sw_live_remove(&sw_live_storage, (uintptr_t)p, &old);
         sw_tls.busy--;

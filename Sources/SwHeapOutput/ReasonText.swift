@@ -64,6 +64,8 @@ enum ReasonText {
             return "released (peak \(Quantity.bytes(a.trend?.peakBytes ?? 0)))"
         case .tooFewSamples:
             return tooFewSamples(a)
+        case .tooFewEpochs:
+            return tooFewEpochs(a)
         case .exitOnly:
             let dumps = a.epochCount == 1 ? "1 dump" : "\(a.epochCount) dumps"
             if a.unreferencedBytes == nil { return "\(Quantity.bytes(a.liveBytes)) live; only \(dumps), not scanned: no trend" }
@@ -84,6 +86,16 @@ enum ReasonText {
         let longer = factor < 10 ? "\((factor * 10).rounded(.up) / 10)" : "\(Int(factor.rounded(.up)))"
         return head + "; --rate \(Int(rate)) (\(Quantity.bytes(rate))) or a run \(longer)× as long"
             + " (if it keeps allocating) would settle it"
+    }
+
+    /// "rising over 5 epochs (+2 MiB/s), 81% of objects born in epochs 1–3 still alive: too
+    /// few epochs to tell a leak from a cache still filling; 3 more dumps would settle it".
+    static func tooFewEpochs(_ a: SiteAssessment) -> String {
+        let analysed = a.trend?.analysedCount ?? a.epochCount
+        let head = joined("rising over \(analysed) epochs (\(Quantity.rate(a.growthBytesPerSecond)))", survival(a))
+        let more = max(1, a.epochsNeeded - analysed)
+        return head + ": too few epochs to tell a leak from a cache still filling; "
+            + "\(more) more dump\(more == 1 ? "" : "s") would settle it"
     }
 
     private static func survival(_ a: SiteAssessment) -> String? {

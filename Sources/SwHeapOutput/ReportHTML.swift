@@ -1,6 +1,7 @@
 // `swheap report --html`: one self-contained HTML file (no network, no external script or
 // font) per report. Per process: a chart of estimated live heap over time, in total and for
-// the top findings; the findings table with a sparkline per site and its stack; the flame
+// the top findings; the leak roots (sites growing together under a common caller, each with
+// its member sites); the findings table with a sparkline per site and its stack; the flame
 // graph of the last epoch. Swift computes every number and label (the one formatter is
 // Quantity); the page's script only places them, so the file stays small and readable.
 
@@ -17,6 +18,7 @@ public enum ReportHTML {
     struct SiteData: Encodable {
         var rank: Int
         var site: String
+        var location: String?
         var verdict: String
         var suspect: Bool
         var live: String
@@ -26,6 +28,22 @@ public enum ReportHTML {
         var stack: [String]
         var series: [Double]
     }
+
+    /// A leak root: the caller named as the finding, its member sites under it.
+    struct RootData: Encodable {
+        var label: String          // "R1"
+        var caller: String
+        var headline: String
+        var live: String
+        var growth: String
+        var unreferenced: String
+        var reason: String
+        var members: [Int]         // ranks of the member sites, strongest first
+        var series: [Double]       // the members' live bytes per epoch, summed
+    }
+
+    /// A line of the chart: a root or a site.
+    struct ChartLine: Encodable { var name: String; var series: [Double] }
 
     struct ProcessData: Encodable {
         var pid: Int32
@@ -37,7 +55,8 @@ public enum ReportHTML {
         var xticks: [Tick]
         var yticks: [Tick]
         var sites: [SiteData]
-        var charted: [Int]   // ranks of the sites drawn in the chart
+        var roots: [RootData]
+        var charted: [ChartLine]   // roots first, then suspects outside them
         var flame: String
     }
 
@@ -73,17 +92,31 @@ public enum ReportHTML {
         let report = section.report, process = section.process
         let stacks = Dictionary(process.sites.map { ($0.stackID, $0) }, uniquingKeysWith: { first, _ in first })
         let sites = report.listed.map { verdict in
-            SiteData(rank: verdict.rank, site: verdict.site, verdict: verdict.verdict.rawValue, suspect: verdict.isSuspect,
+            SiteData(rank: verdict.rank, site: verdict.site, location: verdict.location, verdict: verdict.verdict.rawValue, suspect: verdict.isSuspect,
                      live: Quantity.bytes(verdict.liveBytes),
                      growth: verdict.growthBytesPerSecond == 0 ? "-" : Quantity.rate(verdict.growthBytesPerSecond),
                      unreferenced: verdict.unreferencedBytes.map { Quantity.bytes($0) } ?? "-",
                      reason: verdict.reason, stack: verdict.stack.frames.map(\.displayText),
                      series: series(verdict.stacks.compactMap { stacks[$0.stackID]?.liveBytes }).map(finite))
         }
+        let bySite = Dictionary(sites.map { ($0.rank, $0) }, uniquingKeysWith: { first, _ in first })
+        let roots = report.ranking.roots.enumerated().map { index, root in
+            RootData(label: "R\(index + 1)", caller: root.caller, headline: root.headline, live: Quantity.bytes(root.liveBytes),
+                     growth: Quantity.rate(root.growthBytesPerSecond),
+                     unreferenced: root.unreferencedBytes.map { Quantity.bytes($0) } ?? "-", reason: root.reason,
+                     members: root.members.map(\.rank),
+                     series: series(root.members.map { member in
+                         bySite[member.rank]?.series
+                             ?? series(member.stacks.compactMap { stacks[$0.stackID]?.liveBytes }).map(finite)
+                     }))
+        }
         let times = report.ranking.timeline.elapsedSeconds.map(finite)
         let total = process.totals.map { finite($0.liveBytes) }
-        let charted = sites.filter(\.suspect).prefix(chartedSites).map(\.rank)
-        let highest = ([total.max() ?? 0] + sites.filter { charted.contains($0.rank) }.map { $0.series.max() ?? 0 }).max() ?? 0
+        let inRoots = Set(roots.flatMap(\.members))
+        let charted = Array((roots.map { ChartLine(name: "\($0.label) \($0.caller)", series: $0.series) }
+            + sites.filter { $0.suspect && !inRoots.contains($0.rank) }.map { ChartLine(name: "#\($0.rank) \($0.site)", series: $0.series) })
+            .prefix(chartedSites))
+        let highest = ([total.max() ?? 0] + charted.map { $0.series.max() ?? 0 }).max() ?? 0
         let epochs = report.epochCount
         return ProcessData(
             pid: report.pid, command: report.command,
@@ -92,7 +125,7 @@ public enum ReportHTML {
             note: report.evidenceNote, times: times, total: total,
             xticks: niceTicks(upTo: times.last ?? 0).map { Tick(v: $0, l: Quantity.seconds($0)) },
             yticks: niceTicks(upTo: highest, binary: true).map { Tick(v: $0, l: Quantity.bytes($0)) },
-            sites: sites, charted: charted, flame: section.flameGraph)
+            sites: sites, roots: roots, charted: charted, flame: section.flameGraph)
     }
 
     /// 0 and about five round steps reaching at least `limit`: 1, 2 or 5 times a power of ten
@@ -129,7 +162,8 @@ public enum ReportHTML {
         th, td { padding: 4px 8px; text-align: left; vertical-align: top; border-bottom: 1px solid #e4e0d8; }
         td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
         .v-growing { color: #c0262d; font-weight: 600; } .v-leaked-at-exit { color: #7b4fb0; font-weight: 600; }
-        .v-plateau, .v-sawtooth, .v-stable { color: #2f6f3e; } .v-too-few-samples { color: #777; }
+        .v-plateau, .v-sawtooth, .v-stable { color: #2f6f3e; } .v-too-few-samples, .v-too-few-epochs { color: #777; }
+        tr.root td { background: #f6efe4; } td.caller { font-weight: 600; } ul.roots { font-size: 13px; }
         details summary { cursor: pointer; } details pre { margin: 4px 0 0; font-size: 12px; color: #444; }
         svg.chart text { font-size: 11px; fill: #555; }
         .legend span { display: inline-block; margin-right: 14px; font-size: 12px; }
@@ -180,10 +214,7 @@ public enum ReportHTML {
               legend.appendChild(item);
             }
             line(p.total, '#222', 'total live heap', 2);
-            p.charted.forEach(function (rank, i) {
-              var site = p.sites.filter(function (s) { return s.rank === rank; })[0];
-              if (site) line(site.series, COLOURS[i % COLOURS.length], '#' + rank + ' ' + site.site, 1.5);
-            });
+            p.charted.forEach(function (c, i) { line(c.series, COLOURS[i % COLOURS.length], c.name, 1.5); });
             var box = el('div'); box.appendChild(s); box.appendChild(legend);
             return box;
           }
@@ -201,11 +232,33 @@ public enum ReportHTML {
             var head = el('tr');
             ['#', 'verdict', 'site', 'live', 'growth', 'unreferenced', 'live over time', 'reason and stack'].forEach(function (h) { head.appendChild(el('th', {}, h)); });
             t.appendChild(head);
-            p.sites.forEach(function (site) {
-              var row = el('tr', { 'class': 'finding', 'data-site': site.site });
+            var byRank = {}, inRoots = {};
+            p.sites.forEach(function (site) { byRank[site.rank] = site; });
+            // Roots first (named by the caller), each followed by its member sites; then the rest.
+            p.roots.forEach(function (root) {
+              var row = el('tr', { 'class': 'root', 'data-caller': root.caller });
+              row.appendChild(el('td', { 'class': 'n' }, root.label));
+              row.appendChild(el('td', { 'class': 'v-growing' }, 'growing'));
+              row.appendChild(el('td', { 'class': 'caller' }, root.caller));
+              row.appendChild(el('td', { 'class': 'n' }, root.live));
+              row.appendChild(el('td', { 'class': 'n' }, root.growth));
+              row.appendChild(el('td', { 'class': 'n' }, root.unreferenced));
+              var spark = el('td'); spark.appendChild(sparkline(root.series)); row.appendChild(spark);
+              row.appendChild(el('td', {}, root.reason));
+              t.appendChild(row);
+              root.members.forEach(function (rank) {
+                inRoots[rank] = true;
+                if (byRank[rank]) siteRow(byRank[rank], root.label);
+              });
+            });
+            p.sites.forEach(function (site) { if (!inRoots[site.rank]) siteRow(site, null); });
+            return t;
+            function siteRow(site, root) {
+              var row = el('tr', root ? { 'class': 'finding member', 'data-site': site.site, 'data-root': root }
+                                      : { 'class': 'finding', 'data-site': site.site });
               row.appendChild(el('td', { 'class': 'n' }, String(site.rank)));
               row.appendChild(el('td', { 'class': 'v-' + site.verdict }, site.verdict));
-              row.appendChild(el('td', {}, site.site));
+              row.appendChild(el('td', {}, (root ? '\\u2514 ' : '') + site.site));
               row.appendChild(el('td', { 'class': 'n' }, site.live));
               row.appendChild(el('td', { 'class': 'n' }, site.growth));
               row.appendChild(el('td', { 'class': 'n' }, site.unreferenced));
@@ -214,8 +267,22 @@ public enum ReportHTML {
               details.appendChild(el('pre', {}, site.stack.join('\\n')));
               var cell = el('td'); cell.appendChild(details); row.appendChild(cell);
               t.appendChild(row);
+            }
+          }
+          function rootList(p) {
+            var list = el('ul', { 'class': 'roots' });
+            p.roots.forEach(function (root) {
+              var item = el('li', { 'class': 'root-headline' });
+              item.appendChild(el('b', {}, root.label + ' ' + root.headline));
+              var members = el('ul');
+              root.members.forEach(function (rank) {
+                var site = p.sites.filter(function (s) { return s.rank === rank; })[0];
+                members.appendChild(el('li', {}, '#' + rank + ' ' + (site ? site.site + (site.location ? ' (' + site.location + ')' : '') : '')));
+              });
+              item.appendChild(members);
+              list.appendChild(item);
             });
-            return t;
+            return list;
           }
           var root = document.getElementById('processes');
           data.forEach(function (p) {
@@ -223,6 +290,10 @@ public enum ReportHTML {
             section.appendChild(el('h2', {}, p.command));
             section.appendChild(el('div', { 'class': 'summary' }, p.summary));
             if (p.note) section.appendChild(el('div', { 'class': 'note' }, p.note));
+            if (p.roots.length) {
+              section.appendChild(el('h3', {}, 'Leak roots: sites growing together under one caller'));
+              section.appendChild(rootList(p));
+            }
             section.appendChild(el('h3', {}, 'Estimated live heap over time'));
             section.appendChild(chart(p));
             section.appendChild(el('h3', {}, 'Findings'));

@@ -8,7 +8,8 @@ public enum ReportJSON {
     /// Bumped when a key changes meaning (keys are only ever added within a version).
     /// 2: `stacks` per site (sites aggregate per function and line), `location`, `samples`,
     /// the verdict `too-few-samples`, `roots`, per-process `top_verdict` and `growth_bytes_per_s`.
-    public static let schemaVersion = 2
+    /// 3: the verdict and shape `too-few-epochs` (a rise over fewer than 8 epochs is no longer `growing`).
+    public static let schemaVersion = 3
 
     struct Document: Encodable {
         var schema_version: Int

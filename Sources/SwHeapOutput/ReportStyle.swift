@@ -30,7 +30,7 @@ public struct ReportStyle: Sendable {
         case .growing: return paint(text, "1;31")
         case .leakedAtExit: return paint(text, "33")
         case .plateau, .sawtooth: return paint(text, "36")
-        case .stable, .tooFewSamples: return paint(text, "2")
+        case .stable, .tooFewSamples, .tooFewEpochs: return paint(text, "2")
         }
     }
 

@@ -20,7 +20,7 @@ enum LeakScore {
         case .leakedAtExit:
             return clamp(w.leakedFloor + w.leakedShareWeight * (a.unreferencedShare ?? 0)
                          + w.leakedProcessShareWeight * min(1, unreferencedShareOfProcess), w.leakedFloor, w.leakedCeiling)
-        case .plateau, .sawtooth, .stable, .tooFewSamples:
+        case .plateau, .sawtooth, .stable, .tooFewSamples, .tooFewEpochs:
             return clamp(w.otherCeiling * max(0, a.trend?.tau ?? 0) * (a.trend?.risesAtEnd == true ? 1 : w.flatteningWeight),
                          0, w.otherCeiling)
         }

@@ -18,6 +18,7 @@ public struct ShapeClassifier: Sendable {
             liveObjects: site.liveObjects.last ?? 0, unreferencedBytes: unreferenced, grownBytes: 0)
         assessment.samplingRate = timeline.samplingRate
         assessment.samplesNeeded = thresholds.minimumShapeSamples
+        assessment.epochsNeeded = thresholds.minimumEpochsForGrowth
 
         if n >= thresholds.minimumEpochsForTrend {
             let times = Array(timeline.elapsedSeconds.prefix(n)), bytes = Array(site.liveBytes.prefix(n))
@@ -36,7 +37,7 @@ public struct ShapeClassifier: Sendable {
             let riseNoise = Self.risingNoise(site, timeline: timeline, lastIndex: lastIndex)
             assessment.peakSamples = Self.peakSamples(site, timeline: timeline, lastIndex: lastIndex)
             assessment.shape = shape(trend: trend, survival: survival, noise: riseNoise, samples: assessment.peakSamples)
-            if assessment.shape.verdict != .growing, let samples = assessment.peakSamples,
+            if ![.growing, .tooFewEpochs].contains(assessment.shape.verdict), let samples = assessment.peakSamples,
                samples < thresholds.minimumShapeSamples {
                 assessment.shape = .tooFewSamples
             }
@@ -48,7 +49,7 @@ public struct ShapeClassifier: Sendable {
                 assessment.turningEpoch = timeline.epochNumbers[onset]
                 assessment.growthBytesPerSecond = LiveTrend.slope(times: analysedTimes, bytes: analysedBytes, from: onset,
                                                                   maximumPoints: thresholds.maximumPoints)
-            case .steadyGrowth, .growthWithTurnover:
+            case .steadyGrowth, .growthWithTurnover, .tooFewEpochs:
                 assessment.growthBytesPerSecond = trend.slope
             case .plateau:
                 assessment.turningEpoch = timeline.epochNumbers[plateauIndex(analysedBytes)]
@@ -57,7 +58,7 @@ public struct ShapeClassifier: Sendable {
                 assessment.growthBytesPerSecond = trend.secondHalfSlope
             }
             // Sparse samples: a step-shaped series can have a zero median slope while growing.
-            if assessment.shape.verdict == .growing && assessment.growthBytesPerSecond <= 0,
+            if [.growing, .tooFewEpochs].contains(assessment.shape.verdict) && assessment.growthBytesPerSecond <= 0,
                let first = analysedTimes.first, let last = analysedTimes.last, last > first {
                 assessment.growthBytesPerSecond = max(0, (analysedBytes.last! - analysedBytes.first!) / (last - first))
                 assessment.grownBytes = max(assessment.grownBytes, analysedBytes.last! - analysedBytes.first!)
@@ -75,6 +76,8 @@ public struct ShapeClassifier: Sendable {
         let t = thresholds
         if trend.drops >= t.sawtoothDrops { return .sawtooth }
         if isGrowing(trend, survival, noise, samples: samples) {
+            // A rise over a handful of epochs: a cache still filling looks the same.
+            if trend.analysedCount < t.minimumEpochsForGrowth { return .tooFewEpochs }
             if let retention = effectiveRetention(survival), retention < t.releasedRetention { return .growthWithTurnover }
             if trend.secondHalfSlope > 0 && trend.firstHalfSlope <= t.lateGrowthRatio * trend.secondHalfSlope {
                 return .lateGrowth
@@ -94,7 +97,7 @@ public struct ShapeClassifier: Sendable {
         // a leak or from a small cache: with few samples, growth needs every sampled object kept.
         if let samples, samples < t.minimumShapeSamples,
            (survival.overallRetention ?? 0) < t.sparseRetention { return false }
-        guard trend.analysedCount >= t.minimumEpochsForGrowth,
+        guard trend.analysedCount >= t.minimumEpochsForRise,
               trend.tau >= t.minimumTau,
               trend.significance >= t.minimumSignificance,
               (trend.relativeRise >= t.minimumRelativeRise && trend.relativeRise * trend.peakBytes >= t.minimumRiseBytes
@@ -146,7 +149,10 @@ public struct ShapeClassifier: Sendable {
             && survival.lateBornSamples >= t.minimumLateBornSamples
     }
 
-    /// Sampling noise of the second half's rise: live bytes at its start and at the end.
+    /// Sampling noise of the second half's rise, between its start and the end. Under "no
+    /// growth" both ends share one level, and the higher end's variance stands for both: the
+    /// lower end's own estimate understates the noise exactly when a dip makes a spurious rise
+    /// (a cache's sampled entries stay for several epochs, so its dips and rises persist).
     struct RiseNoise {
         var standardDeviation: Double
         var secondHalfSeconds: Double
@@ -158,7 +164,7 @@ public struct ShapeClassifier: Sendable {
             SamplingNoise.standardDeviation(liveBytes: site.liveBytes[i], liveObjects: site.liveObjects[i],
                                             rate: timeline.samplingRate)
         }
-        let variance = sd(start) * sd(start) + sd(lastIndex) * sd(lastIndex)
+        let variance = 2 * max(sd(start) * sd(start), sd(lastIndex) * sd(lastIndex))
         return RiseNoise(standardDeviation: variance.squareRoot(),
                          secondHalfSeconds: timeline.elapsedSeconds[lastIndex] - timeline.elapsedSeconds[start])
     }

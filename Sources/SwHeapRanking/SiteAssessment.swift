@@ -25,6 +25,8 @@ public struct SiteAssessment: Hashable, Sendable {
     public var samplingRate: Double = 1
     /// The samples a bounded shape needs (`RankingThresholds.minimumShapeSamples`).
     public var samplesNeeded: Double = 0
+    /// The analysed epochs a growth verdict needs (`RankingThresholds.minimumEpochsForGrowth`).
+    public var epochsNeeded: Int = 0
     /// Growth seen over the analysed epochs (bytes), for ranking by size.
     public var grownBytes: Double
 

@@ -15,6 +15,9 @@ public enum Verdict: String, Hashable, Sendable, CaseIterable, Codable {
     /// Not growing, and too few sampled objects to tell a cache, batches or a start-up table
     /// apart: the reason says how many there were and what rate or duration would settle it.
     case tooFewSamples = "too-few-samples"
+    /// Rising, but over too few epochs to tell a leak from a cache still filling: the reason
+    /// says how many epochs there were and how many would settle it.
+    case tooFewEpochs = "too-few-epochs"
 
     /// Suspects are listed first in reports and carry scores of at least 0.2.
     public var isSuspect: Bool { self == .growing || self == .leakedAtExit }
@@ -38,6 +41,8 @@ public enum SiteShape: String, Hashable, Sendable, CaseIterable, Codable {
     case exitOnly = "exit-only"
     /// Not growing, with fewer samples than `RankingThresholds.minimumShapeSamples`.
     case tooFewSamples = "too-few-samples"
+    /// Rising like a leak over fewer than `RankingThresholds.minimumEpochsForGrowth` epochs.
+    case tooFewEpochs = "too-few-epochs"
 
     public var verdict: Verdict {
         switch self {
@@ -46,6 +51,7 @@ public enum SiteShape: String, Hashable, Sendable, CaseIterable, Codable {
         case .sawtooth: return .sawtooth
         case .oneTime, .flat, .released, .exitOnly: return .stable
         case .tooFewSamples: return .tooFewSamples
+        case .tooFewEpochs: return .tooFewEpochs
         }
     }
 }

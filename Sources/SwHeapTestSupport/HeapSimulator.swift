@@ -1,5 +1,5 @@
 // A tiny model of the shim's sampler, to produce the series a real run would: each allocation
-// of s bytes is sampled with probability 1 - exp(-s/R) and then stands for 1/p objects and s/p
+// of s bytes is sampled with probability 1 - exp(-(s+1)/R) (as the shim's sampler.c) and then stands for 1/p objects and s/p
 // bytes; a sampled object stays in its birth epoch's bucket until freed. Deterministic per seed.
 
 #if canImport(Glibc)
@@ -42,7 +42,7 @@ public struct HeapSimulator {
         if rate <= 1 {
             sampled[nextID] = Sampled(birthEpoch: epoch, objects: 1, bytes: size)
         } else {
-            let p = 1 - exp(-size / rate)
+            let p = -expm1(-(size + 1) / rate)
             if Double.random(in: 0..<1, using: &generator) < p {
                 sampled[nextID] = Sampled(birthEpoch: epoch, objects: 1 / p, bytes: size / p)
             }

@@ -19,7 +19,7 @@ struct ReportCommand: ParsableCommand {
             Each process in the directory (a parent and its forked children) is reported \
             separately; with several, one summary line per process comes first and only \
             processes with findings are detailed (--all: every process, --pid: one). Verdicts: growing (a leak), plateau (bounded: cache, pool), sawtooth \
-            (batches filled and released), stable, too-few-samples, leaked-at-exit \
+            (batches filled and released), stable, too-few-samples, too-few-epochs (rising, too short to tell from a cache filling), leaked-at-exit \
             (unreferenced at exit, not growing). See docs/REPORT.md for how verdicts are decided and for the JSON schema.
             """)
 

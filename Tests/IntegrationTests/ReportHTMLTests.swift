@@ -26,6 +26,47 @@ final class ReportHTMLTests: XCTestCase {
         }
         XCTAssertTrue(html.contains(#"data-n=\"site_leak\""#), "the flame graph holds the leak's frame")
 
+        let dom = try renderedDOM(page, in: dir)
+        XCTAssertTrue(dom.contains(#"data-drawn="1""#), "the script ran to the end")
+        let rows = dom.components(separatedBy: #"<tr class="finding""#).count - 1
+        XCTAssertGreaterThanOrEqual(rows, 1, "the findings table is drawn")
+        XCTAssertTrue(dom.contains(#"<tr class="finding" data-site="site_leak">"#), "the leak is a finding")
+        XCTAssertTrue(dom.contains(#"class="v-growing">growing<"#), "with its verdict")
+        XCTAssertTrue(dom.contains(#"data-name="total live heap""#), "the chart draws the total")
+        XCTAssertTrue(dom.contains(##"data-name="#1 site_leak""##), "and the top finding")
+        XCTAssertTrue(dom.contains(#"class="sparkline""#), "sparklines are drawn")
+        XCTAssertTrue(dom.contains(#"<iframe class="flame""#), "the flame graph is embedded")
+    }
+
+    /// A Swift retain cycle at the default rate (as ReportScenarioTests): the page names the
+    /// function that makes the cycle as a leak root, its member sites under it, in the list, the
+    /// table and the chart.
+    func testLeakRootsAreShownWithTheirMemberSites() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compileSwift("cycles.swift", into: dir)
+        let dumps = dir.appendingPathComponent("dumps")
+        let (run, _) = try Harness.profile(exe, ["16", "200", "2000"], dumps: dumps, rate: 512 * 1024, interval: 0.25)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let json = try Harness.run(Harness.swheap, ["report", dumps.path, "--json"], environment: [:])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        XCTAssertTrue(json.stdout.contains(#""caller" : "cycles.makeCycle""#), "the report finds the root:\n\(json.stdout)")
+        let page = dir.appendingPathComponent("report.html")
+        let result = try Harness.run(Harness.swheap, ["report", dumps.path, "--html", page.path], environment: [:])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let html = try String(contentsOf: page, encoding: .utf8)
+        XCTAssertTrue(html.contains(#""caller":"cycles.makeCycle""#), "the page's data carries the root")
+
+        let dom = try renderedDOM(page, in: dir)
+        XCTAssertTrue(dom.contains(#"<tr class="root" data-caller="cycles.makeCycle">"#), "a root row in the table")
+        let members = dom.components(separatedBy: #"data-root="R1""#).count - 1
+        XCTAssertGreaterThanOrEqual(members, 2, "its member sites follow it")
+        XCTAssertTrue(dom.contains("R1 cycles.makeCycle: "), "the root's headline is listed")
+        XCTAssertTrue(dom.contains(#"data-name="R1 cycles.makeCycle""#), "the chart draws the root")
+    }
+
+    /// The page as headless Chromium drew it, after checking that no script failed; skips when
+    /// Chromium is missing (scripts/deps test installs it).
+    private func renderedDOM(_ page: URL, in dir: URL) throws -> String {
         guard ProgramRunner.exists("chromium") else {
             print("SKIPPED: chromium is not installed (scripts/deps test installs it)")
             throw XCTSkip("chromium is not installed")
@@ -36,15 +77,7 @@ final class ReportHTMLTests: XCTestCase {
         XCTAssertEqual(browser.status, 0, browser.stderr)
         let consoleErrors = browser.stderr.split(separator: "\n").filter { $0.contains("CONSOLE") || $0.contains("Uncaught") }
         XCTAssertEqual(consoleErrors, [], "no script errors")
-        let dom = browser.stdout
-        XCTAssertTrue(dom.contains(#"data-drawn="1""#), "the script ran to the end")
-        let rows = dom.components(separatedBy: #"<tr class="finding""#).count - 1
-        XCTAssertGreaterThanOrEqual(rows, 1, "the findings table is drawn")
-        XCTAssertTrue(dom.contains(#"<tr class="finding" data-site="site_leak">"#), "the leak is a finding")
-        XCTAssertTrue(dom.contains(#"class="v-growing">growing<"#), "with its verdict")
-        XCTAssertTrue(dom.contains(#"data-name="total live heap""#), "the chart draws the total")
-        XCTAssertTrue(dom.contains(##"data-name="#1 site_leak""##), "and the top finding")
-        XCTAssertTrue(dom.contains(#"class="sparkline""#), "sparklines are drawn")
-        XCTAssertTrue(dom.contains(#"<iframe class="flame""#), "the flame graph is embedded")
+        XCTAssertTrue(browser.stdout.contains(#"data-drawn=""#), "the script ran to the end")
+        return browser.stdout
     }
 }

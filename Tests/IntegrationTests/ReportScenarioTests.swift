@@ -133,6 +133,25 @@ final class ReportScenarioTests: XCTestCase {
         }
     }
 
+    /// The anecdote: a steady 2.5 MB/s leak of random-sized blocks (after heaptrack's
+    /// manual test program) at the default rate was once called "plateau ... a cache or pool".
+    /// 600 steps of 10 ms leaking 25 kB each, dumps every 0.25 s: 15 MB, about 29 expected
+    /// samples over at least 24 epochs (more on a slow machine: the bytes are fixed per step).
+    func testSteadyLeakAtTheDefaultRateIsGrowing() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("steady_leak.c", into: dir)
+        let dumps = dir.appendingPathComponent("dumps")
+        let (result, _) = try Harness.profile(exe, ["600", "10", "25000"], dumps: dumps, rate: 512 * 1024, interval: 0.25)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let process = try XCTUnwrap(try report(dumps).processes.first)
+        let summary = process.suspects.map { "\($0.rank) \($0.verdict) \($0.site) (\($0.samples ?? 0) samples)" }
+            .joined(separator: "\n")
+        XCTAssertGreaterThanOrEqual(process.epochs, 20, summary)
+        let leak = try XCTUnwrap(process.suspects.first { $0.site == "leak_step" }, summary)
+        XCTAssertEqual(leak.rank, 1, summary)
+        XCTAssertEqual(leak.verdict, "growing", summary)
+    }
+
     /// `swheap run -- <a shell script>`: one summary line per process, the leaking one first;
     /// details only for it; --pid and --all widen the view.
     func testAShellScriptGetsOneSummaryLinePerProcessAndDetailsOnlyWhereThereAreFindings() throws {

@@ -62,7 +62,7 @@ final class RankingDumpTests: XCTestCase {
 
     func testLeakRanksFirstInEveryProcess() throws {
         try writeRun(pid: 100, parent: 1, epochs: 12, scanned: true)
-        try writeRun(pid: 101, parent: 100, epochs: 6, scanned: false)
+        try writeRun(pid: 101, parent: 100, epochs: 9, scanned: false)
         let store = try HeapStore.load(directory: directory)
         XCTAssertEqual(store.processes.map(\.pid).sorted(), [100, 101])
         for process in store.processes {
