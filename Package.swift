@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "SwHeapDump", dependencies: ["CSwHeapFormat", "CZlib", "SwHeapSystem"]),
         .target(name: "SwHeapStore", dependencies: ["SwHeapDump"]),
         .target(name: "SwHeapSymbols", dependencies: ["SwHeapStore"]),
-        .target(name: "SwHeapRanking", dependencies: ["SwHeapSymbols"]),
+        .target(name: "SwHeapRanking", dependencies: ["SwHeapSymbols", "CSwHeapFormat"]),
         .target(
             name: "SwHeapOutput",
             dependencies: [

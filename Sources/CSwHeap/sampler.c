@@ -2,6 +2,7 @@
  * sample points fall at exponential gaps of mean R bytes; an allocation is sampled
  * when a point falls inside it. An allocation of s bytes is charged s + 1 (so empty blocks
  * count too): it is sampled with probability 1 - exp(-(s + 1)/R). */
+#include "swheap_format.h"
 #include "sw_sampler.h"
 
 #include <math.h>
@@ -57,7 +58,7 @@ bool sw_sampler_expired(sw_sampler *s, uint64_t size, uint64_t rate) {
 
 sw_weight sw_sample_weight(uint64_t size, uint64_t rate) {
     if (rate <= 1) return (sw_weight){1.0, (double)size};
-    double p = -expm1(-((double)size + 1.0) / (double)rate);
+    double p = sw_sample_probability((double)size, (double)rate);
     if (!(p > 0)) return (sw_weight){1.0, (double)size};
     return (sw_weight){1.0 / p, (double)size / p};
 }

@@ -6,6 +6,8 @@
 // Small objects at a large R are noisy (a 700 KiB cache of 1 KiB objects at R = 64 KiB: ±30%);
 // objects much larger than R are always sampled and exact. R = 1 records everything: no noise.
 
+import CSwHeapFormat
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -17,7 +19,7 @@ import Darwin
 enum SamplingNoise {
     /// The probability the shim samples an allocation of `size` bytes at mean interval `rate`.
     static func probability(size: Double, rate: Double) -> Double {
-        rate > 1 ? -expm1(-(size + 1) / rate) : 1
+        sw_sample_probability(size, rate)
     }
 
     /// Standard deviation (bytes) of a live-bytes estimate.

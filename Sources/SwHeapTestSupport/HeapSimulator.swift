@@ -9,6 +9,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSwHeapFormat
 import SwHeapDump
 import SwHeapRanking
 
@@ -42,7 +43,7 @@ public struct HeapSimulator {
         if rate <= 1 {
             sampled[nextID] = Sampled(birthEpoch: epoch, objects: 1, bytes: size)
         } else {
-            let p = -expm1(-(size + 1) / rate)
+            let p = sw_sample_probability(size, rate)
             if Double.random(in: 0..<1, using: &generator) < p {
                 sampled[nextID] = Sampled(birthEpoch: epoch, objects: 1 / p, bytes: size / p)
             }

@@ -7,6 +7,7 @@
 #ifndef SWHEAP_FORMAT_H
 #define SWHEAP_FORMAT_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -163,6 +164,15 @@ static inline int sw_retention_keeps(uint64_t epoch, uint64_t newest, uint64_t r
     uint64_t age = newest - epoch, spacing = 1;
     while (spacing * 2 * recent <= age) spacing *= 2;
     return epoch % spacing == 0;
+}
+
+/* The sampling law behind every estimate (docs/FORMAT.md, "Estimates"): at mean rate R an
+ * allocation of `size` bytes is charged size + 1 bytes (so empty blocks count) and sampled with
+ * probability 1 - exp(-(size + 1)/R); a sample stands for 1/p objects and size/p bytes. R = 1
+ * records everything. The shim samples by it, the ranking's noise model and the simulator
+ * read it from here. */
+static inline double sw_sample_probability(double size, double rate) {
+    return rate > 1 ? -expm1(-(size + 1) / rate) : 1;
 }
 
 /* Bounds every field obeys (the shim enforces them when it reads its settings, the reader
