@@ -66,19 +66,25 @@ enum DumpValidation {
             return .invalidField(field: "\(record) birth_epoch", value: "\(raw.birth_epoch)",
                                 rule: "must be between 1 and the dump's epoch \(dumpEpoch)")
         }
-        if let broken = estimate(raw.live_objects, "\(record) live_objects") { return broken }
-        if let broken = estimate(raw.live_bytes, "\(record) live_bytes") { return broken }
-        if let broken = estimate(raw.unref_objects, "\(record) unref_objects") { return broken }
-        if let broken = estimate(raw.unref_bytes, "\(record) unref_bytes") { return broken }
+        return liveFigures(record, raw.live_objects, raw.live_bytes, raw.unref_objects, raw.unref_bytes)
+    }
+
+    /// The four estimates of a LIVE or COHORTS record.
+    private static func liveFigures(_ record: String, _ liveObjects: Double, _ liveBytes: Double,
+                                    _ unrefObjects: Double, _ unrefBytes: Double) -> DumpError.Problem? {
+        if let broken = estimate(liveObjects, "\(record) live_objects") { return broken }
+        if let broken = estimate(liveBytes, "\(record) live_bytes") { return broken }
+        if let broken = estimate(unrefObjects, "\(record) unref_objects") { return broken }
+        if let broken = estimate(unrefBytes, "\(record) unref_bytes") { return broken }
         // The shim adds the same weights into both sums, so the unreferenced part never
         // exceeds the whole (rounding is monotone: no tolerance is needed).
-        if raw.unref_objects > raw.live_objects {
-            return .invalidField(field: "\(record) unref_objects", value: "\(raw.unref_objects)",
-                                rule: "must not exceed live_objects \(raw.live_objects)")
+        if unrefObjects > liveObjects {
+            return .invalidField(field: "\(record) unref_objects", value: "\(unrefObjects)",
+                                rule: "must not exceed live_objects \(liveObjects)")
         }
-        if raw.unref_bytes > raw.live_bytes {
-            return .invalidField(field: "\(record) unref_bytes", value: "\(raw.unref_bytes)",
-                                rule: "must not exceed live_bytes \(raw.live_bytes)")
+        if unrefBytes > liveBytes {
+            return .invalidField(field: "\(record) unref_bytes", value: "\(unrefBytes)",
+                                rule: "must not exceed live_bytes \(liveBytes)")
         }
         return nil
     }
@@ -96,19 +102,7 @@ enum DumpValidation {
             return .invalidField(field: "\(record) birth_first..birth_last", value: "\(raw.birth_first)..\(raw.birth_last)",
                                 rule: "must be the cohort \(cohort.lowerBound)..\(cohort.upperBound) of sw_cohort_of at epoch \(dumpEpoch)")
         }
-        if let broken = estimate(raw.live_objects, "\(record) live_objects") { return broken }
-        if let broken = estimate(raw.live_bytes, "\(record) live_bytes") { return broken }
-        if let broken = estimate(raw.unref_objects, "\(record) unref_objects") { return broken }
-        if let broken = estimate(raw.unref_bytes, "\(record) unref_bytes") { return broken }
-        if raw.unref_objects > raw.live_objects {
-            return .invalidField(field: "\(record) unref_objects", value: "\(raw.unref_objects)",
-                                rule: "must not exceed live_objects \(raw.live_objects)")
-        }
-        if raw.unref_bytes > raw.live_bytes {
-            return .invalidField(field: "\(record) unref_bytes", value: "\(raw.unref_bytes)",
-                                rule: "must not exceed live_bytes \(raw.live_bytes)")
-        }
-        return nil
+        return liveFigures(record, raw.live_objects, raw.live_bytes, raw.unref_objects, raw.unref_bytes)
     }
 
     static func check(_ raw: RawStackFrames, index: Int) -> DumpError.Problem? {
