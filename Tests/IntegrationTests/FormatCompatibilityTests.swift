@@ -52,12 +52,7 @@ final class FormatCompatibilityTests: XCTestCase {
         XCTAssertEqual(header.version, 1)
 
         // The same program under today's shim (v2) ranks the same.
-        let dir = try Harness.scratch()
-        let exe = try Harness.compile("growing.c", into: dir)
-        let dumps = dir.appendingPathComponent("dumps")
-        let run = try Harness.run(exe, ["40", "10"], environment: [
-            "SWHEAP_RATE": "1", "SWHEAP_INTERVAL": "0.05", "SWHEAP_DIR": dumps.path], preload: true)
-        XCTAssertEqual(run.status, 0, run.stderr)
+        let dumps = try profileGrowing()
         let files = try FileManager.default.contentsOfDirectory(atPath: dumps.path)
         XCTAssertTrue(files.contains { $0.hasSuffix(".log") }, "the v2 shim writes a stack log: \(files)")
         let (now, _) = try report(dumps.path)
@@ -97,12 +92,8 @@ final class FormatCompatibilityTests: XCTestCase {
     /// is skipped with one warning line naming it; pprof --epoch N reads one file and the log.
     func testTruncatedLastEpochAndStandaloneEpoch() throws {
         try Harness.requireBuild()
-        let dir = try Harness.scratch()
-        let exe = try Harness.compile("growing.c", into: dir)
-        let dumps = dir.appendingPathComponent("dumps")
-        let run = try Harness.run(exe, ["40", "10"], environment: [
-            "SWHEAP_RATE": "1", "SWHEAP_INTERVAL": "0.05", "SWHEAP_DIR": dumps.path], preload: true)
-        XCTAssertEqual(run.status, 0, run.stderr)
+        let dumps = try profileGrowing()
+        let dir = dumps.deletingLastPathComponent()
         let epochFiles = try FileManager.default.contentsOfDirectory(atPath: dumps.path)
             .filter { $0.hasSuffix(".swheap") }.sorted()
         XCTAssertGreaterThanOrEqual(epochFiles.count, 4)
@@ -137,5 +128,17 @@ final class FormatCompatibilityTests: XCTestCase {
         let full = try XCTUnwrap(HeapStore.load(directory: dumps.path, selection: .all).processes.first)
         let index = try XCTUnwrap(full.epochIndex(ofEpoch: epoch))
         XCTAssertEqual(loaded.totals, [full.totals[index]], "one file and its log say what the whole directory says of it")
+    }
+
+    /// growing.c (40 leaked blocks of 1000 bytes over 10 steps) under today's shim at rate 1
+    /// with a dump every 50 ms: its dump directory.
+    private func profileGrowing() throws -> URL {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("growing.c", into: dir)
+        let dumps = dir.appendingPathComponent("dumps")
+        let run = try Harness.run(exe, ["40", "10"], environment: [
+            "SWHEAP_RATE": "1", "SWHEAP_INTERVAL": "0.05", "SWHEAP_DIR": dumps.path], preload: true)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        return dumps
     }
 }
