@@ -99,7 +99,7 @@ final class CorruptFieldTests: XCTestCase {
         let offsets = estimateOffsets(bytes)
         XCTAssertEqual(offsets.count, 2 * 2 + 2 * 4)
         var random = SplitMix64(seed: 13)
-        let nasty: [Double] = [.nan, .infinity, -.infinity, 1e308, -1e308, -1, 1e19, 0x1p64, 0x1p64.nextUp, 5e-324, 0, 1]
+        let nasty: [Double] = [.nan, .infinity, -.infinity, 1e308, -1e308, -1, 1e19, 0x1p64, 0x1p64.nextUp, .leastNonzeroMagnitude, 0, 1]
         for _ in 0..<5_000 {
             var mutated = bytes
             for _ in 0..<(1 + random.next() % 3) {
@@ -128,7 +128,7 @@ final class CorruptFieldTests: XCTestCase {
 
     func testFormatterSurvivesAnyDouble() {
         let values: [Double] = [.nan, -.nan, .infinity, -.infinity, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
-                                1e308, -1e308, 0x1p63, -0x1p63, 0x1p64, 1e19, 5e-324, -0.0]
+                                1e308, -1e308, 0x1p63, -0x1p63, 0x1p64, 1e19, .leastNonzeroMagnitude, -0.0]
         for value in values {
             _ = Quantity.bytes(value)
             _ = Quantity.bytes(value, precision: .tenths)

@@ -126,7 +126,7 @@ final class CorruptV2Tests: XCTestCase {
         let alloc = try XCTUnwrap(sectionBody(log, tag: SW_TAG_ALLOC_VALUE, from: DumpLayout.logHeaderSize + DumpLayout.logChunkSize))
         let allocOffsets = [alloc + 4 + 8, alloc + 4 + 16]
         var random = SplitMix64(seed: 29)
-        let nasty: [Double] = [.nan, .infinity, -.infinity, 1e308, -1, 0x1p64.nextUp, 5e-324, 0, 1]
+        let nasty: [Double] = [.nan, .infinity, -.infinity, 1e308, -1, 0x1p64.nextUp, .leastNonzeroMagnitude, 0, 1]
         for _ in 0..<300 {
             var e = epoch, l = log
             for _ in 0..<(1 + random.next() % 2) {

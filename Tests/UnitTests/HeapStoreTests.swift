@@ -162,14 +162,14 @@ final class HeapStoreTests: XCTestCase {
     }
 
     func testDirectoryWithoutDumps() throws {
-        FileManager.default.createFile(atPath: directory + "/.1.1.tmp", contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: directory + "/.1.1.tmp", contents: Data()))
         assertLoadError(directory, .noDumps)
     }
 
     func testBadFileIsNamed() throws {
         try write(pid: 8, epoch: 1, stacks: [stack(1)])
         let bad = directory + "/8.000002.swheap"
-        FileManager.default.createFile(atPath: bad, contents: Data("SWHEAPD1".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: bad, contents: Data("SWHEAPD1".utf8)))
         // As the last epoch it is what a writer killed mid-write leaves: skipped, with a warning.
         let store = try HeapStore.load(directory: directory)
         XCTAssertEqual(store.processes[0].epochs.map(\.epoch), [1])
