@@ -48,7 +48,7 @@ extern sw_state sw;
 extern sw_live_table sw_live_storage;
 extern __thread sw_thread sw_tls __attribute__((tls_model("initial-exec")));
 
-/* next.c: the allocator underneath, the next definition of each entry point after this
+/* next_allocator.c: the allocator underneath, the next definition of each entry point after this
  * library (jemalloc, tcmalloc, mimalloc or glibc). The hooks call through these pointers. */
 typedef struct {
     void *(*malloc)(size_t);
@@ -104,10 +104,10 @@ void sw_record_reset(void);
 void sw_modules_write(sw_buffer *b);
 bool sw_self_range(uintptr_t probe, uintptr_t *lo, uintptr_t *hi);
 
-/* scan_roots.c: at exit, which sampled objects nothing points to, and how that was found */
+/* scan_exit.c: at exit, which sampled objects nothing points to, and how that was found */
 typedef enum { SW_SCAN_CONSERVATIVE, SW_SCAN_REACHABILITY } sw_scan_mode;
 sw_scan_mode sw_scan_mark_unreferenced(sw_snapshot_entry *entries, size_t n, bool *unreferenced);
-/* scan_exact.c: LeakSanitizer's semantics over glibc's heap; false when it could not run */
+/* scan_reachability.c: LeakSanitizer's semantics over glibc's heap; false when it could not run */
 bool sw_scan_exact(sw_snapshot_entry *entries, size_t n, bool *unreferenced);
 
 /* dumpfile.c: the dump directory and its files */

@@ -1,7 +1,7 @@
 /* The interposed allocator entry points, and the library's constructor and destructor: the
  * only file of libswheap.so that defines malloc and friends, because linking it into a
  * process replaces that process's malloc. Each entry point calls the next definition after
- * this library (sw_next, next.c: glibc, or jemalloc, tcmalloc, mimalloc when the program
+ * this library (sw_next, next_allocator.c: glibc, or jemalloc, tcmalloc, mimalloc when the program
  * uses one) and pays one TLS countdown charge; frees pay one filter load unless the pointer
  * may be sampled. malloc and calloc charge the countdown before calling the allocator, so
  * their fast path is a frameless tail call through sw_next (a failed allocation still

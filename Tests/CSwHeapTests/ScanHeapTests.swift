@@ -1,5 +1,5 @@
 // The exit scan's parts over this very process: the mappings parser (scan_maps.c), the
-// stop-the-world (scan_threads.c), glibc's chunk walk (scan_heap.c) and the flood through
+// stop-the-world (scan_threads.c), glibc's chunk walk (scan_glibc_heap.c) and the flood through
 // the chunks it found (scan_flood.c).
 
 import CSwHeap

@@ -1,4 +1,4 @@
-// The exit scan's mark phase (scan.c): the page set, the object lookup and the transitive
+// The exit scan's mark phase (scan_conservative.c): the page set, the object lookup and the transitive
 // mark, with roots handed in by the test instead of read from the process's mappings.
 
 import CSwHeap

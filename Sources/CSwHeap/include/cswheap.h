@@ -11,7 +11,7 @@
 #include "sw_live.h"
 #include "sw_stacks.h"
 #include "sw_buffer.h"
-#include "sw_scan.h"
+#include "sw_scan_conservative.h"
 #include "sw_scan_maps.h"
 #include "sw_scan_heap.h"
 #include "sw_scan_threads.h"

@@ -1,9 +1,9 @@
 /* Every in-use chunk of glibc's malloc at exit, learnt by walking its chunk headers
- * (scan_heap.c), and the flood from roots through them (scan_flood.c). */
+ * (scan_glibc_heap.c), and the flood from roots through them (scan_flood.c). */
 #ifndef SW_SCAN_HEAP_H
 #define SW_SCAN_HEAP_H
 
-#include "sw_scan.h"
+#include "sw_scan_conservative.h"
 #include "sw_scan_maps.h"
 
 /* In-use chunks sorted by address, each payload [start, end). The payload of a chunk in a

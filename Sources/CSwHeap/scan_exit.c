@@ -1,9 +1,9 @@
 /* At exit: which sampled objects does nothing point to any more? First with LeakSanitizer's
- * semantics (scan_exact.c: the heap traversed, not trusted); when that cannot run (a thread
+ * semantics (scan_reachability.c: the heap traversed, not trusted); when that cannot run (a thread
  * did not stop, a heap the walker does not understand, another allocator), the conservative
  * scan here: roots are every readable, writable mapping of this process (stacks, data and
  * bss, heap, anonymous memory) minus the sampled objects themselves and the profiler's own
- * tables; the mark phase is scan.c. Unsampled heap memory counts as roots there, so leaked
+ * tables; the mark phase is scan_conservative.c. Unsampled heap memory counts as roots there, so leaked
  * structures and stale words look "referenced": blind, but never a false leak. */
 #define _GNU_SOURCE
 #include "shim.h"

@@ -1,12 +1,12 @@
 /* The mark phase of the exit scan, over the sampled objects only, in the spirit of
- * LeakSanitizer: roots are handed in as address ranges (scan_roots.c picks them from this
+ * LeakSanitizer: roots are handed in as address ranges (scan_exit.c picks them from this
  * process's mappings; the unit tests pass their own), every aligned word that points into
  * a sampled object marks it referenced, and referenced objects are scanned in turn, so
  * objects that only point to each other stay unreferenced. Memory is read with
  * process_vm_readv, which fails instead of faulting on ranges that vanish or cannot be read. */
 #define _GNU_SOURCE
 #include "sw_os.h"
-#include "sw_scan.h"
+#include "sw_scan_conservative.h"
 
 #include <sys/uio.h>
 #include <unistd.h>

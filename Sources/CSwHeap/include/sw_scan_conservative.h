@@ -1,6 +1,6 @@
-/* The mark phase of the exit scan (scan.c): which sampled objects nothing points to. */
-#ifndef SW_SCAN_H
-#define SW_SCAN_H
+/* The mark phase of the exit scan (scan_conservative.c): which sampled objects nothing points to. */
+#ifndef SW_SCAN_CONSERVATIVE_H
+#define SW_SCAN_CONSERVATIVE_H
 
 #include <stdbool.h>
 #include <stddef.h>
