@@ -1,6 +1,9 @@
 /* Settings from the environment, read once at start-up (getenv is safe there). */
 #define _GNU_SOURCE
-#include "shim.h"
+#include "sw_config.h"
+#include "sw_os.h"
+#include "sw_stacks.h"
+#include "swheap_format.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -65,6 +68,12 @@ void sw_config_load(sw_config *c) {
     c->interval_ns = seconds_ns("SWHEAP_INTERVAL", 10);
     c->dump_bytes = number("SWHEAP_DUMP_BYTES", 0, UINT64_MAX);
     c->signal = (int)number("SWHEAP_SIGNAL", 0, (uint64_t)SIGRTMAX);
+    if (c->signal && !sw_config_signal_allowed(c->signal)) {
+        /* the same line as any other bad setting: SIGKILL and SIGSTOP cannot be caught,
+         * and taking SIGSEGV and the like from the program would break it */
+        sw_warn(SW_WARN_SETTING, "ignoring a malformed or out-of-range setting", "SWHEAP_SIGNAL", "using its default");
+        c->signal = 0;
+    }
     c->keep = number("SWHEAP_KEEP", 0, UINT32_MAX);
     c->follow = flag("SWHEAP_FOLLOW", true);
     c->scan = flag("SWHEAP_SCAN", true);
@@ -101,6 +110,17 @@ void sw_config_load(sw_config *c) {
         c->dir[0] = 0;
         sw_warn(SW_WARN_DIRECTORY, "the dump directory path is too long", "SWHEAP_DIR", "the program runs on unprofiled");
         c->rate = 0;
+    }
+}
+
+bool sw_config_signal_allowed(int sig) {
+    switch (sig) {
+    case SIGKILL: case SIGSTOP:                            /* cannot be caught */
+    case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE:   /* the program's own faults */
+    case SIGTRAP: case SIGSYS: case SIGABRT:
+        return false;
+    default:
+        return sig > 0 && sig <= SIGRTMAX;
     }
 }
 

@@ -5,18 +5,19 @@
  * Everything is assembled in mmap'd memory; no lock of the allocator path is held while
  * the modules are listed or memory is scanned. */
 #define _GNU_SOURCE
-#include "shim.h"
+#include "sw_dump.h"
+#include "sw_dumpfile.h"
+#include "sw_encode.h"
+#include "sw_imagelog.h"
+#include "sw_modules.h"
+#include "sw_retention.h"
+#include "sw_scan_exit.h"
+#include "sw_state.h"
 #include "swheap_format.h"
 
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
-
-static bool copy_entry(const sw_live_entry *e, void *ctx) {
-    sw_snapshot_entry s = {e->ptr, e->size, e->stack_id, e->birth_epoch};
-    sw_buf_put(ctx, &s, sizeof s);
-    return !((sw_buffer *)ctx)->failed;
-}
 
 /* Copies a small /proc file with raw reads: no stdio, no malloc. */
 static void read_proc_file(sw_buffer *out, const char *path) {
@@ -30,21 +31,21 @@ static void read_proc_file(sw_buffer *out, const char *path) {
 
 void sw_dump_reset(void) {
     uint32_t first = sw_dumpfile_first_free_epoch(sw.config.dir);
-    atomic_store(&sw.epoch, first);
+    sw_state_set_epoch(first);
     sw_imagelog_reset(first);
     sw_retention_reset(first);
 }
 
 bool sw_dump_write(bool final) {
-    uint32_t epoch = atomic_load(&sw.epoch);
+    uint32_t epoch = sw_state_epoch();
     uint64_t wall = sw_now_ns(CLOCK_REALTIME), mono = sw_now_ns(CLOCK_MONOTONIC);
 
     /* Snapshot first, one stripe locked at a time, then let new allocations belong to
      * the next epoch: every live bucket's birth epoch is at most this dump's epoch. */
     sw_buffer snapshot = {0};
-    sw_live_foreach(&sw_live_storage, copy_entry, &snapshot);
-    if (!final) atomic_store(&sw.epoch, epoch + 1);
-    atomic_store_explicit(&sw.sampled_bytes, 0, memory_order_relaxed); /* 0.0 */
+    sw_state_snapshot_live(&snapshot);
+    if (!final) sw_state_set_epoch(epoch + 1);
+    sw_state_clear_sampled_bytes();
     size_t n = snapshot.len / sizeof(sw_snapshot_entry);
     sw_snapshot_entry *entries = (sw_snapshot_entry *)snapshot.data;
 
@@ -64,7 +65,7 @@ bool sw_dump_write(bool final) {
     read_proc_file(&cmdline, "/proc/self/cmdline");
     sw_modules_write(&modules);
 
-    bool truncated = atomic_load(&sw.truncated) || snapshot.failed || atomic_load(&sw.stacks->full);
+    bool truncated = sw_state_truncated() || snapshot.failed;
     uint32_t pid = (uint32_t)getpid();
     uint64_t log_length = 0;
     const char *log_name = NULL;

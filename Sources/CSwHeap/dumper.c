@@ -2,7 +2,9 @@
  * and SWHEAP_SIGNAL. Dumps are written by a thread that blocks every signal, so allocating
  * threads only ever wait for the brief lock of one live-table stripe while it is copied. */
 #define _GNU_SOURCE
-#include "shim.h"
+#include "sw_dump.h"
+#include "sw_dumper.h"
+#include "sw_state.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -2,7 +2,9 @@
  * epochs continue, and writing one file so that a reader never sees half of it. Names are
  * built by hand: no stdio, no malloc on the paths taken after start-up. */
 #define _GNU_SOURCE
-#include "shim.h"
+#include "sw_config.h"
+#include "sw_dumpfile.h"
+#include "sw_os.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +17,18 @@
 
 enum { PATH_BYTES = sizeof ((sw_config *)0)->dir };
 
+static int system_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
+
+sw_io_calls sw_io = {
+    .open = system_open,
+    .write = write,
+    .pwrite = pwrite,
+    .close = close,
+    .rename = rename,
+    .unlink = unlink,
+    .mkdir = mkdir,
+};
+
 bool sw_dumpfile_prepare(const char *dir) {
     char path[PATH_BYTES];
     size_t n = strlen(dir);
@@ -23,10 +37,10 @@ bool sw_dumpfile_prepare(const char *dir) {
     for (char *p = path + 1; *p; p++) { /* like mkdir -p */
         if (*p != '/') continue;
         *p = 0;
-        if (mkdir(path, 0700) != 0 && errno != EEXIST) return false;
+        if (sw_io.mkdir(path, 0700) != 0 && errno != EEXIST) return false;
         *p = '/';
     }
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) return false;
+    if (sw_io.mkdir(path, 0700) != 0 && errno != EEXIST) return false;
     /* Refuse a directory another user could have planted: a symbolic link (dumps would land
      * wherever it points) or one owned by someone else (who could read or swap our files).
      * lstat the name without trailing slashes, which would follow the link. */
@@ -104,21 +118,21 @@ int sw_dumpfile_open_log(const char *dir, uint32_t pid, uint32_t first_epoch) {
     named(path, dir, false, pid, first_epoch, ".log");
     /* Truncated: a log of this name can only be left by an earlier image with our pid that
      * died before it wrote any epoch file naming it. */
-    return open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    return sw_io.open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
 void sw_dumpfile_remove_log(const char *dir, uint32_t pid, uint32_t first_epoch) {
     char path[PATH_BYTES + 104];
     if (strlen(dir) >= PATH_BYTES) return;
     named(path, dir, false, pid, first_epoch, ".log");
-    unlink(path);
+    sw_io.unlink(path);
 }
 
 void sw_dumpfile_remove(const char *dir, uint32_t pid, uint32_t epoch) {
     char path[PATH_BYTES + 104];
     if (strlen(dir) >= PATH_BYTES) return;
     file_name(path, dir, false, pid, epoch);
-    unlink(path);
+    sw_io.unlink(path);
 }
 
 bool sw_dumpfile_write(const char *dir, const char *bytes, size_t len, uint32_t pid, uint32_t epoch) {
@@ -127,22 +141,23 @@ bool sw_dumpfile_write(const char *dir, const char *bytes, size_t len, uint32_t 
     file_name(final_name, dir, false, pid, epoch);
     file_name(temp_name, dir, true, pid, epoch);
 
-    int fd = open(temp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = sw_io.open(temp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST) { /* left by an earlier process with our pid */
-        unlink(temp_name);
-        fd = open(temp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        sw_io.unlink(temp_name);
+        fd = sw_io.open(temp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     }
     if (fd < 0) return false;
     size_t done = 0;
     while (done < len) {
-        ssize_t n = write(fd, bytes + done, len - done);
+        ssize_t n = sw_io.write(fd, bytes + done, len - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         done += (size_t)n;
     }
-    bool ok = done == len && close(fd) == 0;
-    if (!ok || rename(temp_name, final_name) != 0) {
-        unlink(temp_name);
+    bool closed = sw_io.close(fd) == 0; /* always: a failed write must not leak the descriptor */
+    bool ok = done == len && closed;
+    if (!ok || sw_io.rename(temp_name, final_name) != 0) {
+        sw_io.unlink(temp_name);
         return false;
     }
     return true;

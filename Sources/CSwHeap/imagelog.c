@@ -3,7 +3,10 @@
  * forked child starts its own log under its own pid; an image exec'd in place starts one
  * named by its first epoch (the descriptor is close-on-exec). */
 #define _GNU_SOURCE
-#include "shim.h"
+#include "sw_dumpfile.h"
+#include "sw_imagelog.h"
+#include "sw_stacklog.h"
+#include "sw_state.h"
 
 #include <unistd.h>
 

@@ -3,7 +3,14 @@
  * order. Called from the preload library's constructor and destructor (hooks.c), so a
  * process that merely links the core (the unit tests) starts nothing. */
 #define _GNU_SOURCE
-#include "shim.h"
+#include "sw_config.h"
+#include "sw_dump.h"
+#include "sw_dumper.h"
+#include "sw_dumpfile.h"
+#include "sw_lifecycle.h"
+#include "sw_next_allocator.h"
+#include "sw_state.h"
+#include "sw_unwind.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,22 +26,18 @@ static pid_t own_pid;
  * a lock held by another would stay held forever); the child starts with clean books. */
 static void prefork(void) {
     sw_tls.busy++;
-    sw_stacks_prefork(sw.stacks);
-    sw_live_prefork(&sw_live_storage);
+    sw_state_prefork();
 }
 
 static void postfork_parent(void) {
-    sw_live_postfork_parent(&sw_live_storage);
-    sw_stacks_postfork_parent(sw.stacks);
+    sw_state_postfork_parent();
     sw_tls.busy--;
 }
 
 static void postfork_child(void) {
-    sw_live_postfork_child(&sw_live_storage);
-    sw_stacks_postfork_child(sw.stacks);
+    sw_state_postfork_child();
     sw_dumper_postfork_child();
     sw_next_postfork_child();
-    sw_record_reset();
     atomic_store(&final_claimed, 0);
     own_pid = getpid();
     sw_dump_reset(); /* the child writes its own files, under its own pid */
@@ -52,20 +55,19 @@ void sw_lifecycle_start(void) {
         sw_warn(SW_WARN_DIRECTORY, "cannot write dumps to", sw.config.dir, "the program runs on unprofiled");
         goto done;
     }
-    sw.stacks = sw_stacks_create(1u << 20, (size_t)1 << 30);
-    if (!sw.stacks) {
+    if (!sw_state_create_tables()) {
         sw_warn(SW_WARN_MEMORY, "cannot map memory for its tables", NULL, "the program runs on unprofiled");
         goto done;
     }
     sw_allocator_is_glibc(); /* look the allocator up now, not inside a later hook */
-    sw_unwind_init();
+    sw_unwind_init(sw.config.frame_pointers);
     own_pid = getpid();
     sw.start_ns = sw_now_ns(CLOCK_MONOTONIC);
     sw_dump_reset();
     pthread_atfork(prefork, postfork_parent, postfork_child);
     at_quick_exit(sw_lifecycle_exit); /* registered first, so it runs after the program's own */
     sw_dumper_init();
-    atomic_store_explicit(&sw.ready, 1, memory_order_release);
+    sw_state_open();
     /* The writer starts now, not with a later allocation, so a program that goes quiet after
      * start-up and is then killed still has its periodic dumps (see sw_dumper_start). */
     sw_dumper_start();
@@ -75,8 +77,9 @@ done:
 
 /* The exit dump, with the exit scan: from the library destructor (exit, return from main). */
 void sw_lifecycle_finish(void) {
-    if (!atomic_load(&sw.ready) || atomic_exchange(&final_claimed, 1)) return;
+    if (!sw_state_is_open() || atomic_exchange(&final_claimed, 1)) return;
     sw_tls.busy = 1;
+    sw_state_close();
     sw_dumper_stop();
     sw_dumper_write(true);
 }
@@ -88,9 +91,10 @@ void sw_lifecycle_finish(void) {
  * itself). The writer thread is not joined (no pthread_join in a signal handler): the final
  * dump is serialised with it, and it writes nothing after. */
 void sw_lifecycle_exit(void) {
-    if (!atomic_load(&sw.ready) || sw_tls.busy || getpid() != own_pid) return;
+    if (!sw_state_is_open() || sw_tls.busy || getpid() != own_pid) return;
     if (atomic_exchange(&final_claimed, 1)) return;
     sw_tls.busy = 1;
+    sw_state_close();
     sw_dumper_write(true);
     sw_tls.busy = 0;
 }

@@ -2,7 +2,8 @@
  * build IDs, so dumps can be symbolised later on any machine. Read from the loader's own
  * list with dl_iterate_phdr, never while holding a lock the allocator path takes. */
 #define _GNU_SOURCE
-#include "shim.h"
+#include "sw_modules.h"
+#include "sw_os.h"
 #include "swheap_format.h"
 
 #include <elf.h>

@@ -25,7 +25,7 @@ void sw_lock_acquire(sw_lock *l) {
             !atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
             return;
         if (spins > 64) sched_yield();
-        else __builtin_ia32_pause();
+        else sw_cpu_relax();
     }
 }
 

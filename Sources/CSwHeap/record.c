@@ -1,20 +1,19 @@
 /* The sampled path: taken about once every SWHEAP_RATE bytes, so it may unwind and take
  * short locks. It never holds a lock while unwinding (the unwinder may take the loader
- * lock, and a thread inside dlopen holding that lock may be calling malloc). */
+ * lock, and a thread inside dlopen holding that lock may be calling malloc). It only writes
+ * the state's tables and counters, and signals the writer when SWHEAP_DUMP_BYTES is due. */
 #define _GNU_SOURCE
-#include "shim.h"
+#include "sw_dumper.h"
+#include "sw_record.h"
+#include "sw_state.h"
+#include "sw_unwind.h"
 
 #include <errno.h>
-
-/* The process-wide state (shim.h), defined beside the path that uses it most. */
-sw_state sw;
-sw_live_table sw_live_storage;
-__thread sw_thread sw_tls __attribute__((tls_model("initial-exec")));
 
 __attribute__((noinline)) void sw_countdown_expired(void *p, size_t size) {
     /* Before start-up finishes, and inside the profiler, leave the countdown expired:
      * nothing is sampled and the next allocation asks again. */
-    if (!atomic_load_explicit(&sw.ready, memory_order_acquire) || sw_tls.busy) return;
+    if (!sw_state_is_open() || sw_tls.busy) return;
     if (!sw_sampler_expired(&sw_tls.sampler, size, sw.config.rate) || !sw_sanitizer_follows_thread()) return;
     sw_record_allocation(p, size);
 }
@@ -29,16 +28,11 @@ void sw_record_allocation(void *p, size_t size) {
     uint32_t id = sw_stacks_intern(sw.stacks, pcs, depth);
     sw_weight w = sw_sample_weight(size, sw.config.rate);
     sw_stacks_add_weight(sw.stacks, id, w);
-    uint32_t epoch = atomic_load_explicit(&sw.epoch, memory_order_relaxed);
-    if (!sw_live_insert(&sw_live_storage, (uintptr_t)p, size, id, epoch)) {
-        if (!atomic_exchange(&sw.truncated, 1)) sw_warn(SW_WARN_MEMORY, "out of memory for the live table", NULL, "figures are lower bounds from now on");
-    }
-    if (id == SW_STACK_UNKNOWN && depth > 0 && !atomic_exchange(&sw.truncated, 1))
+    if (!sw_live_insert(&sw_live_storage, (uintptr_t)p, size, id, sw_state_epoch()) && sw_state_note_live_table_full())
+        sw_warn(SW_WARN_MEMORY, "out of memory for the live table", NULL, "figures are lower bounds from now on");
+    if (id == SW_STACK_UNKNOWN && depth > 0 && sw_state_note_stack_table_full())
         sw_warn(SW_WARN_STACKS, "the stack table is full", NULL, "new stacks are counted under an empty stack");
-    if (sw.config.dump_bytes) {
-        sw_atomic_add_double(&sw.sampled_bytes, w.bytes);
-        if (sw_atomic_load_double(&sw.sampled_bytes) >= (double)sw.config.dump_bytes) sw_dumper_poke();
-    }
+    if (sw_state_count_sampled_bytes(w.bytes)) sw_dumper_poke();
     sw_tls.busy = 0;
     errno = saved_errno;
 }
@@ -49,9 +43,4 @@ __attribute__((noinline)) void sw_forget(void *p) {
     sw_tls.busy++;
     sw_live_remove(&sw_live_storage, (uintptr_t)p, NULL);
     sw_tls.busy--;
-}
-
-void sw_record_reset(void) {
-    atomic_store(&sw.truncated, 0);
-    atomic_store_explicit(&sw.sampled_bytes, 0, memory_order_relaxed); /* 0.0 */
 }

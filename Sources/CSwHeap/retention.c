@@ -3,7 +3,10 @@
  * image's first, so each image keeps its own first epoch. The stack log is never thinned: a
  * kept epoch file still stands alone with it. Used only under the dumper's lock. */
 #define _GNU_SOURCE
-#include "shim.h"
+#include "sw_dumpfile.h"
+#include "sw_retention.h"
+#include "sw_state.h"
+#include "swheap_format.h"
 
 #include <unistd.h>
 

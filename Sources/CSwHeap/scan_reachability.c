@@ -12,8 +12,9 @@
  * header is never flooded), cached stacks of ended threads, and everything of the shim's. */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
-#include "shim.h"
 #include "sw_scan_heap.h"
+#include "sw_scan_reachability.h"
+#include "sw_state.h"
 #include "sw_scan_threads.h"
 
 #include <dlfcn.h>
@@ -204,7 +205,7 @@ static bool check_sampled(sw_chunk_index *ix, const sw_snapshot_entry *objects, 
     return true;
 }
 
-bool sw_scan_exact(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
+bool sw_scan_reachability(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
     sw_roots r = {0};
     size_t module_bytes = MAX_RANGES * sizeof(sw_range);
     r.modules = sw_os_map(module_bytes, false);
@@ -227,15 +228,7 @@ bool sw_scan_exact(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
     bool ok = sw_world_stop(&world, STOP_TIMEOUT_NS) && sw_maps_read(&maps);
 
     /* The shim's own memory: never a root, never searched for chunks. */
-    for (int i = 0; i < SW_LIVE_STRIPES; i++) {
-        sw_live_stripe *st = &sw_live_storage.stripes[i];
-        add_skip(&r, st->slots, st->capacity * sizeof(sw_live_entry));
-    }
-    if (sw.stacks) {
-        add_skip(&r, sw.stacks->arena, sw.stacks->arena_capacity);
-        add_skip(&r, sw.stacks->index, ((size_t)sw.stacks->index_mask + 1) * sizeof(uint32_t));
-        add_skip(&r, sw.stacks->by_id, ((size_t)sw.stacks->max_ids + 1) * sizeof(sw_stack *));
-    }
+    r.nskip += sw_state_own_memory(r.skip + r.nskip, MAX_SKIP - r.nskip);
     add_skip(&r, objects, n * sizeof *objects);
     add_skip(&r, unreferenced, n);
     add_skip(&r, r.modules, module_bytes);

@@ -4,6 +4,7 @@
  * process died mid-write) sits beyond every named length and is overwritten by the next. */
 #define _GNU_SOURCE
 #include "sw_deflate.h"
+#include "sw_dumpfile.h"
 #include "sw_stacklog.h"
 #include "swheap_format.h"
 
@@ -13,7 +14,7 @@
 
 static bool write_all_at(int fd, const char *bytes, size_t len, uint64_t offset) {
     while (len) {
-        ssize_t n = pwrite(fd, bytes, len, (off_t)offset);
+        ssize_t n = sw_io.pwrite(fd, bytes, len, (off_t)offset);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return false;
         bytes += n, len -= (size_t)n, offset += (uint64_t)n;

@@ -3,19 +3,25 @@
  * bad frame ends the walk instead of faulting. Frames inside this library are dropped. */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
-#include "shim.h"
+#include "sw_modules.h"
+#include "sw_stacks.h"
+#include "sw_unwind.h"
 
 #include <libunwind.h>
 #include <pthread.h>
 
 static __thread uintptr_t stack_lo, stack_hi __attribute__((tls_model("initial-exec")));
+/* Set once at start-up, read by every unwind after. */
+static uintptr_t self_lo, self_hi; /* this library's code, skipped when unwinding */
+static bool use_frame_pointers;
 
-void sw_unwind_init(void) {
+void sw_unwind_init(bool frame_pointers) {
+    use_frame_pointers = frame_pointers;
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-    sw_self_range((uintptr_t)&sw_unwind_init, &sw.self_lo, &sw.self_hi);
+    sw_self_range((uintptr_t)&sw_unwind_init, &self_lo, &self_hi);
 }
 
-static bool in_self(uintptr_t pc) { return pc >= sw.self_lo && pc < sw.self_hi; }
+static bool in_self(uintptr_t pc) { return pc >= self_lo && pc < self_hi; }
 
 static void learn_stack_bounds(void) {
     pthread_attr_t attr;
@@ -52,7 +58,7 @@ uint32_t sw_unwind(uintptr_t *pcs, uint32_t max_depth) {
     enum { SLACK = 8 }; /* room for this library's own frames */
     void *raw[SW_MAX_DEPTH + SLACK];
     uint32_t want = max_depth + SLACK, n;
-    if (sw.config.frame_pointers) n = walk_frame_pointers((uintptr_t *)raw, want);
+    if (use_frame_pointers) n = walk_frame_pointers((uintptr_t *)raw, want);
     else {
         int got = unw_backtrace(raw, (int)want);
         n = got > 0 ? (uint32_t)got : 0;

@@ -11,7 +11,7 @@
  * other operator new after us (a library with its own pool) gets every call passed on
  * untouched, delete included, and keeps its semantics. */
 #define _GNU_SOURCE
-#include "shim.h"
+#include "sw_os.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>

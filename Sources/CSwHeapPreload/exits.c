@@ -2,7 +2,8 @@
  * (sw_lifecycle_exit decides when that is safe), then end the process through the next
  * definition. quick_exit needs no hook: lifecycle.c registers an at_quick_exit handler. */
 #define _GNU_SOURCE
-#include "shim.h"
+#include "sw_lifecycle.h"
+#include "sw_os.h"
 
 #include <dlfcn.h>
 #include <sys/syscall.h>

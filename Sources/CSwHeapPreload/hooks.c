@@ -8,7 +8,12 @@
  * charges its bytes: harmless). Edge cases (odd alignments, overflows, size 0) are the
  * allocator's to decide: the hooks pass them through. */
 #define _GNU_SOURCE
-#include "shim.h"
+#include "sw_lifecycle.h"
+#include "sw_live.h"
+#include "sw_next_allocator.h"
+#include "sw_os.h"
+#include "sw_record.h"
+#include "sw_state.h"
 
 #include <errno.h>
 #include <stdint.h>

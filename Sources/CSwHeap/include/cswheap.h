@@ -12,11 +12,13 @@
 #include "sw_stacks.h"
 #include "sw_buffer.h"
 #include "sw_scan_conservative.h"
+#include "sw_snapshot.h"
 #include "sw_scan_maps.h"
 #include "sw_scan_heap.h"
 #include "sw_scan_threads.h"
 #include "sw_encode.h"
 #include "sw_deflate.h"
 #include "sw_stacklog.h"
+#include "sw_dumpfile.h"
 
 #endif

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "sw_buffer.h"
-#include "sw_scan_conservative.h"
+#include "sw_snapshot.h"
 #include "sw_stacks.h"
 
 /* Everything an epoch file holds besides the live snapshot. */

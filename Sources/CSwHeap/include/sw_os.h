@@ -8,10 +8,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* x86_64 only: the exit scan reads x86-64 registers, the thread pointer's TLS layout and
+ * glibc's x86-64 heap; the spin lock pauses with x86's `pause`. Another architecture needs
+ * those ported and tested (README, "Requirements"), not a silent build. */
+#if !defined(__x86_64__)
+#error "the swheap shim supports x86_64 Linux only"
+#endif
+
+#define SW_EXPORT __attribute__((visibility("default")))
+#define SW_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
 /* Anonymous private memory; NULL on failure. `reserve` maps without swap
  * reservation so large tables only cost what is touched. */
 void *sw_os_map(size_t bytes, bool reserve);
 void sw_os_unmap(void *p, size_t bytes);
+
+static inline void sw_cpu_relax(void) { __builtin_ia32_pause(); }
 
 /* A tiny test-and-test-and-set lock: no allocation, no futex bookkeeping. */
 typedef struct { atomic_int held; } sw_lock;

@@ -1,4 +1,5 @@
-/* The mark phase of the exit scan (scan_conservative.c): which sampled objects nothing points to. */
+/* The conservative exit scan (scan_conservative.c): its mark phase over the sampled objects,
+ * and the fallback that takes every writable mapping as roots. */
 #ifndef SW_SCAN_CONSERVATIVE_H
 #define SW_SCAN_CONSERVATIVE_H
 
@@ -6,21 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A live sampled allocation as copied out of the live table for one dump. */
-typedef struct {
-    uintptr_t ptr;
-    uint64_t size;
-    uint32_t stack_id;
-    uint32_t birth_epoch;
-} sw_snapshot_entry;
-
-/* One past the object's last byte. An object of size 0 still owns its first byte:
- * malloc(0) returns a unique pointer. */
-static inline uintptr_t sw_snapshot_end(const sw_snapshot_entry *e) { return e->ptr + (e->size ? e->size : 1); }
-
-typedef struct {
-    uintptr_t lo, hi;
-} sw_range;
+#include "sw_snapshot.h"
 
 /* The 4 KiB pages sampled objects occupy, as an open-addressing set: nearly every word of
  * memory that looks like a heap pointer points elsewhere, and one probe here rejects it
@@ -75,5 +62,9 @@ void sw_scan_root(sw_scan *s, uintptr_t lo, uintptr_t hi);
 void sw_scan_root_except(sw_scan *s, uintptr_t lo, uintptr_t hi, const sw_range *skip, size_t nskip);
 /* Unmaps the scan's buffers; the verdicts stay in `unreferenced`. */
 void sw_scan_end(sw_scan *s);
+
+/* The whole fallback: roots from every writable mapping but the objects and the shim's own
+ * tables, verdicts into `unreferenced` (all "referenced" when memory ran out). */
+void sw_scan_conservatively(sw_snapshot_entry *objects, size_t n, bool *unreferenced);
 
 #endif

@@ -1,0 +1,13 @@
+/* Start-up, exit and fork of the whole shim (lifecycle.c), called from the preload
+ * library's constructor, destructor and exit hooks (never in the unit tests' process). */
+#ifndef SW_LIFECYCLE_H
+#define SW_LIFECYCLE_H
+
+void sw_lifecycle_start(void);
+/* Profiling ends: no new samples, the writer stops, the exit dump (with the exit scan) is
+ * written. From the library destructor (exit, return from main). */
+void sw_lifecycle_finish(void);
+/* The exit dump for _exit, _Exit and quick_exit; safe from a signal handler or vfork child. */
+void sw_lifecycle_exit(void);
+
+#endif
