@@ -87,7 +87,11 @@ final class ShimSecurityTests: XCTestCase {
             ["SWHEAP_RATE": "-1"], ["SWHEAP_RATE": "99999999999999999999999"], ["SWHEAP_RATE": " 5"],
             ["SWHEAP_RATE": "2199023255552"],  // above the 1 TiB cap
             ["SWHEAP_INTERVAL": "inf"], ["SWHEAP_INTERVAL": "nan"], ["SWHEAP_INTERVAL": "1e300"],
-            ["SWHEAP_SIGNAL": "99999"], ["SWHEAP_DEPTH": "%n%n%s%s"], ["SWHEAP_DUMP_BYTES": "-5"],
+            ["SWHEAP_SIGNAL": "99999"],
+            // uncatchable (SIGKILL, SIGSTOP) or the program's own faults (SIGSEGV, SIGBUS)
+            ["SWHEAP_SIGNAL": String(SIGKILL)], ["SWHEAP_SIGNAL": String(SIGSTOP)],
+            ["SWHEAP_SIGNAL": String(SIGSEGV)], ["SWHEAP_SIGNAL": String(SIGBUS)],
+            ["SWHEAP_DEPTH": "%n%n%s%s"], ["SWHEAP_DUMP_BYTES": "-5"],
         ]
         for (i, setting) in settings.enumerated() {
             let dumps = dir.appendingPathComponent("dumps\(i)").path

@@ -1,0 +1,117 @@
+// The dump files under faults a disk really produces (dumpfile.c through its I/O seam,
+// sw_io): a full disk, interrupted and short writes, a failed rename or mkdir. An epoch file
+// is either whole under its final name or absent, no temporary is left behind and no
+// descriptor leaks.
+
+import CSwHeap
+import Glibc
+import XCTest
+
+/// What the faulty calls do; C function pointers capture nothing, so the plan is global.
+private enum Fault {
+    nonisolated(unsafe) static var writes: [(Int) -> Int] = [] // per call: bytes to accept, or -errno
+    nonisolated(unsafe) static var renameErrno: Int32 = 0
+    nonisolated(unsafe) static var mkdirErrno: Int32 = 0
+    nonisolated(unsafe) static var calls = 0
+}
+
+private let faultyWrite: @convention(c) (Int32, UnsafeRawPointer?, Int) -> Int = { fd, bytes, len in
+    Fault.calls += 1
+    let plan = Fault.writes.isEmpty ? { $0 } : Fault.writes.removeFirst()
+    let accept = plan(len)
+    if accept < 0 {
+        errno = Int32(-accept)
+        return -1
+    }
+    return Glibc.write(fd, bytes, min(accept, len))
+}
+
+private let faultyRename: @convention(c) (UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Int32 = { from, to in
+    if Fault.renameErrno != 0 {
+        errno = Fault.renameErrno
+        return -1
+    }
+    return Glibc.rename(from, to)
+}
+
+private let faultyMkdir: @convention(c) (UnsafePointer<CChar>?, mode_t) -> Int32 = { path, mode in
+    if Fault.mkdirErrno != 0 {
+        errno = Fault.mkdirErrno
+        return -1
+    }
+    return Glibc.mkdir(path, mode)
+}
+
+final class DumpFileFaultTests: XCTestCase {
+    private var system = sw_io
+    private var dir = ""
+    private let bytes = [UInt8]((0..<1000).map { UInt8($0 % 251) })
+
+    override func setUpWithError() throws {
+        system = sw_io
+        Fault.writes = []
+        Fault.renameErrno = 0
+        Fault.mkdirErrno = 0
+        Fault.calls = 0
+        sw_io.write = faultyWrite
+        sw_io.rename = faultyRename
+        sw_io.mkdir = faultyMkdir
+        let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        var template = Array("\(base)/swheap-faults.XXXXXX".utf8CString)
+        dir = String(cString: try XCTUnwrap(mkdtemp(&template)))
+    }
+
+    override func tearDownWithError() throws {
+        sw_io = system
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    private func write(epoch: UInt32 = 1) -> Bool {
+        bytes.withUnsafeBufferPointer { b in
+            b.withMemoryRebound(to: CChar.self) { sw_dumpfile_write(dir, $0.baseAddress, $0.count, 42, epoch) }
+        }
+    }
+
+    private func files() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: dir).sorted() }
+
+    private func openDescriptors() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count }
+
+    func testInterruptedAndShortWritesStillGiveTheWholeFile() throws {
+        Fault.writes = [{ _ in -Int(EINTR) }] + Array(repeating: { _ in 7 }, count: 200)
+        XCTAssertTrue(write())
+        XCTAssertEqual(try files(), ["42.000001.swheap"])
+        XCTAssertEqual([UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/42.000001.swheap"))), bytes)
+        XCTAssertGreaterThan(Fault.calls, 100, "the short writes were taken as they came")
+    }
+
+    func testFullDiskLeavesNoFileAndNoDescriptor() throws {
+        let before = try openDescriptors()
+        Fault.writes = [{ _ in 100 }, { _ in -Int(ENOSPC) }]
+        XCTAssertFalse(write())
+        XCTAssertEqual(try files(), [], "neither the epoch nor its temporary")
+        XCTAssertEqual(try openDescriptors(), before)
+    }
+
+    func testWriteThatMakesNoProgressFails() throws {
+        Fault.writes = [{ _ in 0 }]
+        XCTAssertFalse(write())
+        XCTAssertEqual(try files(), [])
+    }
+
+    func testFailedRenameRemovesTheTemporary() throws {
+        Fault.renameErrno = EXDEV
+        XCTAssertFalse(write())
+        XCTAssertEqual(try files(), [])
+        Fault.renameErrno = 0
+        XCTAssertTrue(write(epoch: 2), "the next epoch is written as usual")
+        XCTAssertEqual(try files(), ["42.000002.swheap"])
+    }
+
+    func testDirectoryThatCannotBeMadeIsRefused() throws {
+        Fault.mkdirErrno = EACCES
+        XCTAssertFalse(sw_dumpfile_prepare(dir + "/a/b"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/a"))
+        Fault.mkdirErrno = 0
+        XCTAssertTrue(sw_dumpfile_prepare(dir + "/a/b"))
+    }
+}
