@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "swheap",
-    // Supported: Linux on x86_64 and aarch64 with glibc (the shim interposes glibc's malloc).
+    // Supported: Linux on x86_64 with glibc (the shim reads x86-64 registers and TLS at exit).
     products: [
         .executable(name: "swheap", targets: ["swheap"]),
     ],
