@@ -61,6 +61,7 @@ void sw_lifecycle_start(void) {
     }
     sw_allocator_is_glibc(); /* look the allocator up now, not inside a later hook */
     sw_unwind_init(sw.config.frame_pointers);
+    sw_stack_cache_init(sw.config.depth);
     own_pid = getpid();
     sw.start_ns = sw_now_ns(CLOCK_MONOTONIC);
     sw_dump_reset();

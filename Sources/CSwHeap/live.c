@@ -5,7 +5,6 @@
 #include <string.h>
 
 #define EMPTY ((uintptr_t)0)
-#define DELETED ((uintptr_t)1)
 
 sw_live_table *sw_live_create(void) {
     sw_live_table *t = sw_os_map(sizeof(sw_live_table), false);
@@ -16,7 +15,7 @@ sw_live_table *sw_live_create(void) {
 static void drop_slots(sw_live_stripe *s) {
     sw_os_unmap(s->slots, (size_t)s->capacity * sizeof(sw_live_entry));
     s->slots = NULL;
-    s->capacity = s->used = s->deleted = 0;
+    s->capacity = s->used = 0;
 }
 
 void sw_live_destroy(sw_live_table *t) {
@@ -58,58 +57,66 @@ void sw_live_pin(sw_live_table *t, uintptr_t p) {
     while (atomic_load_explicit(c, memory_order_relaxed) != 255) filter_add(c, +1); /* saturated: stays */
 }
 
+/* Linear probing from the entry's home slot: p's entry, or where it would go. */
 static sw_live_entry *probe(sw_live_stripe *s, uintptr_t p, uint64_t h, bool for_insert) {
     uint32_t mask = s->capacity - 1;
-    uint32_t i = (uint32_t)(h >> 8) & mask;
-    sw_live_entry *first_deleted = NULL;
-    for (;;) {
+    for (uint32_t i = (uint32_t)(h >> 8) & mask;; i = (i + 1) & mask) {
         sw_live_entry *e = &s->slots[i];
         if (e->ptr == p) return e;
-        if (e->ptr == EMPTY) return for_insert ? (first_deleted ? first_deleted : e) : NULL;
-        if (e->ptr == DELETED && !first_deleted) first_deleted = e;
-        i = (i + 1) & mask;
+        if (e->ptr == EMPTY) return for_insert ? e : NULL;
     }
 }
 
 static bool grow(sw_live_stripe *s) {
-    uint32_t capacity = s->capacity ? s->capacity : 256;
-    if (s->used * 2 >= capacity) capacity *= 2; /* else only deleted slots pile up: rehash in place size */
+    uint32_t capacity = s->capacity ? s->capacity * 2 : 256;
     if (capacity == 0 || capacity > (1u << 30)) return false;
     sw_live_entry *slots = sw_os_map((size_t)capacity * sizeof(sw_live_entry), false);
     if (!slots) return false;
     sw_live_stripe fresh = {.capacity = capacity, .slots = slots};
     for (uint32_t i = 0; i < s->capacity; i++) {
         sw_live_entry *e = &s->slots[i];
-        if (e->ptr > DELETED) *probe(&fresh, e->ptr, sw_live_hash(e->ptr), true) = *e;
+        if (e->ptr != EMPTY) *probe(&fresh, e->ptr, sw_live_hash(e->ptr), true) = *e;
     }
     sw_os_unmap(s->slots, (size_t)s->capacity * sizeof(sw_live_entry));
     s->slots = slots;
     s->capacity = capacity;
-    s->deleted = 0;
     return true;
 }
 
 bool sw_live_insert(sw_live_table *t, uintptr_t p, uint64_t size, uint32_t stack_id, uint32_t birth_epoch) {
-    if (p <= DELETED) return false;
+    if (p == EMPTY) return false;
     uint64_t h = sw_live_hash(p);
     sw_live_stripe *s = stripe_of(t, h);
     sw_lock_acquire(&s->lock);
-    if ((uint64_t)(s->used + s->deleted + 1) * 4 > (uint64_t)s->capacity * 3 && !grow(s)) {
+    if ((uint64_t)(s->used + 1) * 2 > (uint64_t)s->capacity && !grow(s)) {
         sw_lock_release(&s->lock);
         atomic_store(&t->out_of_memory, 1);
         return false;
     }
     sw_live_entry *e = probe(s, p, h, true);
     bool fresh = e->ptr != p;
-    if (fresh) {
-        if (e->ptr == DELETED) s->deleted--;
-        s->used++;
-    }
+    if (fresh) s->used++;
     *e = (sw_live_entry){p, size, stack_id, birth_epoch};
     sw_lock_release(&s->lock);
     /* Counted before the pointer reaches the caller, so any later free sees it. */
     if (fresh) filter_add(filter_of(t, h), +1);
     return true;
+}
+
+/* Empties slot `hole` by moving later entries of its probe run back (backward-shift deletion
+ * for linear probing): no tombstones, so probes stay as short as the load allows and a table
+ * with as many frees as allocations never needs rehashing for deleted slots. */
+static void close_hole(sw_live_stripe *s, uint32_t hole) {
+    uint32_t mask = s->capacity - 1;
+    for (uint32_t j = (hole + 1) & mask; s->slots[j].ptr != EMPTY; j = (j + 1) & mask) {
+        uint32_t home = (uint32_t)(sw_live_hash(s->slots[j].ptr) >> 8) & mask;
+        /* The entry at j may stay when its home lies cyclically in (hole, j]. */
+        bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+        if (stays) continue;
+        s->slots[hole] = s->slots[j];
+        hole = j;
+    }
+    s->slots[hole].ptr = EMPTY;
 }
 
 bool sw_live_remove(sw_live_table *t, uintptr_t p, sw_live_entry *out) {
@@ -119,9 +126,8 @@ bool sw_live_remove(sw_live_table *t, uintptr_t p, sw_live_entry *out) {
     sw_live_entry *e = s->capacity ? probe(s, p, h, false) : NULL;
     if (e) {
         if (out) *out = *e;
-        e->ptr = DELETED;
+        close_hole(s, (uint32_t)(e - s->slots));
         s->used--;
-        s->deleted++;
     }
     sw_lock_release(&s->lock);
     if (e) filter_add(filter_of(t, h), -1);
@@ -140,7 +146,7 @@ void sw_live_foreach(sw_live_table *t, bool (*visit)(const sw_live_entry *, void
         sw_lock_acquire(&s->lock);
         bool go_on = true;
         for (uint32_t j = 0; j < s->capacity && go_on; j++)
-            if (s->slots[j].ptr > DELETED) go_on = visit(&s->slots[j], ctx);
+            if (s->slots[j].ptr != EMPTY) go_on = visit(&s->slots[j], ctx);
         sw_lock_release(&s->lock);
         if (!go_on) return;
     }

@@ -19,7 +19,8 @@ void sw_os_unmap(void *p, size_t bytes) {
     if (p) munmap(p, bytes);
 }
 
-void sw_lock_acquire(sw_lock *l) {
+/* Held by another thread: spin on a plain load (no cache-line ping-pong), then yield. */
+void sw_lock_wait(sw_lock *l) {
     for (unsigned spins = 0;; spins++) {
         if (!atomic_load_explicit(&l->held, memory_order_relaxed) &&
             !atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
@@ -27,10 +28,6 @@ void sw_lock_acquire(sw_lock *l) {
         if (spins > 64) sched_yield();
         else sw_cpu_relax();
     }
-}
-
-void sw_lock_release(sw_lock *l) {
-    atomic_store_explicit(&l->held, 0, memory_order_release);
 }
 
 void sw_atomic_add_double(_Atomic uint64_t *bits, double delta) {

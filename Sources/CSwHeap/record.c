@@ -10,22 +10,46 @@
 
 #include <errno.h>
 
+static void record_allocation(void *p, size_t size, uintptr_t hook_frame);
+
+/* The id of the caller's stack: from this thread's stack cache when the call path is one it
+ * unwound before (sw_stack_cache.h says why that is exact), else unwound and interned.
+ * *depth is the unwound depth, 1 for a cached stack (only "empty or not" is asked of it). */
+static uint32_t stack_of_this_call(uintptr_t hook_frame, uint32_t *depth) {
+    uintptr_t pcs[SW_MAX_DEPTH];
+    sw_stack_origin origin;
+    bool cacheable = !sw.config.frame_pointers && sw_unwind_origin(&origin, hook_frame);
+    if (cacheable) {
+        uint32_t id = sw_stack_cache_find(&origin);
+        if (id) {
+            *depth = 1;
+            return id;
+        }
+        uintptr_t slots[SW_MAX_DEPTH];
+        *depth = sw_unwind_with_slots(pcs, slots, sw.config.depth);
+        uint32_t id2 = sw_stacks_intern(sw.stacks, pcs, *depth);
+        if (id2 != SW_STACK_UNKNOWN) sw_stack_cache_store(&origin, pcs, slots, *depth, id2);
+        return id2;
+    }
+    *depth = sw_unwind(pcs, sw.config.depth);
+    return sw_stacks_intern(sw.stacks, pcs, *depth);
+}
+
 __attribute__((noinline)) void sw_countdown_expired(void *p, size_t size) {
     /* Before start-up finishes, and inside the profiler, leave the countdown expired:
      * nothing is sampled and the next allocation asks again. */
     if (!sw_state_is_open() || sw_tls.busy) return;
     if (!sw_sampler_expired(&sw_tls.sampler, size, sw.config.rate) || !sw_sanitizer_follows_thread()) return;
-    sw_record_allocation(p, size);
+    /* The hooks call this directly: the program's frames start a frame or two above it. */
+    record_allocation(p, size, (uintptr_t)__builtin_frame_address(0));
 }
 
-void sw_record_allocation(void *p, size_t size) {
+static void record_allocation(void *p, size_t size, uintptr_t hook_frame) {
     /* The program may read errno after a successful malloc: unwinding and the tables must
      * leave it as the allocator did. */
     int saved_errno = errno;
     sw_tls.busy = 1;
-    uintptr_t pcs[SW_MAX_DEPTH];
-    uint32_t depth = sw_unwind(pcs, sw.config.depth);
-    uint32_t id = sw_stacks_intern(sw.stacks, pcs, depth);
+    uint32_t depth = 0, id = stack_of_this_call(hook_frame, &depth);
     sw_weight w = sw_sample_weight(size, sw.config.rate);
     sw_stacks_add_weight(sw.stacks, id, w);
     if (!sw_live_insert(&sw_live_storage, (uintptr_t)p, size, id, sw_state_epoch()) && sw_state_note_live_table_full())

@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-void sw_record_allocation(void *p, size_t size);
 /* The countdown ran out on an allocation of `size` bytes at p: sample it or not. */
 void sw_countdown_expired(void *p, size_t size);
 /* p is being freed: out of the live table if it was sampled. */

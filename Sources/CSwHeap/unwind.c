@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include "sw_modules.h"
+#include "sw_stack_cache.h"
 #include "sw_stacks.h"
 #include "sw_unwind.h"
 
@@ -52,6 +53,46 @@ static uint32_t walk_frame_pointers(uintptr_t *pcs, uint32_t max) {
         fp = next;
     }
     return n;
+}
+
+bool sw_unwind_origin(sw_stack_origin *o, uintptr_t frame) {
+    if (!stack_hi) learn_stack_bounds();
+    /* Locals: the frame reads below could alias the globals, which would be reloaded. One
+     * unsigned compare each tests both ends of a range. */
+    const uintptr_t lo = stack_lo, span = stack_hi - stack_lo, self_from = self_lo, self_span = self_hi - self_lo;
+    /* Only the shim's own frames are read: they keep frame pointers (scripts/lib/shim.sh), so
+     * the first return address outside the shim is a few loads away. Each frame is still
+     * checked to lie on this thread's stack. */
+    if (span < 4096) return false; /* bounds unknown */
+    uintptr_t fp = frame;
+    for (int frames = 0; frames < 16; frames++) {
+        if (fp - lo > span - 2 * sizeof(uintptr_t) || (fp & 7)) return false;
+        uintptr_t next = ((const uintptr_t *)fp)[0], ret = ((const uintptr_t *)fp)[1];
+        if (ret - self_from >= self_span) {
+            *o = (sw_stack_origin){.ra = ret, .slot = fp + sizeof(uintptr_t), .stack_hi = lo + span};
+            return ret != 0;
+        }
+        fp = next;
+    }
+    return false;
+}
+
+uint32_t sw_unwind_with_slots(uintptr_t *pcs, uintptr_t *slots, uint32_t max_depth) {
+    unw_context_t context;
+    unw_cursor_t cursor;
+    if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return 0;
+    uint32_t depth = 0;
+    while (depth < max_depth && unw_step(&cursor) > 0) {
+        unw_word_t ip, sp;
+        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0 || unw_get_reg(&cursor, UNW_REG_SP, &sp) != 0) break;
+        if (depth == 0 && in_self(ip)) continue;
+        /* A call pushed ip just below the caller's stack pointer after the return. */
+        pcs[depth] = ip;
+        slots[depth] = sp - sizeof(uintptr_t);
+        depth++;
+    }
+    while (depth > 0 && pcs[depth - 1] == 0) depth--;
+    return depth;
 }
 
 uint32_t sw_unwind(uintptr_t *pcs, uint32_t max_depth) {

@@ -10,7 +10,7 @@
 #include "sw_os.h"
 
 typedef struct {
-    uintptr_t ptr;      /* 0 = empty slot, 1 = deleted slot */
+    uintptr_t ptr;      /* 0 = empty slot */
     uint64_t size;
     uint32_t stack_id;
     uint32_t birth_epoch;
@@ -23,9 +23,8 @@ typedef struct {
     sw_lock lock;
     uint32_t capacity;  /* power of two, 0 before first insert */
     uint32_t used;
-    uint32_t deleted;
     sw_live_entry *slots;
-    char pad[64 - sizeof(sw_lock) - 3 * sizeof(uint32_t) - sizeof(void *)];
+    char pad[64 - 2 * sizeof(uint64_t) - sizeof(void *)]; /* one stripe per cache line */
 } sw_live_stripe;
 
 /* Live sampled allocations. A counting filter in front answers "certainly not sampled"
@@ -70,5 +69,7 @@ void sw_live_unlock_all(sw_live_table *t);
 void sw_live_prefork(sw_live_table *t);
 void sw_live_postfork_parent(sw_live_table *t);
 void sw_live_postfork_child(sw_live_table *t);
+
+_Static_assert(sizeof(sw_live_stripe) == 64, "a stripe fills one cache line");
 
 #endif

@@ -26,10 +26,15 @@ void sw_os_unmap(void *p, size_t bytes);
 
 static inline void sw_cpu_relax(void) { __builtin_ia32_pause(); }
 
-/* A tiny test-and-test-and-set lock: no allocation, no futex bookkeeping. */
+/* A tiny test-and-test-and-set lock: no allocation, no futex bookkeeping. The uncontended
+ * acquire and the release are inline (the exact mode takes a lock at every allocation and
+ * free); waiting is out of line. */
 typedef struct { atomic_int held; } sw_lock;
-void sw_lock_acquire(sw_lock *l);
-void sw_lock_release(sw_lock *l);
+void sw_lock_wait(sw_lock *l);
+static inline void sw_lock_acquire(sw_lock *l) {
+    if (__builtin_expect(atomic_exchange_explicit(&l->held, 1, memory_order_acquire), 0)) sw_lock_wait(l);
+}
+static inline void sw_lock_release(sw_lock *l) { atomic_store_explicit(&l->held, 0, memory_order_release); }
 
 /* Doubles kept as atomic bit patterns (C11 has no atomic floating-point add). */
 void sw_atomic_add_double(_Atomic uint64_t *bits, double delta);
