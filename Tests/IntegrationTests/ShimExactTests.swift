@@ -40,6 +40,28 @@ final class ShimExactTests: XCTestCase {
         XCTAssertNil(sites["main"], "frames of main must not be mistaken for a site")
     }
 
+    /// Exact mode reuses stacks it unwound before (stack_cache.c): two callers whose frames
+    /// below them are identical, down to their stack addresses, must still be told apart.
+    func testCallersAboveASharedPathAreToldApart() throws {
+        let dir = try Harness.scratch()
+        for (name, flags) in [("frame pointers", ["-fno-omit-frame-pointer"]), ("none", ["-fomit-frame-pointer"])] {
+            let build = dir.appendingPathComponent(flags[0])
+            try FileManager.default.createDirectory(at: build, withIntermediateDirectories: true)
+            let exe = try Harness.compile("stack_paths.c", into: build, extraFlags: flags)
+            let (result, store) = try Harness.profile(exe, dumps: dir.appendingPathComponent("dumps-\(flags[0])"), rate: 1)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            // The fixture prints its own counts: "a 3023 b 1977 recursion 5000".
+            let counts = result.stdout.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            XCTAssertEqual(counts.count, 3, result.stdout)
+            let sites = try XCTUnwrap(store.processes.first).figuresBySite(functions: try Harness.functions(of: exe))
+            XCTAssertEqual(sites["site_path_a"]?.allocObjects, counts[0], name)
+            XCTAssertEqual(sites["site_path_a"]?.allocBytes, counts[0] * 24, name)
+            XCTAssertEqual(sites["site_path_b"]?.allocObjects, counts[1], name)
+            XCTAssertEqual(sites["site_path_b"]?.allocBytes, counts[1] * 40, name)
+            XCTAssertEqual(sites["site_recursion"]?.allocObjects, counts[2], name)
+        }
+    }
+
     func testCxxNewAndDeleteArriveThroughMalloc() throws {
         let dir = try Harness.scratch()
         let exe = try Harness.compile("newdelete.cpp", into: dir)
