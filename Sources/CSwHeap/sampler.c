@@ -31,14 +31,10 @@ int64_t sw_sampler_draw(sw_sampler *s, uint64_t rate) {
     return (int64_t)gap + 1;
 }
 
-bool sw_sampler_expired(sw_sampler *s, uint64_t size, uint64_t rate) {
+bool sw_sampler_draw_expired(sw_sampler *s, uint64_t size, uint64_t rate) {
     if (rate == 0) {
         s->countdown = INT64_MAX;
         return false;
-    }
-    if (rate == 1) {
-        s->countdown = 0; /* every charge borrows */
-        return true;
     }
     /* The countdown holds "bytes to the next point, minus one" (sw_countdown_charge). */
     int64_t charged = (int64_t)(size > INT64_MAX / 2 ? INT64_MAX / 2 : size) + 1;

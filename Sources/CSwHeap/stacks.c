@@ -111,6 +111,11 @@ uint32_t sw_stacks_count(const sw_stack_table *t) {
 void sw_stacks_add_weight(sw_stack_table *t, uint32_t id, sw_weight w) {
     sw_stack *s = (sw_stack *)sw_stacks_get(t, id);
     if (!s) return;
+    if (w.objects == 1.0 && w.bytes >= 0 && w.bytes < 0x1p63 && w.bytes == (double)(uint64_t)w.bytes) {
+        atomic_fetch_add_explicit(&s->exact_objects, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->exact_bytes, (uint64_t)w.bytes, memory_order_relaxed);
+        return;
+    }
     sw_atomic_add_double(&s->alloc_objects, w.objects);
     sw_atomic_add_double(&s->alloc_bytes, w.bytes);
 }
@@ -120,11 +125,17 @@ void sw_stacks_reset_weights(sw_stack_table *t) {
     for (uint32_t id = 1; id <= n; id++) {
         atomic_store(&t->by_id[id]->alloc_objects, 0);
         atomic_store(&t->by_id[id]->alloc_bytes, 0);
+        atomic_store(&t->by_id[id]->exact_objects, 0);
+        atomic_store(&t->by_id[id]->exact_bytes, 0);
     }
 }
 
-double sw_stacks_alloc_objects(const sw_stack *s) { return sw_atomic_load_double(&s->alloc_objects); }
-double sw_stacks_alloc_bytes(const sw_stack *s) { return sw_atomic_load_double(&s->alloc_bytes); }
+double sw_stacks_alloc_objects(const sw_stack *s) {
+    return sw_atomic_load_double(&s->alloc_objects) + (double)atomic_load_explicit(&s->exact_objects, memory_order_relaxed);
+}
+double sw_stacks_alloc_bytes(const sw_stack *s) {
+    return sw_atomic_load_double(&s->alloc_bytes) + (double)atomic_load_explicit(&s->exact_bytes, memory_order_relaxed);
+}
 
 void sw_stacks_prefork(sw_stack_table *t) { sw_lock_acquire(&t->lock); }
 

@@ -22,8 +22,16 @@ typedef struct {
 int64_t sw_sampler_draw(sw_sampler *s, uint64_t rate);
 
 /* Called when `countdown - size <= 0`. Decides whether this allocation is sampled and
- * re-arms the countdown. rate 0: never again; rate 1: every allocation. */
-bool sw_sampler_expired(sw_sampler *s, uint64_t size, uint64_t rate);
+ * re-arms the countdown. rate 0: never again; rate 1: every allocation (inline: exact mode
+ * comes here at every allocation). */
+bool sw_sampler_draw_expired(sw_sampler *s, uint64_t size, uint64_t rate);
+static inline bool sw_sampler_expired(sw_sampler *s, uint64_t size, uint64_t rate) {
+    if (rate == 1) {
+        s->countdown = 0; /* every charge borrows */
+        return true;
+    }
+    return sw_sampler_draw_expired(s, size, rate);
+}
 
 /* The countdown, charged on every allocation; the one copy of it (the hooks' fast paths
  * and sw_sampler_take both use it). An allocation of s bytes is charged s + 1 bytes, so

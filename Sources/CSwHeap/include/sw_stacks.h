@@ -18,6 +18,9 @@ typedef struct {
     uint32_t depth;
     _Atomic uint64_t alloc_objects; /* double bits: estimated objects allocated */
     _Atomic uint64_t alloc_bytes;   /* double bits: estimated bytes allocated */
+    /* Samples that stand for exactly themselves (every one at rate 1) are counted as integers:
+     * an atomic add, not a compare-and-swap loop on a double. The figures are the sums. */
+    _Atomic uint64_t exact_objects, exact_bytes;
     uintptr_t pcs[];
 } sw_stack;
 
