@@ -29,6 +29,8 @@ sw_io_calls sw_io = {
     .mkdir = mkdir,
 };
 
+sw_io_calls *sw_io_seam(void) { return &sw_io; }
+
 bool sw_dumpfile_prepare(const char *dir) {
     char path[PATH_BYTES];
     size_t n = strlen(dir);

@@ -27,42 +27,43 @@ private let faultyWrite: @convention(c) (Int32, UnsafeRawPointer?, Int) -> Int =
 }
 
 private let faultyRename: @convention(c) (UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Int32 = { from, to in
-    if Fault.renameErrno != 0 {
-        errno = Fault.renameErrno
+    guard let from, let to, Fault.renameErrno == 0 else {
+        errno = Fault.renameErrno == 0 ? EFAULT : Fault.renameErrno
         return -1
     }
     return Glibc.rename(from, to)
 }
 
 private let faultyMkdir: @convention(c) (UnsafePointer<CChar>?, mode_t) -> Int32 = { path, mode in
-    if Fault.mkdirErrno != 0 {
-        errno = Fault.mkdirErrno
+    guard let path, Fault.mkdirErrno == 0 else {
+        errno = Fault.mkdirErrno == 0 ? EFAULT : Fault.mkdirErrno
         return -1
     }
     return Glibc.mkdir(path, mode)
 }
 
 final class DumpFileFaultTests: XCTestCase {
-    private var system = sw_io
+    private let seam = sw_io_seam()!
+    private var system = sw_io_calls()
     private var dir = ""
     private let bytes = [UInt8]((0..<1000).map { UInt8($0 % 251) })
 
     override func setUpWithError() throws {
-        system = sw_io
+        system = seam.pointee
         Fault.writes = []
         Fault.renameErrno = 0
         Fault.mkdirErrno = 0
         Fault.calls = 0
-        sw_io.write = faultyWrite
-        sw_io.rename = faultyRename
-        sw_io.mkdir = faultyMkdir
+        seam.pointee.write = faultyWrite
+        seam.pointee.rename = faultyRename
+        seam.pointee.mkdir = faultyMkdir
         let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
         var template = Array("\(base)/swheap-faults.XXXXXX".utf8CString)
         dir = String(cString: try XCTUnwrap(mkdtemp(&template)))
     }
 
     override func tearDownWithError() throws {
-        sw_io = system
+        seam.pointee = system
         try? FileManager.default.removeItem(atPath: dir)
     }
 

@@ -17,8 +17,10 @@ typedef struct {
     int (*unlink)(const char *path);
     int (*mkdir)(const char *path, mode_t mode);
 } sw_io_calls;
-/* The system's own calls; tests swap entries and put them back. */
+/* The system's own calls; tests swap entries and put them back (through sw_io_seam, a
+ * pointer Swift can hold without naming a mutable global). */
 extern sw_io_calls sw_io;
+sw_io_calls *sw_io_seam(void);
 
 /* Creates the directory and any missing parents (mode 0700); true when it is writable. */
 bool sw_dumpfile_prepare(const char *dir);
