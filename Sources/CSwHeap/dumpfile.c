@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 enum { PATH_BYTES = sizeof ((sw_config *)0)->dir };
@@ -62,20 +63,30 @@ bool sw_dumpfile_prepare(const char *dir) {
 
 /* A program exec'd in place keeps its pid, and so may a later process that reuses a pid in
  * the same directory: continue after the epochs already there instead of overwriting them
- * (readers tell the images apart by start time). */
+ * (readers tell the images apart by start time).
+ * getdents64 into a buffer on the stack, not opendir: this runs before main (and in a fork
+ * child), and opendir's 32 KB DIR is a block of the program's heap that the program's first
+ * allocations reuse once it is freed, while readdir's frames leave the DIR's address on the
+ * stack where main's frame later lies. An uninitialised slot of main's keeps it, and the
+ * exit scan, reading live frames as LeakSanitizer does, took it for a root. */
 uint32_t sw_dumpfile_first_free_epoch(const char *dir_path) {
     char prefix[24];
     int n = snprintf(prefix, sizeof prefix, "%d.", (int)getpid());
     uint32_t last = 0;
-    DIR *dir = opendir(dir_path);
-    if (!dir) return 1;
-    for (struct dirent *e; (e = readdir(dir));) {
-        if (strncmp(e->d_name, prefix, (size_t)n) != 0) continue;
-        char *end;
-        unsigned long epoch = strtoul(e->d_name + n, &end, 10);
-        if (strcmp(end, ".swheap") == 0 && epoch > last && epoch < UINT32_MAX) last = (uint32_t)epoch;
+    int fd = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return 1;
+    _Alignas(struct dirent64) char buf[4096];
+    for (long got; (got = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0;) {
+        for (long off = 0; off < got;) {
+            const struct dirent64 *e = (const struct dirent64 *)(buf + off);
+            off += e->d_reclen;
+            if (strncmp(e->d_name, prefix, (size_t)n) != 0) continue;
+            char *end;
+            unsigned long epoch = strtoul(e->d_name + n, &end, 10);
+            if (strcmp(end, ".swheap") == 0 && epoch > last && epoch < UINT32_MAX) last = (uint32_t)epoch;
+        }
     }
-    closedir(dir);
+    close(fd);
     return last + 1;
 }
 
