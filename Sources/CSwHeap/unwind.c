@@ -4,12 +4,13 @@
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include "sw_modules.h"
+#include "sw_scan_maps.h"
 #include "sw_stack_cache.h"
 #include "sw_stacks.h"
 #include "sw_unwind.h"
 
 #include <libunwind.h>
-#include <pthread.h>
+#include <sys/resource.h>
 
 static __thread uintptr_t stack_lo, stack_hi __attribute__((tls_model("initial-exec")));
 /* Set once at start-up, read by every unwind after. */
@@ -24,18 +25,28 @@ void sw_unwind_init(bool frame_pointers) {
 
 static bool in_self(uintptr_t pc) { return pc >= self_lo && pc < self_hi; }
 
+/* This thread's stack: the mapping that holds the current frame, from /proc/self/maps read
+ * with raw reads into mmap'd memory. Not pthread_getattr_np, which mallocs and frees (the main
+ * thread's maps through stdio, every thread's CPU set): a sample taken before main would leave
+ * the freed blocks' addresses in stack slots that main's frame later owns, and the exit scan
+ * would take them for roots (docs/RELIABILITY.md). The main thread's stack may still grow
+ * down to its limit, which counts as part of it, as pthread_getattr_np counts it. */
 static void learn_stack_bounds(void) {
-    pthread_attr_t attr;
-    void *base;
-    size_t size;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-        if (pthread_attr_getstack(&attr, &base, &size) == 0) {
-            stack_lo = (uintptr_t)base;
-            stack_hi = (uintptr_t)base + size;
+    sw_map_list maps = {0};
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (sw_maps_read(&maps)) {
+        const sw_mapping *m = sw_maps_find(&maps, here);
+        if (m) {
+            stack_lo = m->lo;
+            stack_hi = m->hi;
+            struct rlimit limit;
+            if (m->kind == SW_MAP_STACK && getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+                limit.rlim_cur < m->hi && m->hi - limit.rlim_cur < stack_lo)
+                stack_lo = m->hi - limit.rlim_cur;
         }
-        pthread_attr_destroy(&attr);
+        sw_maps_free(&maps);
     }
-    if (!stack_hi) stack_hi = 1; /* unknown: frame walking stays off for this thread */
+    if (!stack_hi) stack_hi = 1; /* unknown: frame walking and the stack cache stay off */
 }
 
 static uint32_t walk_frame_pointers(uintptr_t *pcs, uint32_t max) {
