@@ -15,6 +15,8 @@ static void record_allocation(void *p, size_t size, uintptr_t hook_frame);
 /* The id of the caller's stack: from this thread's stack cache when the call path is one it
  * unwound before (sw_stack_cache.h says why that is exact), else unwound and interned.
  * *depth is the unwound depth, 1 for a cached stack (only "empty or not" is asked of it). */
+enum { MISSES_PER_STORE = 16 };
+
 static uint32_t stack_of_this_call(uintptr_t hook_frame, uint32_t *depth) {
     uintptr_t pcs[SW_MAX_DEPTH];
     sw_stack_origin origin;
@@ -24,6 +26,12 @@ static uint32_t stack_of_this_call(uintptr_t hook_frame, uint32_t *depth) {
         if (id) {
             *depth = 1;
             return id;
+        }
+        /* A miss that is stored costs a cursor walk, several times the fast backtrace on deep
+         * stacks; only one miss in MISSES_PER_STORE pays it, the others take the fast way. */
+        if (sw_tls.misses++ % MISSES_PER_STORE) {
+            *depth = sw_unwind(pcs, sw.config.depth);
+            return sw_stacks_intern(sw.stacks, pcs, *depth);
         }
         uintptr_t slots[SW_MAX_DEPTH];
         *depth = sw_unwind_with_slots(pcs, slots, sw.config.depth);

@@ -16,7 +16,9 @@
 
 #include <pthread.h>
 
-enum { ENTRIES = 256 };
+/* Sets of WAYS entries: one call site at one stack depth is often reached by several call
+ * paths (an interpreter's loop), each of which keeps its own entry. */
+enum { SETS = 128, WAYS = 4, ENTRIES = SETS * WAYS };
 
 typedef struct {
     uintptr_t ra, slot;
@@ -44,25 +46,37 @@ void sw_stack_cache_init(uint32_t depth) {
     key_made = pthread_key_create(&key, release) == 0;
 }
 
-static entry_head *entry_for(char *c, const sw_stack_origin *o) {
+static __thread uint32_t next_victim __attribute__((tls_model("initial-exec")));
+
+/* The first entry of the origin's set. */
+static entry_head *set_for(char *c, const sw_stack_origin *o) {
     uint64_t h = ((uint64_t)o->ra ^ ((uint64_t)o->slot << 17)) * 0x9E3779B97F4A7C15ull;
-    return (entry_head *)(c + (size_t)(h >> 56) % ENTRIES * entry_bytes);
+    return (entry_head *)(c + (size_t)(h >> 57) % SETS * WAYS * entry_bytes);
 }
+
+static entry_head *way(entry_head *set, uint32_t i) { return (entry_head *)((char *)set + i * entry_bytes); }
 
 static uintptr_t *pcs_of(entry_head *e) { return (uintptr_t *)(e + 1); }
 static uint32_t *offsets_of(entry_head *e) { return (uint32_t *)(pcs_of(e) + max_depth); }
 
-uint32_t sw_stack_cache_find(const sw_stack_origin *o) {
-    if (!cache) return 0;
-    entry_head *e = entry_for(cache, o);
-    if (e->ra != o->ra || e->slot != o->slot || !e->id) return 0;
+/* Whether every return address of e still sits where it sat. Every slot lies between the
+ * origin and the top of this thread's stack (checked when stored): mapped, only ever read. */
+static bool still_there(entry_head *e, uintptr_t origin_slot) {
     const uintptr_t *pcs = pcs_of(e);
     const uint32_t *offsets = offsets_of(e);
-    /* Every slot lies between the origin and the top of this thread's stack (checked when
-     * stored): mapped, and only ever read. */
     for (uint32_t i = 1; i < e->depth; i++)
-        if (*(const uintptr_t *)(o->slot + offsets[i]) != pcs[i]) return 0;
-    return e->id;
+        if (*(const uintptr_t *)(origin_slot + offsets[i]) != pcs[i]) return false;
+    return true;
+}
+
+uint32_t sw_stack_cache_find(const sw_stack_origin *o) {
+    if (!cache) return 0;
+    entry_head *set = set_for(cache, o);
+    for (uint32_t i = 0; i < WAYS; i++) {
+        entry_head *e = way(set, i);
+        if (e->ra == o->ra && e->slot == o->slot && e->id && still_there(e, o->slot)) return e->id;
+    }
+    return 0;
 }
 
 void sw_stack_cache_store(const sw_stack_origin *o, const uintptr_t *pcs, const uintptr_t *slots, uint32_t depth,
@@ -81,7 +95,10 @@ void sw_stack_cache_store(const sw_stack_origin *o, const uintptr_t *pcs, const 
             return;
         }
     }
-    entry_head *e = entry_for(cache, o);
+    entry_head *set = set_for(cache, o), *e = NULL;
+    for (uint32_t i = 0; i < WAYS && !e; i++)
+        if (!way(set, i)->id) e = way(set, i);
+    if (!e) e = way(set, next_victim++ % WAYS);
     e->id = 0; /* this thread only: no reader sees it half written, but keep it clean */
     uintptr_t *to_pcs = pcs_of(e);
     uint32_t *offsets = offsets_of(e);

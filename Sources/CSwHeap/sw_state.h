@@ -24,6 +24,7 @@
 typedef struct {
     sw_sampler sampler;
     int busy; /* inside the profiler: allocations pass straight through */
+    uint32_t misses; /* the stack cache's misses (record.c) */
 } sw_thread;
 
 /* What is set once at start-up and then only read. */

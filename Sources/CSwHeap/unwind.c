@@ -11,6 +11,8 @@
 
 #include <libunwind.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static __thread uintptr_t stack_lo, stack_hi __attribute__((tls_model("initial-exec")));
 /* Set once at start-up, read by every unwind after. */
@@ -20,6 +22,7 @@ static bool use_frame_pointers;
 void sw_unwind_init(bool frame_pointers) {
     use_frame_pointers = frame_pointers;
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    unw_set_cache_size(unw_local_addr_space, 1024, 0); /* the stack cache's misses step cursors: keep their frames' rules */
     sw_self_range((uintptr_t)&sw_unwind_init, &self_lo, &self_hi);
 }
 
@@ -40,7 +43,8 @@ static void learn_stack_bounds(void) {
             stack_lo = m->lo;
             stack_hi = m->hi;
             struct rlimit limit;
-            if (m->kind == SW_MAP_STACK && getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+            bool main_thread = m->kind == SW_MAP_STACK || syscall(SYS_gettid) == getpid(); /* valgrind names it not */
+            if (main_thread && getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
                 limit.rlim_cur < m->hi && m->hi - limit.rlim_cur < stack_lo)
                 stack_lo = m->hi - limit.rlim_cur;
         }
