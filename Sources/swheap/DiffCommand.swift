@@ -12,7 +12,8 @@ struct DiffCommand: ParsableCommand {
         commandName: "diff",
         abstract: "Show the change in live heap per site between two epochs or two runs.",
         discussion: """
-            swheap diff DIR --from N [--to M]   two epochs of one process (default --to: the last)
+            swheap diff DIR --from N [--to M]   two epochs of one process (default --to: the last; \
+            --pid: the process, by default the first)
             swheap diff DIR_A DIR_B             the last epochs of two runs (first process of each)
             Sites are matched by their named stack, without allocator and runtime frames, so two \
             runs of the same program match. --pprof writes the difference as a profile \
@@ -28,8 +29,7 @@ struct DiffCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The later epoch (default: the last).", valueName: "m"))
     var to: UInt64?
 
-    @Option(help: "The process (one directory; default: the first process).")
-    var pid: Int32?
+    @OptionGroup var processOption: ProcessOption
 
     @Option(help: "List at most this many sites.")
     var top: Int = 20
@@ -43,7 +43,7 @@ struct DiffCommand: ParsableCommand {
         case 1: if from == nil { throw ValidationError("one directory needs --from (and optionally --to)") }
         case 2:
             if from != nil || to != nil { throw ValidationError("--from/--to compare epochs of one directory, not two runs") }
-            if pid != nil { throw ValidationError("--pid chooses a process in one directory; two runs use their first process") }
+            if processOption.pid != nil { throw ValidationError("--pid chooses a process in one directory; two runs use their first process") }
         default: throw ValidationError("give one directory (with --from) or two")
         }
     }
@@ -56,7 +56,7 @@ struct DiffCommand: ParsableCommand {
             // Only the two epochs compared (a long run's timeline in memory may have thinned them).
             let store = try HeapStore.load(directory: directories[0],
                                            selection: .epochs(Set([from, to].compactMap { $0 }), andNewest: to == nil))
-            let (process, note) = try ProcessChoice.choice(pid: pid, in: store, verb: "comparing")
+            let (process, note) = try ProcessChoice.choice(pid: processOption.pid, in: store, verb: "comparing")
             let builder = PprofBuilder(process: process)
             let indices = try builder.epochIndices(epoch: to, base: from)
             if let note { writeToStandardError(note) }  // after the epochs: a failure stays one line

@@ -9,10 +9,9 @@ struct DumpsCommand: ParsableCommand {
         commandName: "dumps",
         abstract: "List the heap dumps in a directory, one line per epoch per process.")
 
-    @Argument(help: ArgumentHelp("A dump directory written by `swheap run`.", valueName: "directory"))
-    var directory: String
+    @OptionGroup var directory: DumpDirectoryArgument
 
     func run() throws {
-        print(DumpListing.render(try HeapStore.load(directory: directory)), terminator: "")
+        print(DumpListing.render(try HeapStore.load(directory: directory.path)), terminator: "")
     }
 }

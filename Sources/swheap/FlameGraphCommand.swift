@@ -24,17 +24,13 @@ struct FlameGraphCommand: ParsableCommand {
             leak is the widest tower. Allocator and runtime frames are left out, as in the \
             report; a suspect's site is red (growing) or purple (leaked at exit). --folded writes \
             collapsed stacks instead ("a;b;c value", or "a;b;c before after" with --from/--to, \
-            which difffolded.pl and inferno-diff-folded read).
+            which difffolded.pl and inferno-diff-folded read). Without --pid the first process in \
+            the directory (the parent) is drawn.
             """)
 
-    @Argument(help: ArgumentHelp("A dump directory written by `swheap run`.", valueName: "directory"))
-    var directory: String
-
-    @Option(help: "The process to draw (default: the first process in the directory).")
-    var pid: Int32?
-
-    @Option(help: ArgumentHelp("The epoch to draw (default: the last).", valueName: "n"))
-    var epoch: UInt64?
+    @OptionGroup var directory: DumpDirectoryArgument
+    @OptionGroup var processOption: ProcessOption
+    @OptionGroup var epochOption: EpochOption
 
     @Option(help: ArgumentHelp("Draw growth from this epoch ...", valueName: "a"))
     var from: UInt64?
@@ -52,17 +48,17 @@ struct FlameGraphCommand: ParsableCommand {
     var output: String?
 
     func validate() throws {
-        if epoch != nil && (from != nil || to != nil) { throw ValidationError("--epoch excludes --from/--to") }
+        if epochOption.number != nil && (from != nil || to != nil) { throw ValidationError("--epoch excludes --from/--to") }
         if to != nil && from == nil { throw ValidationError("--to needs --from") }
     }
 
     func run() throws {
         // The timeline (the verdicts colour the graph) and the epochs drawn, which a long run's
         // timeline in memory may have thinned.
-        let store = try HeapStore.load(directory: directory, selection: .timeline(
-            recent: EpochSelection.recentInMemory, also: Set([epoch, from, to].compactMap { $0 })))
-        let (process, note) = try ProcessChoice.choice(pid: pid, in: store, verb: "drawing")
-        let indices = try PprofBuilder(process: process).epochIndices(epoch: from != nil ? to : epoch, base: from)
+        let store = try HeapStore.load(directory: directory.path, selection: .timeline(
+            recent: EpochSelection.recentInMemory, also: Set([epochOption.number, from, to].compactMap { $0 })))
+        let (process, note) = try ProcessChoice.choice(pid: processOption.pid, in: store, verb: "drawing")
+        let indices = try PprofBuilder(process: process).epochIndices(epoch: from != nil ? to : epochOption.number, base: from)
         if let note { writeToStandardError(note) }  // after the epochs: a failure stays one line
         let differential = indices.base != nil
 

@@ -19,14 +19,9 @@ struct PprofCommand: ParsableCommand {
             View with: go tool pprof -http=: heap.pb.gz
             """)
 
-    @Argument(help: ArgumentHelp("A dump directory written by `swheap run`.", valueName: "directory"))
-    var directory: String
-
-    @Option(help: "The process to write (default: the first process in the directory).")
-    var pid: Int32?
-
-    @Option(help: ArgumentHelp("The epoch to write (default: the last).", valueName: "n"))
-    var epoch: UInt64?
+    @OptionGroup var directory: DumpDirectoryArgument
+    @OptionGroup var processOption: ProcessOption
+    @OptionGroup var epochOption: EpochOption
 
     @Flag(help: "Write the last epoch (the default).")
     var last = false
@@ -38,14 +33,14 @@ struct PprofCommand: ParsableCommand {
     var output = "heap.pb.gz"
 
     func validate() throws {
-        if last && epoch != nil { throw ValidationError("--epoch and --last exclude each other") }
+        if last && epochOption.number != nil { throw ValidationError("--epoch and --last exclude each other") }
     }
 
     func run() throws {
         // Only the epochs written (v2: each with its log up to the length it names).
-        let wanted = Set([last ? nil : epoch, base].compactMap { $0 })
-        let store = try HeapStore.load(directory: directory, selection: .epochs(wanted, andNewest: last || epoch == nil))
-        let (process, note) = try ProcessChoice.choice(pid: pid, in: store, verb: "writing")
+        let wanted = Set([last ? nil : epochOption.number, base].compactMap { $0 })
+        let store = try HeapStore.load(directory: directory.path, selection: .epochs(wanted, andNewest: last || epochOption.number == nil))
+        let (process, note) = try ProcessChoice.choice(pid: processOption.pid, in: store, verb: "writing")
         let line = try writeProfile(of: process)
         // Said once the profile is written, so that a failure stays a one-line error.
         if let note { writeToStandardError(note) }
@@ -55,7 +50,7 @@ struct PprofCommand: ParsableCommand {
     /// Builds, symbolises and writes the profile; returns the line to print.
     private func writeProfile(of process: ProcessHeap) throws(PprofError) -> String {
         let builder = PprofBuilder(process: process)
-        let indices = try builder.epochIndices(epoch: last ? nil : epoch, base: base)
+        let indices = try builder.epochIndices(epoch: last ? nil : epochOption.number, base: base)
         let symbolizer = Symbolizer()
         let profile = builder.profile(epochIndex: indices.epoch, baseIndex: indices.base, symbolizer: symbolizer)
         if let reason = symbolizer.unavailableReason { writeToStandardError("swheap: warning: \(reason)\n") }

@@ -23,8 +23,7 @@ struct ReportCommand: ParsableCommand {
             (unreferenced at exit, not growing). See docs/REPORT.md for how verdicts are decided and for the JSON schema.
             """)
 
-    @Argument(help: ArgumentHelp("A dump directory written by `swheap run`.", valueName: "directory"))
-    var directory: String
+    @OptionGroup var directory: DumpDirectoryArgument
 
     @Option(help: "List at most this many sites per process (suspects first).")
     var top: Int = 20
@@ -41,8 +40,7 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Detail every process, and list every site (not only suspects and sites holding 1% of the heap; suppressed ones too).")
     var all = false
 
-    @Option(help: "Report only this process.")
-    var pid: Int32?
+    @OptionGroup var processOption: ProcessOption
 
     @Option(help: ArgumentHelp("Write a self-contained HTML report (chart, findings, flame graph) to this file.", valueName: "file"))
     var html: String?
@@ -52,13 +50,13 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try HeapStore.load(directory: directory)
+        let store = try HeapStore.load(directory: directory.path)
         var processes = store.processes
-        if let pid {
+        if let pid = processOption.pid {
             processes = processes.filter { $0.pid == pid }
             if processes.isEmpty {
                 let known = store.processes.map { String($0.pid) }.joined(separator: ", ")
-                throw CommandFailure(message: "no process \(pid) in \(directory) (processes: \(known))")
+                throw CommandFailure(message: "no process \(pid) in \(directory.path) (processes: \(known))")
             }
         }
         var rules = noBuiltinSuppressions ? Suppressions() : Suppressions.builtIn
@@ -76,7 +74,7 @@ struct ReportCommand: ParsableCommand {
         } else if json {
             print(ReportJSON.render(reports), terminator: "")
         } else {
-            print(ReportTable(style: .forStandardOutput()).render(reports, detailsForAll: all || pid != nil), terminator: "")
+            print(ReportTable(style: .forStandardOutput()).render(reports, detailsForAll: all || processOption.pid != nil), terminator: "")
         }
     }
 
@@ -89,7 +87,7 @@ struct ReportCommand: ParsableCommand {
             let graph = FlameGraphSVG.heap(process, stacks: stacks, epochIndex: process.lastEpochIndex, baseIndex: nil, value: .inuseSpace)
             return ReportHTML.Section(report: report, process: process, flameGraph: graph)
         }
-        let page = ReportHTML.render(sections, title: "swheap report: \(directory)")
+        let page = ReportHTML.render(sections, title: "swheap report: \(directory.path)")
         try FileIO.writeAtomically(Array(page.utf8), to: path)
         print("wrote \(path): \(reports.count) process\(reports.count == 1 ? "" : "es")")
     }

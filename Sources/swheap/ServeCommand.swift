@@ -10,15 +10,14 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve a dump directory over HTTP: /metrics, /debug/pprof/heap and the HTML report at /.",
         discussion: """
-            Each request reads only the dumps that arrived since the last one. /metrics is the \
+            The directory may not exist yet. Each request reads only the dumps that arrived since the last one. /metrics is the \
             Prometheus text format (per process: live bytes and objects, allocated bytes, epochs; \
             per top finding: live bytes, growth rate, unreferenced bytes, labelled by site and \
             verdict). /debug/pprof/heap is the latest epoch as gzipped pprof, where Pyroscope and \
             Parca look for a Go service's heap (?pid=P for another process). Stops on SIGINT/SIGTERM.
             """)
 
-    @Argument(help: ArgumentHelp("A dump directory (it may not exist yet).", valueName: "directory"))
-    var directory: String
+    @OptionGroup var directory: DumpDirectoryArgument
 
     @Option(help: ArgumentHelp("Address to listen on (port 0: any free port, printed at start).", valueName: "host:port"))
     var listen = "127.0.0.1:9464"
@@ -43,8 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (host, port) = address!
-        let server = HeapServer(directory: directory, host: host, port: port, top: top, refreshSeconds: pageRefresh)
-        let directory = self.directory
+        let server = HeapServer(directory: directory.path, host: host, port: port, top: top, refreshSeconds: pageRefresh)
+        let directory = self.directory.path
         do {
             try await server.run { bound in
                 writeToStandardError("swheap: serving \(directory) at http://\(host):\(bound)/ (/metrics, /debug/pprof/heap)\n")
