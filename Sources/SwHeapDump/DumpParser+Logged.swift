@@ -53,53 +53,25 @@ extension DumpParser {
 
     /// COHORTS: live objects per (stack, birth cohort).
     mutating func cohorts(dumpEpoch: UInt64) throws(DumpError) -> [LiveCell] {
-        let name = DumpLayout.Tag.cohorts.name
-        let n = try recordCount(in: name, minimumRecord: DumpLayout.cohortRecordSize)
-        var cells: [LiveCell] = []
-        cells.reserveCapacity(n)
-        for index in 0..<n {
-            let raw = base.loadUnaligned(fromByteOffset: offset, as: RawCohort.self)
-            try check(DumpValidation.check(raw, index: index, dumpEpoch: dumpEpoch))
-            if raw.stack_id == 0 { throw fail(.zeroStackID) }
-            cells.append(LiveCell(stackID: raw.stack_id, birthEpoch: raw.birth_first, birthLast: raw.birth_last,
-                                  liveObjects: raw.live_objects, liveBytes: raw.live_bytes,
-                                  unreferencedObjects: raw.unref_objects, unreferencedBytes: raw.unref_bytes))
-            offset += Int(DumpLayout.cohortRecordSize)
+        try fixedRecords(in: .cohorts, as: RawCohort.self, size: DumpLayout.cohortRecordSize,
+                         check: { DumpValidation.check($0, index: $1, dumpEpoch: dumpEpoch) }) { raw in
+            LiveCell(stackID: raw.stack_id, birthEpoch: raw.birth_first, birthLast: raw.birth_last,
+                     liveObjects: raw.live_objects, liveBytes: raw.live_bytes,
+                     unreferencedObjects: raw.unref_objects, unreferencedBytes: raw.unref_bytes)
         }
-        return cells
     }
 
     /// A chunk's STACKS: the stacks new since the previous chunk, frames only.
     mutating func loggedStacks() throws(DumpError) -> [StackRecord] {
-        let name = DumpLayout.Tag.stacks.name
-        let n = try recordCount(in: name, minimumRecord: DumpLayout.stackFramesRecordSize)
-        var stacks: [StackRecord] = []
-        stacks.reserveCapacity(n)
-        for index in 0..<n {
-            try need(DumpLayout.stackFramesRecordSize, in: name)
-            let raw = base.loadUnaligned(fromByteOffset: offset, as: RawStackFrames.self)
-            offset += Int(DumpLayout.stackFramesRecordSize)
-            try check(DumpValidation.check(raw, index: index))
-            try need(UInt64(raw.depth) * 8, in: name)
-            let frames = u64Array(at: offset, count: Int(raw.depth))
-            offset += Int(raw.depth) * 8
-            stacks.append(StackRecord(id: raw.stack_id, frames: frames, allocObjects: 0, allocBytes: 0))
+        try stackRecords(in: .stacks, as: RawStackFrames.self, size: DumpLayout.stackFramesRecordSize, depth: \.depth,
+                         check: DumpValidation.check(_:index:)) { raw, frames in
+            StackRecord(id: raw.stack_id, frames: frames, allocObjects: 0, allocBytes: 0)
         }
-        return stacks
     }
 
     /// A chunk's ALLOC: cumulative allocation of the stacks whose figures changed.
     mutating func allocs() throws(DumpError) -> [RawAlloc] {
-        let name = DumpLayout.Tag.alloc.name
-        let n = try recordCount(in: name, minimumRecord: DumpLayout.allocRecordSize)
-        var records: [RawAlloc] = []
-        records.reserveCapacity(n)
-        for index in 0..<n {
-            let raw = base.loadUnaligned(fromByteOffset: offset, as: RawAlloc.self)
-            try check(DumpValidation.check(raw, index: index))
-            records.append(raw)
-            offset += Int(DumpLayout.allocRecordSize)
-        }
-        return records
+        try fixedRecords(in: .alloc, as: RawAlloc.self, size: DumpLayout.allocRecordSize,
+                         check: DumpValidation.check(_:index:)) { $0 }
     }
 }

@@ -205,63 +205,81 @@ struct DumpParser {
         return arguments
     }
 
+    /// MODULES (v1, and v2 log chunks): each module with its PT_LOAD segments.
     mutating func modules() throws(DumpError) -> [Module] {
         let name = DumpLayout.Tag.modules.name
-        let n = try recordCount(in: name, minimumRecord: DumpLayout.moduleRecordMinimum)
-        var modules: [Module] = []
-        modules.reserveCapacity(n)
-        for index in 0..<n {
-            let bias = try readU64(in: name)
-            let path = try string(in: name)
-            let buildID = try byteArray(in: name)
-            let segmentCount = try recordCount(in: name, minimumRecord: DumpLayout.segmentRecordSize)
-            var segments: [Segment] = []
-            segments.reserveCapacity(segmentCount)
-            for _ in 0..<segmentCount {
-                // recordCount guaranteed the bytes for every segment.
-                let raw = base.loadUnaligned(fromByteOffset: offset, as: RawSegment.self)
-                try check(DumpValidation.check(raw, module: index))
-                segments.append(Segment(start: raw.start, end: raw.end, fileOffset: raw.file_offset, flags: raw.flags))
-                offset += Int(DumpLayout.segmentRecordSize)
+        return try records(in: .modules, minimumRecord: DumpLayout.moduleRecordMinimum) { parser, index throws(DumpError) in
+            let bias = try parser.readU64(in: name)
+            let path = try parser.string(in: name)
+            let buildID = try parser.byteArray(in: name)
+            let segments = try parser.fixedRecords(in: .modules, as: RawSegment.self, size: DumpLayout.segmentRecordSize,
+                                                   check: { raw, _ in DumpValidation.check(raw, module: index) }) { raw in
+                Segment(start: raw.start, end: raw.end, fileOffset: raw.file_offset, flags: raw.flags)
             }
-            modules.append(Module(loadBias: bias, path: path, buildID: buildID, segments: segments))
+            return Module(loadBias: bias, path: path, buildID: buildID, segments: segments)
         }
-        return modules
     }
 
+    /// v1 STACKS: each stack with its cumulative allocation.
     mutating func stacks() throws(DumpError) -> [StackRecord] {
-        let name = DumpLayout.Tag.stacks.name
-        let n = try recordCount(in: name, minimumRecord: DumpLayout.stackRecordSize)
-        var stacks: [StackRecord] = []
-        stacks.reserveCapacity(n)
-        for index in 0..<n {
-            try need(DumpLayout.stackRecordSize, in: name)
-            let raw = base.loadUnaligned(fromByteOffset: offset, as: RawStack.self)
-            let id = raw.stack_id, depth = raw.depth
-            offset += Int(DumpLayout.stackRecordSize)
-            try check(DumpValidation.check(raw, index: index))
-            try need(UInt64(depth) * 8, in: name)
-            let frames = u64Array(at: offset, count: Int(depth))
-            offset += Int(depth) * 8
-            stacks.append(StackRecord(id: id, frames: frames, allocObjects: raw.alloc_objects, allocBytes: raw.alloc_bytes))
+        try stackRecords(in: .stacks, as: RawStack.self, size: DumpLayout.stackRecordSize, depth: \.depth,
+                         check: DumpValidation.check(_:index:)) { raw, frames in
+            StackRecord(id: raw.stack_id, frames: frames, allocObjects: raw.alloc_objects, allocBytes: raw.alloc_bytes)
         }
-        return stacks
     }
 
+    /// v1 LIVE: live objects per (stack, birth epoch).
     mutating func live(dumpEpoch: UInt64) throws(DumpError) -> [LiveCell] {
-        let name = DumpLayout.Tag.live.name
-        let n = try recordCount(in: name, minimumRecord: DumpLayout.liveRecordSize)
-        var cells: [LiveCell] = []
-        cells.reserveCapacity(n)
-        for index in 0..<n {
-            let raw = base.loadUnaligned(fromByteOffset: offset, as: RawLive.self)
-            try check(DumpValidation.check(raw, index: index, dumpEpoch: dumpEpoch))
-            cells.append(LiveCell(stackID: raw.stack_id, birthEpoch: raw.birth_epoch,
-                                  liveObjects: raw.live_objects, liveBytes: raw.live_bytes,
-                                  unreferencedObjects: raw.unref_objects, unreferencedBytes: raw.unref_bytes))
-            offset += Int(DumpLayout.liveRecordSize)
+        try fixedRecords(in: .live, as: RawLive.self, size: DumpLayout.liveRecordSize,
+                         check: { DumpValidation.check($0, index: $1, dumpEpoch: dumpEpoch) }) { raw in
+            LiveCell(stackID: raw.stack_id, birthEpoch: raw.birth_epoch,
+                     liveObjects: raw.live_objects, liveBytes: raw.live_bytes,
+                     unreferencedObjects: raw.unref_objects, unreferencedBytes: raw.unref_bytes)
         }
-        return cells
+    }
+
+    // MARK: Record loops (every section of records, v1 and v2)
+
+    /// A u32 count, then that many records, each read by `readRecord` (given its index).
+    mutating func records<Record>(in tag: DumpLayout.Tag, minimumRecord: UInt64,
+                                  _ readRecord: (inout DumpParser, Int) throws(DumpError) -> Record) throws(DumpError) -> [Record] {
+        let n = try recordCount(in: tag.name, minimumRecord: minimumRecord)
+        var records: [Record] = []
+        records.reserveCapacity(n)
+        for index in 0..<n { records.append(try readRecord(&self, index)) }
+        return records
+    }
+
+    /// Records that are one C struct each, checked by `rules`, then converted by `make`.
+    mutating func fixedRecords<Raw, Record>(in tag: DumpLayout.Tag, as _: Raw.Type, size: UInt64,
+                                            check rules: (Raw, Int) -> DumpError.Problem?,
+                                            _ make: (Raw) -> Record) throws(DumpError) -> [Record] {
+        try records(in: tag, minimumRecord: size) { parser, index throws(DumpError) in
+            // recordCount guaranteed the bytes for every record.
+            let raw = parser.base.loadUnaligned(fromByteOffset: parser.offset, as: Raw.self)
+            parser.offset += Int(size)
+            try parser.check(rules(raw, index))
+            return make(raw)
+        }
+    }
+
+    /// Stacks: a C struct that gives the depth, then that many u64 frames. The struct is
+    /// checked (depth bounded) before its frames are read.
+    mutating func stackRecords<Raw>(in tag: DumpLayout.Tag, as _: Raw.Type, size: UInt64, depth: (Raw) -> UInt32,
+                                    check rules: (Raw, Int) -> DumpError.Problem?,
+                                    _ make: (Raw, [UInt64]) -> StackRecord) throws(DumpError) -> [StackRecord] {
+        let name = tag.name
+        return try records(in: tag, minimumRecord: size) { parser, index throws(DumpError) in
+            try parser.need(size, in: name)
+            let raw = parser.base.loadUnaligned(fromByteOffset: parser.offset, as: Raw.self)
+            parser.offset += Int(size)
+            try parser.check(rules(raw, index))
+            let frameCount = Int(depth(raw))
+            try parser.need(UInt64(frameCount) * 8, in: name)
+            let frames = parser.u64Array(at: parser.offset, count: frameCount)
+            parser.offset += frameCount * 8
+            return make(raw, frames)
+        }
     }
 
     // MARK: Raw loads (callers have checked the bounds)

@@ -102,7 +102,10 @@ enum DumpValidation {
             return .invalidField(field: "\(record) birth_first..birth_last", value: "\(raw.birth_first)..\(raw.birth_last)",
                                 rule: "must be the cohort \(cohort.lowerBound)..\(cohort.upperBound) of sw_cohort_of at epoch \(dumpEpoch)")
         }
-        return liveFigures(record, raw.live_objects, raw.live_bytes, raw.unref_objects, raw.unref_bytes)
+        if let broken = liveFigures(record, raw.live_objects, raw.live_bytes, raw.unref_objects, raw.unref_bytes) {
+            return broken
+        }
+        return raw.stack_id == 0 ? .zeroStackID : nil
     }
 
     static func check(_ raw: RawStackFrames, index: Int) -> DumpError.Problem? {
