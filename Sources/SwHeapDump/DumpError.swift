@@ -45,7 +45,7 @@ public struct DumpError: SwHeapError, Equatable {
         case allocForUnknownStack(UInt32)
         /// A problem inside one chunk of a stack log.
         case inChunk(String, Problem)
-        case badCompression(what: String, reason: String)
+        case badCompression(what: String, ZlibError)
         case cohortForUnknownStack(UInt32, log: String, length: UInt64)
         /// The log is shorter than the length an epoch file names (the log was cut).
         case logShorterThanNamed(log: String, named: UInt64, complete: UInt64)
@@ -63,10 +63,9 @@ public struct DumpError: SwHeapError, Equatable {
     /// last epoch like this is skipped with a warning), as opposed to a damaged file.
     public var isIncomplete: Bool {
         switch problem {
-        case .truncatedHeader, .truncatedSectionHeader, .sectionPastEnd, .missingEnd, .logShorterThanNamed:
+        case .truncatedHeader, .truncatedSectionHeader, .sectionPastEnd, .missingEnd, .logShorterThanNamed,
+             .badCompression(_, .truncated):
             return true
-        case .badCompression(_, let reason):
-            return reason == ZlibError.truncated.description
         default:
             return false
         }
@@ -126,8 +125,8 @@ extension DumpError.Problem: CustomStringConvertible {
             return "\(chunk): \(problem)"
         case .missingSection(let section):
             return "missing \(section) section"
-        case .badCompression(let what, let reason):
-            return "cannot inflate the \(what): \(reason)"
+        case .badCompression(let what, let error):
+            return "cannot inflate the \(what): \(error)"
         case .cohortForUnknownStack(let id, let log, let length):
             return "COHORTS section refers to stack id \(id), which \(log) does not list in its first \(length) bytes"
         case .logShorterThanNamed(let log, let named, let complete):

@@ -27,7 +27,7 @@ extension DumpParser {
 
     func inflate(_ input: UnsafeRawBufferPointer, what: String, limit: Int, sizeHint: Int = 0) throws(DumpError) -> [UInt8] {
         do throws(ZlibError) { return try Zlib.decompress(input, limit: limit, sizeHint: sizeHint) } catch {
-            throw fail(.badCompression(what: what, reason: error.description))
+            throw fail(.badCompression(what: what, error))
         }
     }
 

@@ -160,6 +160,13 @@ final class DumpReaderTests: XCTestCase {
         }
     }
 
+    func testOnlyACutCompressedStreamIsIncomplete() {
+        // What a writer killed mid-write leaves, told from damage by the error's case.
+        XCTAssertTrue(DumpError(path: path, problem: .badCompression(what: "body", .truncated)).isIncomplete)
+        XCTAssertFalse(DumpError(path: path, problem: .badCompression(what: "body", .trailingBytes(3))).isIncomplete)
+        XCTAssertFalse(DumpError(path: path, problem: .badCompression(what: "body", .zlib(operation: "inflate", code: -3))).isIncomplete)
+    }
+
     // MARK: Never crash
 
     func testEveryTruncationIsAnError() {
