@@ -1,5 +1,6 @@
 // The dump layout as Swift reads it from swheap_format.h agrees with docs/FORMAT.md.
 
+import Foundation
 import XCTest
 @testable import SwHeapDump
 @testable import SwHeapTestSupport
@@ -17,20 +18,24 @@ final class FormatLayoutTests: XCTestCase {
         XCTAssertEqual(DumpLayout.logMagic, Array("SWHEAPL2".utf8))
         XCTAssertEqual([DumpLayout.oldestVersion, DumpLayout.logVersion], [1, 2])
         XCTAssertEqual(DumpLayout.flagDeflated, 16)
-        XCTAssertEqual([DumpLayout.logHeaderSize, DumpLayout.logChunkSize], [32, 24])
-        XCTAssertEqual([DumpLayout.stackFramesRecordSize, DumpLayout.allocRecordSize, DumpLayout.cohortRecordSize], [8, 24, 48])
-        XCTAssertEqual(MemoryLayout<RawCohort>.size, 48)
-        XCTAssertEqual(MemoryLayout<RawLogChunk>.size, 24)
     }
 
-    func testRecordSizesMatchTheCStructs() {
-        XCTAssertEqual(DumpLayout.headerSize, 72)
-        XCTAssertEqual(MemoryLayout<RawHeader>.size, DumpLayout.headerSize)
-        XCTAssertEqual(MemoryLayout<RawSection>.size, DumpLayout.sectionHeaderSize)
-        XCTAssertEqual(MemoryLayout<RawSegment>.size, Int(DumpLayout.segmentRecordSize))
-        XCTAssertEqual(MemoryLayout<RawStack>.size, Int(DumpLayout.stackRecordSize))
-        XCTAssertEqual(MemoryLayout<RawLive>.size, Int(DumpLayout.liveRecordSize))
-        XCTAssertEqual(DumpLayout.moduleRecordMinimum, 8 + 4 + 4 + 4)
+    /// swheap_format.h asserts each struct's size against its own constant; only a test can
+    /// hold the header to the specification: every record's fixed part, added up from the
+    /// field types in the tables of docs/FORMAT.md, is the size the reader steps by.
+    func testRecordSizesAreThoseOfFormatMDTables() throws {
+        let format = try FormatTables(path: FormatTables.defaultPath)
+        XCTAssertEqual(try format.fixedSize(under: "Header (72 bytes)"), DumpLayout.headerSize)
+        XCTAssertEqual(try format.fixedSize(under: "Sections"), DumpLayout.sectionHeaderSize)
+        XCTAssertEqual(try format.fixedSize(under: "COHORTS"), Int(DumpLayout.cohortRecordSize))
+        XCTAssertEqual(try format.fixedSize(under: "Stack log", table: 0), DumpLayout.logHeaderSize)
+        XCTAssertEqual(try format.fixedSize(under: "Stack log", table: 1), DumpLayout.logChunkSize)
+        XCTAssertEqual(try format.fixedSize(under: "MODULES"), Int(DumpLayout.moduleRecordMinimum))
+        XCTAssertEqual(try format.segmentSize(under: "MODULES"), Int(DumpLayout.segmentRecordSize))
+        XCTAssertEqual(try format.fixedSize(under: "STACKS"), Int(DumpLayout.stackFramesRecordSize))
+        XCTAssertEqual(try format.fixedSize(under: "ALLOC"), Int(DumpLayout.allocRecordSize))
+        XCTAssertEqual(try format.fixedSize(under: "STACKS (version 1)"), Int(DumpLayout.stackRecordSize))
+        XCTAssertEqual(try format.fixedSize(under: "LIVE (version 1)"), Int(DumpLayout.liveRecordSize))
     }
 
     /// The header offsets of docs/FORMAT.md, read from bytes the writer produced.
@@ -60,5 +65,73 @@ final class FormatLayoutTests: XCTestCase {
         XCTAssertEqual(Module.vdsoPath, "[vdso]")
         XCTAssertTrue(Module(loadBias: 0, path: "[vdso]", buildID: [], segments: []).isVDSO)
         XCTAssertFalse(Module(loadBias: 0, path: "", buildID: [], segments: []).isVDSO)
+    }
+}
+
+/// The record tables of docs/FORMAT.md: `| type | field |` (or `| offset | type | field |`)
+/// rows under a heading.
+struct FormatTables {
+    static let defaultPath = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("docs/FORMAT.md").path
+
+    /// Per heading (without the #s), its tables, each the type column of its rows.
+    private var tables: [String: [[String]]] = [:]
+
+    init(path: String) throws {
+        var heading = "", inTable = false
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("#") {
+                heading = line.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces)
+                inTable = false
+                continue
+            }
+            guard line.hasPrefix("|") else { inTable = false; continue }
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            if !inTable {  // the header row starts a table
+                inTable = true
+                tables[heading, default: []].append([])
+                continue
+            }
+            if cells.allSatisfy({ $0.allSatisfy { $0 == "-" } }) { continue }  // |---|---|
+            // The type is the first column, or the second after an offset column.
+            let type = cells.count >= 3 && Int(cells[0]) != nil ? cells[1] : cells[0]
+            tables[heading]![tables[heading]!.count - 1].append(type)
+        }
+    }
+
+    /// Bytes of the record's fixed part: its fields up to the first one of variable length
+    /// (a string counts its u32 length only: the record's minimum).
+    func fixedSize(under heading: String, table: Int = 0) throws -> Int {
+        var bytes = 0
+        for type in try types(under: heading, table: table) {
+            guard let size = Self.size(of: type) else { break }
+            bytes += size
+        }
+        return bytes
+    }
+
+    /// Bytes of one segment, from the `per segment: u64, ...` row of MODULES.
+    func segmentSize(under heading: String) throws -> Int {
+        let row = try XCTUnwrap(types(under: heading, table: 0).first { $0.hasPrefix("per segment:") })
+        return try row.dropFirst("per segment:".count).split(separator: ",").reduce(0) { sum, type in
+            try sum + XCTUnwrap(Self.size(of: type.trimmingCharacters(in: .whitespaces)), "type \(type)")
+        }
+    }
+
+    private func types(under heading: String, table: Int) throws -> [String] {
+        let found = try XCTUnwrap(tables[heading], "no table under \"\(heading)\" in FORMAT.md")
+        return try XCTUnwrap(table < found.count ? found[table] : nil, "no table \(table) under \"\(heading)\"")
+    }
+
+    /// A fixed-size type's bytes; nil for a variable one (`u64[d]`, `...`, a list of segments).
+    private static func size(of type: String) -> Int? {
+        switch type {
+        case "u32", "string": return 4
+        case "u64", "f64": return 8
+        default:
+            guard type.hasPrefix("u8["), type.hasSuffix("]") else { return nil }
+            return Int(type.dropFirst(3).dropLast())
+        }
     }
 }
