@@ -121,46 +121,49 @@ final class ScanHeapTests: XCTestCase {
         c.storeBytes(of: d, as: UnsafeMutableRawPointer.self)
         d.storeBytes(of: c, as: UnsafeMutableRawPointer.self)
         var roots: [UInt] = [UInt(bitPattern: root), UInt(bitPattern: e + blocks[15].1)]
-
-        // Another thread of the test process (XCTest's, Dispatch's, an earlier test's server)
-        // may be stopped in the middle of malloc, its chunk headers half written: the walk then
-        // rightly gives up (the exit scan claims nothing in that case). Try again a few times.
-        var world = sw_world(), maps = sw_map_list(), index = sw_chunk_index()
-        var walked = false
-        for _ in 0..<5 where !walked {
-            XCTAssertTrue(sw_world_stop(&world, 2_000_000_000))
-            XCTAssertTrue(sw_maps_read(&maps))
-            walked = sw_heap_walk(&index, &maps, nil, 0)
-            if !walked {
-                sw_chunk_index_free(&index); sw_maps_free(&maps); sw_world_release(&world)
-                (index, maps, world) = (sw_chunk_index(), sw_map_list(), sw_world())
-                usleep(20_000)
-            }
-        }
-        XCTAssertTrue(walked, "the heap walk succeeds within 5 tries")
-        defer { sw_chunk_index_free(&index); sw_maps_free(&maps); sw_world_release(&world) }
-        for (p, size) in blocks {
-            let at = UInt(bitPattern: p)
-            let c = sw_chunk_at(&index, at)
-            XCTAssertGreaterThanOrEqual(c, 0, "block of \(size) bytes found")
-            guard c >= 0 else { continue }
-            XCTAssertEqual(index.start[c], at, "block of \(size) bytes starts its chunk")
-            XCTAssertGreaterThanOrEqual(index.end[c], at + UInt(size))
-            XCTAssertEqual(sw_chunk_at(&index, at + UInt(size) / 2), c)
-        }
-        let watched = [root, a, b, c, d, e].map { sw_chunk_at(&index, UInt(bitPattern: $0)) }
-        XCTAssertFalse(watched.contains(-1))
-        for w in watched { index.reached[w] |= 2 }
+        let watchedBlocks = [root, a, b, c, d, e].map { UInt(bitPattern: $0) }
         // e's payload ends at its requested size, as the exit scan narrows sampled chunks.
-        index.end[watched[5]] = UInt(bitPattern: e) + UInt(blocks[15].1)
-        var flood = sw_flood()
-        XCTAssertTrue(sw_flood_begin(&flood, &index, watched.count))
-        roots.withUnsafeMutableBufferPointer { words in
-            let lo = UInt(bitPattern: words.baseAddress)
-            sw_flood_range(&flood, lo, lo + UInt(words.count * MemoryLayout<UInt>.stride))
+        let eEnd = UInt(bitPattern: e) + UInt(blocks[15].1)
+
+        // What the child finds: per block its chunk, then per watched block whether it was reached.
+        let reachedAt = blocks.count
+        let found = try walkHeapInChild(findings: blocks.count + watchedBlocks.count, blank: ChunkFinding()) { index, findings in
+            for (i, (p, size)) in blocks.enumerated() {
+                let at = UInt(bitPattern: p)
+                let chunk = sw_chunk_at(&index, at)
+                findings[i].chunk = chunk
+                guard chunk >= 0 else { continue }
+                findings[i].start = index.start[chunk]
+                findings[i].end = index.end[chunk]
+                findings[i].chunkOfMiddle = sw_chunk_at(&index, at + UInt(size) / 2)
+            }
+            // No Swift allocation in the child: the watched chunks go straight into the findings.
+            let watched = UnsafeMutableBufferPointer(rebasing: findings[reachedAt...])
+            for (k, address) in watchedBlocks.enumerated() { watched[k].chunk = sw_chunk_at(&index, address) }
+            guard !watched.contains(where: { $0.chunk < 0 }) else { return }
+            for w in watched { index.reached[w.chunk] |= 2 }
+            index.end[watched[5].chunk] = eEnd
+            var flood = sw_flood()
+            guard sw_flood_begin(&flood, &index, watched.count) else { return }
+            roots.withUnsafeMutableBufferPointer { words in
+                let lo = UInt(bitPattern: words.baseAddress)
+                sw_flood_range(&flood, lo, lo + UInt(words.count * MemoryLayout<UInt>.stride))
+            }
+            sw_flood_end(&flood)
+            for k in watched.indices { watched[k].reached = index.reached[watched[k].chunk] & 1 == 1 }
         }
-        sw_flood_end(&flood)
-        XCTAssertEqual(watched.map { index.reached[$0] & 1 == 1 }, [true, true, true, false, false, false])
+        let findings = try XCTUnwrap(found, "the heap walk succeeds")
+        for ((p, size), finding) in zip(blocks, findings) {
+            let at = UInt(bitPattern: p)
+            XCTAssertGreaterThanOrEqual(finding.chunk, 0, "block of \(size) bytes found")
+            guard finding.chunk >= 0 else { continue }
+            XCTAssertEqual(finding.start, at, "block of \(size) bytes starts its chunk")
+            XCTAssertGreaterThanOrEqual(finding.end, at + UInt(size))
+            XCTAssertEqual(finding.chunkOfMiddle, finding.chunk)
+        }
+        let watched = findings[reachedAt...]
+        XCTAssertFalse(watched.contains { $0.chunk < 0 }, "every watched block has a chunk")
+        XCTAssertEqual(watched.map(\.reached), [true, true, true, false, false, false])
     }
 }
 
@@ -179,16 +182,7 @@ extension ScanHeapTests {
         // Only 64 KiB stay writable: the rest PROT_NONE, as glibc leaves an arena's heap.
         XCTAssertEqual(mprotect(UnsafeMutableRawPointer(heap) + 65536, heapMax - 65536, PROT_NONE), 0)
         func walks() throws -> Bool {
-            var world = sw_world()
-            XCTAssertTrue(sw_world_stop(&world, 2_000_000_000))
-            defer { sw_world_release(&world) }
-            var maps = sw_map_list()
-            XCTAssertTrue(sw_maps_read(&maps))
-            defer { sw_maps_free(&maps) }
-            var index = sw_chunk_index()
-            let ok = sw_heap_walk(&index, &maps, nil, 0)
-            sw_chunk_index_free(&index)
-            return ok
+            try walkHeapInChild(findings: 0, blank: ChunkFinding()) { _, _ in } != nil
         }
         let plain = try walks()
         // Under TSan this process's heap is not glibc's to walk at all (under ASan it is).
@@ -206,6 +200,62 @@ extension ScanHeapTests {
         (chunk + 10)[1] = 0x7 // ...followed by one of size 0 with every flag set: corrupt
         XCTAssertFalse(try walks(), "a corrupt chunk in a heap: the walk gives up")
     }
+}
+
+/// What the forked child of a heap walk learnt about one block.
+private struct ChunkFinding: BitwiseCopyable {
+    var chunk = -1
+    var start: UInt = 0
+    var end: UInt = 0
+    var chunkOfMiddle = -1
+    var reached = false
+}
+
+/// Walks glibc's heap in a forked child of the test process and returns what `inspect` wrote
+/// about the chunks it found, or nil when the walk gave up.
+///
+/// Not in the test process itself: one of its other threads (XCTest's, Dispatch's, an earlier
+/// test's server) may be inside malloc with a chunk header half written, and the walk rightly
+/// gives up on that. The child has one thread, and glibc's fork() holds every arena's lock while
+/// it copies the process, so the child's heap is never caught mid-change. The child writes its
+/// findings into memory shared with the parent and ends with _exit, never returning to XCTest.
+private func walkHeapInChild<Finding: BitwiseCopyable>(
+    findings count: Int, blank: Finding,
+    _ inspect: (inout sw_chunk_index, UnsafeMutableBufferPointer<Finding>) -> Void
+) throws -> [Finding]? {
+    let bytes = max(1, count) * MemoryLayout<Finding>.stride
+    let shared = try XCTUnwrap(mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0))
+    XCTAssertNotEqual(shared, MAP_FAILED)
+    defer { munmap(shared, bytes) }
+    let findings = UnsafeMutableBufferPointer(start: shared.bindMemory(to: Finding.self, capacity: count), count: count)
+    _ = findings.initialize(repeating: blank)
+
+    let child = fork()
+    if child == 0 {
+        var maps = sw_map_list(), index = sw_chunk_index()
+        guard sw_maps_read(&maps), sw_heap_walk(&index, &maps, nil, 0) else { _exit(ChildExit.walkGaveUp) }
+        inspect(&index, findings)
+        _exit(ChildExit.walked)
+    }
+    XCTAssertGreaterThan(child, 0, "fork")
+    var status: Int32 = 0
+    while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+    let exitCode = status & 0x7f == 0 ? (status >> 8) & 0xff : -1  // WIFEXITED, WEXITSTATUS
+    switch exitCode {
+    case ChildExit.walked: return Array(findings)
+    case ChildExit.walkGaveUp: return nil
+    default: throw ChildCrashed(status: status)
+    }
+}
+
+private enum ChildExit {
+    static let walked: Int32 = 0
+    static let walkGaveUp: Int32 = 3
+}
+
+private struct ChildCrashed: Error, CustomStringConvertible {
+    var status: Int32
+    var description: String { "the heap walk's child ended with wait status \(status)" }
 }
 
 /// Addresses handed from a thread to the test (the semaphore orders the accesses).
