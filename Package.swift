@@ -54,23 +54,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // What only tests, benchmarks and `swheap synth` use: the dump writer, the heap
-        // simulator, synthetic processes, running tools and compiling fixtures.
-        .target(name: "SwHeapTestSupport", dependencies: ["SwHeapRanking", "CSwHeapFormat"]),
+        // `swheap synth`: dumps written exactly as the shim writes them (DumpWriter,
+        // LoggedDumpWriter) for deterministic made-up processes. Tests and benchmarks use it too.
+        .target(name: "SwHeapSynth", dependencies: ["SwHeapDump", "SwHeapSystem", "CSwHeapFormat"]),
+        // What only tests use, never linked into the product: the heap simulator, running
+        // tools, compiling fixtures, scratch directories.
+        .target(name: "SwHeapTestSupport", dependencies: ["SwHeapSynth", "SwHeapRanking", "CSwHeapFormat"]),
         .executableTarget(
             name: "swheap",
             dependencies: [
                 "SwHeapOutput",
                 "SwHeapServe",
-                "SwHeapTestSupport",
+                "SwHeapSynth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "CSwHeapTests", dependencies: ["CSwHeap", "CSwHeapFormat", "CZlib"]),
         // Pure Swift: no compiler, tool or shim is run.
-        .testTarget(name: "UnitTests", dependencies: ["SwHeapOutput", "SwHeapTestSupport"]),
+        .testTarget(name: "UnitTests", dependencies: ["SwHeapOutput", "SwHeapSynth", "SwHeapTestSupport"]),
         // Compile fixtures, run them under the real shim, call the CLI, llvm-symbolizer and
         // `go tool pprof`. Needs scripts/build first (scripts/test does it).
-        .testTarget(name: "IntegrationTests", dependencies: ["SwHeapOutput", "SwHeapTestSupport", "CSwHeapFormat"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SwHeapOutput", "SwHeapSynth", "SwHeapTestSupport", "CSwHeapFormat"]),
     ]
 )

@@ -12,6 +12,7 @@ import Darwin
 import CSwHeapFormat
 import SwHeapDump
 import SwHeapRanking
+import SwHeapSynth
 
 extension SplitMix64 {
     /// Offset so seed 0 is not the generator's own start (the sequences the ranking tests were tuned on).

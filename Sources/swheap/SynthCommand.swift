@@ -4,7 +4,7 @@
 import ArgumentParser
 import SwHeapDump
 import SwHeapSystem
-import SwHeapTestSupport
+import SwHeapSynth
 
 #if canImport(Glibc)
 import Glibc

@@ -5,7 +5,7 @@
 
 import Foundation
 import SwHeapDump
-import SwHeapTestSupport
+import SwHeapSynth
 import XCTest
 
 final class CLIBadInputTests: XCTestCase {

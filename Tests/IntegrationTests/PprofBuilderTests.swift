@@ -6,6 +6,7 @@ import XCTest
 @testable import SwHeapOutput
 @testable import SwHeapStore
 @testable import SwHeapSymbols
+@testable import SwHeapSynth
 @testable import SwHeapTestSupport
 
 /// Dumps of one process over three epochs with exact counts (rate 1), frames inside a compiled

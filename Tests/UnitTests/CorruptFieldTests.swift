@@ -6,7 +6,7 @@
 import XCTest
 @testable import SwHeapDump
 @testable import SwHeapOutput
-@testable import SwHeapTestSupport
+@testable import SwHeapSynth
 
 final class CorruptFieldTests: XCTestCase {
     let path = "swheap.app.12/12.000003.swheap"

@@ -3,7 +3,7 @@
 import XCTest
 @testable import SwHeapDump
 @testable import SwHeapSystem
-@testable import SwHeapTestSupport
+@testable import SwHeapSynth
 
 final class DumpReaderTests: XCTestCase {
     let path = "swheap.app.12/12.000003.swheap"

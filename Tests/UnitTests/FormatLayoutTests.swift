@@ -3,7 +3,7 @@
 import Foundation
 import XCTest
 @testable import SwHeapDump
-@testable import SwHeapTestSupport
+@testable import SwHeapSynth
 
 final class FormatLayoutTests: XCTestCase {
     func testConstantsComeFromTheHeader() {

@@ -4,6 +4,7 @@ import Foundation
 import XCTest
 @testable import SwHeapDump
 @testable import SwHeapStore
+@testable import SwHeapSynth
 @testable import SwHeapTestSupport
 
 final class HeapStoreTests: XCTestCase {

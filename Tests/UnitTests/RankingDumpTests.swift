@@ -8,6 +8,7 @@ import XCTest
 @testable import SwHeapRanking
 @testable import SwHeapStore
 @testable import SwHeapSymbols
+@testable import SwHeapSynth
 @testable import SwHeapTestSupport
 
 final class RankingDumpTests: XCTestCase {

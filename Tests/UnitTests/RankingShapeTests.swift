@@ -1,6 +1,7 @@
 import XCTest
 @testable import SwHeapDump
 @testable import SwHeapRanking
+@testable import SwHeapSynth
 @testable import SwHeapTestSupport
 
 final class RankingShapeTests: XCTestCase {

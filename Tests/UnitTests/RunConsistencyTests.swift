@@ -4,6 +4,7 @@
 import XCTest
 @testable import SwHeapDump
 @testable import SwHeapStore
+@testable import SwHeapSynth
 @testable import SwHeapTestSupport
 
 final class RunConsistencyTests: XCTestCase {

@@ -1,6 +1,6 @@
 // Encodes a `Dump` into the bytes of a dump file (docs/FORMAT.md), exactly as the shim would,
 // from the same C record layouts (swheap_format.h). Tests, benchmarks and `swheap synth` use
-// it; swheap itself never writes dumps.
+// it; the commands that read dumps never write one.
 
 import CSwHeapFormat
 import SwHeapDump
