@@ -70,8 +70,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CSwHeapTests", dependencies: ["CSwHeap", "CSwHeapFormat", "CZlib"]),
-        // Pure Swift: no compiler, tool or shim is run.
-        .testTarget(name: "UnitTests", dependencies: ["SwHeapOutput", "SwHeapSynth", "SwHeapTestSupport"]),
+        // One per stage, beside it. Pure Swift: no compiler, tool or shim is run.
+        .testTarget(name: "SwHeapSystemTests", dependencies: ["SwHeapSystem", "SwHeapTestSupport"]),
+        .testTarget(name: "SwHeapDumpTests", dependencies: ["SwHeapDump", "SwHeapSynth"]),
+        // Some also rank what they loaded: v1 and v2 of one run must give the same verdicts.
+        .testTarget(name: "SwHeapStoreTests", dependencies: ["SwHeapStore", "SwHeapRanking", "SwHeapSynth", "SwHeapTestSupport"]),
+        .testTarget(name: "SwHeapSymbolsTests", dependencies: ["SwHeapSymbols", "SwHeapTestSupport"]),
+        // Some check a ranking as the report words and prints it (reasons, table, JSON).
+        .testTarget(name: "SwHeapRankingTests", dependencies: ["SwHeapRanking", "SwHeapOutput", "SwHeapSynth", "SwHeapTestSupport"]),
+        .testTarget(name: "SwHeapOutputTests", dependencies: ["SwHeapOutput", "SwHeapTestSupport"]),
         // Compile fixtures, run them under the real shim, call the CLI, llvm-symbolizer and
         // `go tool pprof`. Needs scripts/build first (scripts/test does it).
         .testTarget(name: "IntegrationTests", dependencies: ["SwHeapOutput", "SwHeapSynth", "SwHeapTestSupport", "CSwHeapFormat"]),

@@ -45,4 +45,35 @@ final class QuantityTests: XCTestCase {
                        [[" #", "site", "reason"], ["10", "f   ", "why"]])
         XCTAssertEqual(Columns().pad([]), [])
     }
+
+    // MARK: The formatter cannot trap on any Double (what scripts/fuzz-cli once found)
+
+    func testFormatterSurvivesAnyDouble() {
+        let values: [Double] = [.nan, -.nan, .infinity, -.infinity, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+                                1e308, -1e308, 0x1p63, -0x1p63, 0x1p64, 1e19, .leastNonzeroMagnitude, -0.0]
+        for value in values {
+            _ = Quantity.bytes(value)
+            _ = Quantity.bytes(value, precision: .tenths)
+            _ = Quantity.rate(value)
+            _ = Quantity.percent(value)
+            _ = Quantity.seconds(value)
+            _ = Quantity.hundredths(value)
+            _ = Quantity.tenths(abs(value))
+        }
+        XCTAssertEqual(Quantity.bytes(1e308), "\(Int.max) PiB")
+        XCTAssertEqual(Quantity.bytes(0x1p64), "16384 PiB")
+        XCTAssertEqual(Quantity.percent(.nan), "0%")
+    }
+
+    func testSaturatingConversion() {
+        XCTAssertEqual(Int64(saturating: .nan), 0)
+        XCTAssertEqual(Int64(saturating: .infinity), .max)
+        XCTAssertEqual(Int64(saturating: -.infinity), .min)
+        XCTAssertEqual(Int64(saturating: 0x1p63), .max)
+        XCTAssertEqual(Int64(saturating: -0x1p63), .min)
+        XCTAssertEqual(Int64(saturating: 0x1p62), 1 << 62)
+        XCTAssertEqual(Int64(saturating: 2.5), 3)
+        XCTAssertEqual(Int64(saturating: -2.4), -2)
+        XCTAssertEqual(Int(saturating: 1e300), .max)
+    }
 }
