@@ -57,8 +57,7 @@ final class DumpFileFaultTests: XCTestCase {
         seam.pointee.write = faultyWrite
         seam.pointee.rename = faultyRename
         seam.pointee.mkdir = faultyMkdir
-        let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-        var template = Array("\(base)/swheap-faults.XXXXXX".utf8CString)
+        var template = Array((NSTemporaryDirectory() + "swheap-faults.XXXXXX").utf8CString)
         dir = String(cString: try XCTUnwrap(mkdtemp(&template)))
     }
 

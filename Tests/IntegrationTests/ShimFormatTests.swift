@@ -21,7 +21,7 @@ final class ShimFormatTests: XCTestCase {
     /// Every epoch file must stand alone with its log, or the checker fails naming it.
     static func check(_ dumps: URL) throws -> Directory {
         let checker = Harness.fixtures.appendingPathComponent("v2check.py").path
-        let result = try Harness.run("/usr/bin/python3", [checker, dumps.path], environment: [:])
+        let result = try Harness.run("python3", [checker, dumps.path], environment: [:])
         guard result.status == 0 else { throw HarnessError("v2check: \(result.stderr)") }
         return try JSONDecoder().decode(Directory.self, from: Data(result.stdout.utf8))
     }
