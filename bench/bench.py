@@ -89,7 +89,7 @@ def workloads(tmp, quick):
                         "note": "Swift toolchain clang++ -O2 -c bench/templates.cpp"},
         "python json/re": {"argv": [py, os.path.join(BENCH, "churn.py"), "40"], "env": {"PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0"},
                            "note": f"{py} bench/churn.py, PYTHONMALLOC=malloc PYTHONHASHSEED=0"},
-        "sqlite3": {"argv": [shutil.which("sqlite3") or "/usr/bin/sqlite3", ":memory:"],
+        "sqlite3": {"argv": [shutil.which("sqlite3") or sys.exit("bench: no sqlite3 on PATH"), ":memory:"],
                     "stdin": os.path.join(BENCH, "sqlite.sql"), "note": "sqlite3 :memory: < bench/sqlite.sql"},
     }
 
