@@ -382,7 +382,9 @@ def main():
         if not args.no_callgrind:
             iters = args.callgrind_iters or (20000 if args.quick else 200000)
             wls = workloads(tmp, args.quick)
-            programs = {} if args.quick else {w: wls[w] for w in ("sqlite3", "python json/re")}
+            # Whole programs under callgrind (minutes each): those of sqlite3 and CPython that --workloads selects.
+            programs = {} if args.quick else {w: wls[w] for w in ("sqlite3", "python json/re")
+                                              if not args.workloads or w in args.workloads}
             cg, text = callgrind(tmp, lib, iters, programs)
             report += ["", "### Instructions per malloc/free pair (callgrind, mtbench)", "", text]
             data["callgrind"] = cg
