@@ -319,13 +319,16 @@ def dumplat(tmp, lib, seconds):
         files = [f for f in os.listdir(d) if f.endswith(".swheap")] if os.path.isdir(d) else []
         fields["dumps_written"] = len(files)
         fields["dump_mib"] = max([os.path.getsize(os.path.join(d, f)) for f in files] or [0]) / 2**20
+        # Format v2: the stacks are in the stack log, written once; an epoch file holds cohorts.
+        logs = [f for f in os.listdir(d) if f.endswith(".log")] if os.path.isdir(d) else []
+        fields["log_mib"] = sum(os.path.getsize(os.path.join(d, f)) for f in logs) / 2**20
         res[name] = fields
         shutil.rmtree(d, ignore_errors=True)
         log(f"dumplat {name}: {out.strip()}")
-    lines = ["| run | stacks | dumps written | largest dump MiB | mallocs timed | p50 ns | p99 ns | p99.9 ns | max ms | > 100 us | > 1 ms |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| run | stacks | dumps written | largest epoch file MiB | stack log MiB | mallocs timed | p50 ns | p99 ns | p99.9 ns | max ms | > 100 us | > 1 ms |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, f in res.items():
-        lines.append(f"| {name} | {f['stacks_created']} | {f['dumps_written']} | {f['dump_mib']:.1f} | {f['mallocs']} | "
+        lines.append(f"| {name} | {f['stacks_created']} | {f['dumps_written']} | {f['dump_mib']:.2f} | {f['log_mib']:.1f} | {f['mallocs']} | "
                      f"{f['p50_ns']} | {f['p99_ns']} | {f['p999_ns']} | {int(f['max_ns']) / 1e6:.2f} | "
                      f"{f['over_100us']} | {f['over_1ms']} |")
     return res, "\n".join(lines)
