@@ -155,10 +155,10 @@ static inline void sw_cohort_of(uint32_t birth, uint32_t epoch, uint32_t *first,
 }
 
 /* Retention (SWHEAP_KEEP in the shim, the bounded timeline of the reader): with `newest` the
- * newest epoch, the `recent` newest epochs are all kept, older ones at spacings that double
- * with age (epochs divisible by the spacing), and epoch 1 always. About recent * (1 +
- * log2(newest / recent)) epochs are kept. An epoch dropped once stays dropped as `newest`
- * grows, so thinning never needs an epoch back. */
+ * newest epoch, the 2 * recent newest epochs are all kept, older ones at spacings that double
+ * with age (epochs divisible by the spacing), and epoch 1 always. At most recent * (j + 1) + 1
+ * epochs are kept while newest <= recent * 2^j (docs/FORMAT.md, "Retention"). An epoch
+ * dropped once stays dropped as `newest` grows, so thinning never needs an epoch back. */
 static inline int sw_retention_keeps(uint64_t epoch, uint64_t newest, uint64_t recent) {
     if (epoch <= 1 || recent == 0 || epoch + recent > newest) return 1;
     uint64_t age = newest - epoch, spacing = 1;
