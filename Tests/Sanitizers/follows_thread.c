@@ -1,6 +1,6 @@
 /* Whether the sanitizer runtime follows the calling thread, for scripts/sanitizers' build of
  * the shim only (compiled with -DSW_SANITIZER_GATE, without instrumentation; the real library
- * has no such file and its gate is a constant, shim.h).
+ * has no such file and its gate is a constant, sw_record.h).
  *
  * Under ThreadSanitizer a thread allocates before the runtime has set it up (glibc's
  * pthread_getattr_np reallocs inside TSan's own ThreadStart) and after it has torn it down
@@ -13,7 +13,8 @@
  * always yes. Asked only on the shim's slow paths (a sample about to be recorded, a free or
  * realloc of a block that may be sampled), so its cost does not matter. */
 #define _GNU_SOURCE
-#include "shim.h"
+#include "sw_next_allocator.h"
+#include "sw_record.h"
 
 #include <errno.h>
 
