@@ -74,7 +74,8 @@ void sw_config_load(sw_config *c) {
         sw_warn(SW_WARN_SETTING, "ignoring a malformed or out-of-range setting", "SWHEAP_SIGNAL", "using its default");
         c->signal = 0;
     }
-    c->keep = number("SWHEAP_KEEP", 0, UINT32_MAX);
+    c->keep = number("SWHEAP_KEEP", SW_DEFAULT_KEEP, UINT32_MAX);
+    c->max_bytes = number("SWHEAP_MAX_BYTES", SW_DEFAULT_MAX_BYTES, UINT64_MAX);
     c->follow = flag("SWHEAP_FOLLOW", true);
     c->scan = flag("SWHEAP_SCAN", true);
     const char *unwind = getenv("SWHEAP_UNWIND");

@@ -70,8 +70,10 @@ bool sw_dump_write(bool final) {
     uint64_t log_length = 0;
     const char *log_name = NULL;
     size_t log_name_len = 0;
+    uint32_t log_first = 0;
     bool ok = !cmdline.failed && !modules.failed &&
-              sw_imagelog_append(epoch, modules.data, modules.len, &log_length, &log_name, &log_name_len);
+              sw_imagelog_append(epoch, modules.data, modules.len, sw_retention_rotate_at(), &log_length, &log_name,
+                                 &log_name_len, &log_first);
     sw_dump_meta meta = {
         .flags = (final ? SW_FLAG_FINAL : 0) | (scanned ? SW_FLAG_SCANNED : 0) |
                  (scanned && mode == SW_SCAN_REACHABILITY ? SW_FLAG_REACHABILITY : 0) | (truncated ? SW_FLAG_TRUNCATED : 0),
@@ -95,7 +97,7 @@ bool sw_dump_write(bool final) {
     sw_buffer out = {0};
     ok = ok && sw_encode_dump(&out, &meta, entries, n, scanned ? unreferenced : NULL) &&
          sw_dumpfile_write(sw.config.dir, out.data, out.len, pid, epoch);
-    if (ok) sw_retention_apply(epoch); /* only once the new epoch is in place */
+    if (ok) sw_retention_apply(epoch, out.len, log_first, log_length); /* only once the new epoch is in place */
     sw_buf_free(&out);
     sw_buf_free(&modules);
     sw_buf_free(&cmdline);

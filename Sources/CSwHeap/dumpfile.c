@@ -134,18 +134,25 @@ int sw_dumpfile_open_log(const char *dir, uint32_t pid, uint32_t first_epoch) {
     return sw_io.open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
-void sw_dumpfile_remove_log(const char *dir, uint32_t pid, uint32_t first_epoch) {
-    char path[PATH_BYTES + 104];
-    if (strlen(dir) >= PATH_BYTES) return;
-    named(path, dir, false, pid, first_epoch, ".log");
-    sw_io.unlink(path);
+/* Deletes `path`; the bytes it held (0 when it was not there). */
+static uint64_t remove_file(const char *path) {
+    struct stat info;
+    uint64_t bytes = lstat(path, &info) == 0 && S_ISREG(info.st_mode) ? (uint64_t)info.st_size : 0;
+    return sw_io.unlink(path) == 0 ? bytes : 0;
 }
 
-void sw_dumpfile_remove(const char *dir, uint32_t pid, uint32_t epoch) {
+uint64_t sw_dumpfile_remove_log(const char *dir, uint32_t pid, uint32_t first_epoch) {
     char path[PATH_BYTES + 104];
-    if (strlen(dir) >= PATH_BYTES) return;
+    if (strlen(dir) >= PATH_BYTES) return 0;
+    named(path, dir, false, pid, first_epoch, ".log");
+    return remove_file(path);
+}
+
+uint64_t sw_dumpfile_remove(const char *dir, uint32_t pid, uint32_t epoch) {
+    char path[PATH_BYTES + 104];
+    if (strlen(dir) >= PATH_BYTES) return 0;
     file_name(path, dir, false, pid, epoch);
-    sw_io.unlink(path);
+    return remove_file(path);
 }
 
 bool sw_dumpfile_write(const char *dir, const char *bytes, size_t len, uint32_t pid, uint32_t epoch) {

@@ -12,6 +12,7 @@ typedef struct {
     uint64_t dump_bytes;      /* SWHEAP_DUMP_BYTES, 0 = off */
     int signal;               /* SWHEAP_SIGNAL, 0 = off */
     uint64_t keep;            /* SWHEAP_KEEP, 0 = keep every epoch file */
+    uint64_t max_bytes;       /* SWHEAP_MAX_BYTES, the image's disk budget; 0 = keep everything */
     bool follow;              /* SWHEAP_FOLLOW */
     bool scan;                /* SWHEAP_SCAN */
     bool frame_pointers;      /* SWHEAP_UNWIND=fp */

@@ -30,6 +30,11 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Maximum stack depth to record.")
     var depth: UInt32?
 
+    @Option(name: .customLong("max-bytes"),
+            help: ArgumentHelp("Disk budget of each process's dumps in bytes (SWHEAP_MAX_BYTES; default 256 MiB); 0 keeps everything.",
+                               valueName: "bytes"))
+    var maxBytes: UInt64?
+
     @Argument(parsing: .captureForPassthrough,
               help: ArgumentHelp("The program and its arguments (after `--`, or from the first non-option).", valueName: "command"))
     var command: [String] = []
@@ -60,6 +65,7 @@ struct RunCommand: ParsableCommand {
         if let interval { environment["SWHEAP_INTERVAL"] = String(interval) }
         if let dir { environment["SWHEAP_DIR"] = dir }
         if let depth { environment["SWHEAP_DEPTH"] = String(depth) }
+        if let maxBytes { environment["SWHEAP_MAX_BYTES"] = String(maxBytes) }
 
         let status = try ChildProcess.run(programArguments, environment: environment)
         switch status {

@@ -33,9 +33,10 @@ bool sw_dumpfile_write(const char *dir, const char *bytes, size_t len, uint32_t 
 size_t sw_dumpfile_log_name(char *out, uint32_t pid, uint32_t first_epoch);
 /* Creates (or empties) the image's stack log for reading and writing; -1 on failure. */
 int sw_dumpfile_open_log(const char *dir, uint32_t pid, uint32_t first_epoch);
-/* Deletes a log that holds no complete chunk (its first could not be written). */
-void sw_dumpfile_remove_log(const char *dir, uint32_t pid, uint32_t first_epoch);
-/* Deletes <dir>/<pid>.<epoch>.swheap (retention); a missing file is no error. */
-void sw_dumpfile_remove(const char *dir, uint32_t pid, uint32_t epoch);
+/* Deletes a log that holds no complete chunk (its first could not be written), or one no
+ * kept epoch file names any more (retention); the bytes it held. */
+uint64_t sw_dumpfile_remove_log(const char *dir, uint32_t pid, uint32_t first_epoch);
+/* Deletes <dir>/<pid>.<epoch>.swheap (retention); the bytes it held, 0 when it was missing. */
+uint64_t sw_dumpfile_remove(const char *dir, uint32_t pid, uint32_t epoch);
 
 #endif

@@ -45,7 +45,8 @@ uint64_t sw_now_ns(int clock);
 
 /* A message on stderr, at most once per kind, without stdio or malloc:
  * "swheap: <what>: <detail>; <consequence>". */
-typedef enum { SW_WARN_SETTING, SW_WARN_DIRECTORY, SW_WARN_DUMP, SW_WARN_THREAD, SW_WARN_MEMORY, SW_WARN_STACKS, SW_WARN_DEEPBIND } sw_warning;
+typedef enum { SW_WARN_SETTING, SW_WARN_DIRECTORY, SW_WARN_DUMP, SW_WARN_THREAD, SW_WARN_MEMORY, SW_WARN_STACKS, SW_WARN_DEEPBIND,
+               SW_WARN_BUDGET, SW_WARN_BUDGET_EXCEEDED } sw_warning;
 void sw_warn(sw_warning kind, const char *what, const char *detail, const char *consequence);
 
 #endif

@@ -166,6 +166,30 @@ static inline int sw_retention_keeps(uint64_t epoch, uint64_t newest, uint64_t r
     return epoch % spacing == 0;
 }
 
+/* The smallest epoch after `epoch` that sw_retention_keeps(_, newest, recent) keeps, or
+ * newest + 1 when there is none: walks the kept epochs in O(log) steps each (the shim lists
+ * what it kept at the last thinning this way, and which stack logs a kept epoch still names). */
+static inline uint64_t sw_retention_next_kept(uint64_t epoch, uint64_t newest, uint64_t recent) {
+    uint64_t c = epoch + 1;
+    while (c <= newest) {
+        if (sw_retention_keeps(c, newest, recent)) return c;
+        uint64_t age = newest - c, spacing = 1;
+        while (spacing * 2 * recent <= age) spacing *= 2;
+        /* the next multiple of this band's spacing, or the next younger band's first epoch
+         * (its spacing is half), whichever comes first */
+        uint64_t up = (c / spacing + 1) * spacing, band = newest - spacing * recent + 1;
+        c = up < band ? up : band;
+    }
+    return newest + 1;
+}
+
+/* Disk budget (SWHEAP_MAX_BYTES): the default, sized for a month of a busy service at the
+ * default rate and interval (docs/FORMAT.md, Retention), and the share of it one stack log
+ * may grow to before the shim starts a new one. */
+#define SW_DEFAULT_KEEP 1024u
+#define SW_DEFAULT_MAX_BYTES 268435456ull /* 256 MiB */
+#define SW_LOG_ROTATE_SHARE 64u           /* a log is rotated past max_bytes / 64 of growth */
+
 /* The sampling law behind every estimate (docs/FORMAT.md, "Estimates"): at mean rate R an
  * allocation of `size` bytes is charged size + 1 bytes (so empty blocks count) and sampled with
  * probability 1 - exp(-(size + 1)/R); a sample stands for 1/p objects and size/p bytes. R = 1
