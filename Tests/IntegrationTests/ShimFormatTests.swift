@@ -37,7 +37,8 @@ final class ShimFormatTests: XCTestCase {
 
     /// kill -9 while dumps are written back to back: every epoch file in place is complete and
     /// reads with its log (a torn chunk at the log's end is beyond every named length), and
-    /// no dump but the one being written is lost: the epochs on disk are 1..N without a gap.
+    /// no dump but the one being written is lost: the epochs on disk are 1..N without a gap
+    /// (SWHEAP_KEEP=0: the default budget would thin a run this long).
     func testKillNineMidRunLeavesEveryCompleteEpochReadable() throws {
         try Harness.requireBuild()
         let dir = try Harness.scratch()
@@ -45,7 +46,8 @@ final class ShimFormatTests: XCTestCase {
         for (run, delay) in [0.4, 0.7, 1.0].enumerated() {
             let dumps = dir.appendingPathComponent("dumps\(run)")
             let process = try ProgramRunner.start(exe, ["100000000"], environment: ProgramRunner.environment(
-                ["SWHEAP_DUMP_BYTES": "262144", "SWHEAP_INTERVAL": "0", "SWHEAP_DIR": dumps.path], preload: Harness.shim))
+                ["SWHEAP_DUMP_BYTES": "262144", "SWHEAP_INTERVAL": "0", "SWHEAP_KEEP": "0", "SWHEAP_DIR": dumps.path],
+                preload: Harness.shim))
             Thread.sleep(forTimeInterval: delay)
             kill(process.pid, SIGKILL)
             XCTAssertTrue(try process.wait().signalled)
