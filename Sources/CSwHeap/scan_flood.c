@@ -40,6 +40,13 @@ static void mark_words(sw_flood *f, const uintptr_t *w, size_t n) {
         uintptr_t v = w[i];
         if (v < ix->min || v >= ix->max) continue;
         long c = sw_chunk_at(ix, v);
+        /* The next chunk's header (its prev_size field, the last 8 bytes of an unsampled
+         * heap chunk's usable size, which ends 8 past a 16-byte boundary; an mmapped chunk
+         * ends on a page): glibc's own pointers name chunks by their headers (bins' fd/bk,
+         * large bins' fd_nextsize/bk_nextsize), and stale copies of them stay in payloads
+         * never written since the chunk was free. Such a word names the next chunk, not
+         * this one. A sampled chunk ends at its requested end: no such word. */
+        if (c >= 0 && v == ix->end[c] - 8 && (v & 15) == 0 && !(ix->reached[c] & 2)) continue;
         if (c >= 0) sw_flood_reach(f, (size_t)c);
     }
 }

@@ -12,7 +12,10 @@
  *   structures  rings, a list and a tree, each dropped and kept, big enough for the
  *               default rate to sample many of their objects
  *   unstoppable a thread blocking every signal and never sleeping (the scan must fall back,
- *               not hang); one blocking every signal asleep in a system call is fine */
+ *               not hang); one blocking every signal asleep in a system call is fine
+ *   service SEED  requests of a service: rings and lists dropped, kept in tables whose old
+ *               entries are freed, uninitialised buffers kept, short-lived churn; glibc's
+ *               free lists leave stale pointers to chunk headers in never-written words */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -177,6 +180,72 @@ static node *tree(node *(*make)(void), int depth) {
     return n;
 }
 
+/* The service: nodes are malloc'ed and only partly written, as real code does. */
+SITE node *site_service_ring_dropped(void) { return malloc(sizeof(node)); }
+SITE node *site_service_ring_kept(void) { return malloc(sizeof(node)); }
+SITE node *site_service_list_dropped(void) { return malloc(sizeof(node)); }
+SITE node *site_service_list_kept(void) { return malloc(sizeof(node)); }
+SITE void *site_service_buffer(size_t n) { return malloc(n); }
+SITE void *site_service_churn(size_t n) { return malloc(n); }
+
+static node *partial_ring(node *(*make)(void), int k) {
+    node *first = make(), *n = first;
+    first->left = NULL;
+    for (int i = 1; i < k; i++) n->next = make(), n->next->left = first, n = n->next;
+    n->next = first;
+    return first;
+}
+
+static node *partial_list(node *(*make)(void), int k) {
+    node *head = NULL;
+    for (int i = 0; i < k; i++) {
+        node *n = make();
+        n->next = head, n->left = head;
+        head = n;
+    }
+    return head;
+}
+
+static unsigned long long service_rng;
+static unsigned service_random(void) {
+    service_rng ^= service_rng << 13, service_rng ^= service_rng >> 7, service_rng ^= service_rng << 17;
+    return (unsigned)service_rng;
+}
+
+enum { SERVICE_REQUESTS = 100000, SERVICE_SLOTS = 8192 };
+node *volatile service_rings[SERVICE_SLOTS], *volatile service_lists[SERVICE_SLOTS];
+void *volatile service_buffers[SERVICE_SLOTS];
+
+SITE static void case_service(unsigned long long seed) {
+    service_rng = 88172645463325252ull + seed;
+    for (int i = 0; i < SERVICE_REQUESTS; i++) {
+        unsigned what = service_random() % 10, slot = service_random() % SERVICE_SLOTS;
+        void *churn[8];
+        for (int j = 0; j < 8; j++) churn[j] = site_service_churn(16 + service_random() % 512);
+        if (what == 0) {
+            node *volatile dropped = partial_ring(site_service_ring_dropped, RING);
+            (void)dropped;
+        } else if (what == 1) {
+            node *volatile dropped = partial_list(site_service_list_dropped, 4 + (int)(service_random() % 16));
+            (void)dropped;
+        } else if (what < 5) {
+            node *old = service_rings[slot];
+            if (old) {
+                for (node *n = old->next, *next; n != old; n = next) next = n->next, free(n);
+                free(old);
+            }
+            service_rings[slot] = partial_ring(site_service_ring_kept, RING);
+        } else if (what < 8) {
+            for (node *n = service_lists[slot], *next; n; n = next) next = n->next, free(n);
+            service_lists[slot] = partial_list(site_service_list_kept, 4 + (int)(service_random() % 16));
+        } else {
+            free(service_buffers[slot]);
+            service_buffers[slot] = site_service_buffer(64 + service_random() % 2048); /* never written */
+        }
+        for (int j = 0; j < 8; j++) free(churn[j]);
+    }
+}
+
 node *volatile kept_rings[RINGS];
 node *volatile kept_list, *volatile kept_tree;
 
@@ -231,8 +300,10 @@ int main(int argc, char **argv) {
         global_roots[0] = site_global();
     } else if (strcmp(what, "structures") == 0) {
         case_structures();
+    } else if (strcmp(what, "service") == 0 && argc > 2) {
+        case_service(strtoull(argv[2], NULL, 10));
     } else {
-        fprintf(stderr, "usage: exit_verdicts callee [_exit|quick_exit]|last R|joined|kept|dynamic-tls PATH|threads|structures|unstoppable\n");
+        fprintf(stderr, "usage: exit_verdicts callee [_exit|quick_exit]|last R|joined|kept|dynamic-tls PATH|threads|structures|service SEED|unstoppable\n");
         return 2;
     }
     /* callee keeps its dead frames as they are: the scan must not read below exit's caller */

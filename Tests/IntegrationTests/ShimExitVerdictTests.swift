@@ -151,6 +151,21 @@ final class ShimExitVerdictTests: XCTestCase {
                   built, rate: Self.defaultRate)
     }
 
+    /// A service's dropped rings and lists at the default rate, among kept ones, freed ones,
+    /// never-written buffers and churn: every sampled object of a dropped structure is
+    /// unreferenced, every one of a kept structure is not. Stale copies of glibc's pointers
+    /// to chunk headers (free lists' links, left in words never written since) must not
+    /// reach the chunk before the one they name.
+    func testServiceStructuresAtDefaultRate() throws {
+        let built = try build()
+        for seed in 1...3 {
+            try check(Case(arguments: ["service", String(seed)],
+                           leaked: ["site_service_ring_dropped", "site_service_list_dropped"],
+                           kept: ["site_service_ring_kept", "site_service_list_kept"]),
+                      built, rate: Self.defaultRate)
+        }
+    }
+
     /// Under another allocator (jemalloc, linked into the program) there are no glibc chunks
     /// to walk: the conservative scan runs, and the dump says so.
     func testOtherAllocatorFallsBack() throws {
