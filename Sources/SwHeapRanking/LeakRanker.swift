@@ -46,7 +46,8 @@ public enum LeakRanker {
     public static func ranking(timeline: EpochTimeline, sites: [SiteHistory], frames: [UInt32: [UInt64]] = [:],
                                names: any SiteNaming, suppressions: Suppressions = .builtIn,
                                classifier: ShapeClassifier = ShapeClassifier()) -> ProcessRanking {
-        let present = sites.filter { $0.liveBytes.contains { $0 > 0 } }
+        // Sites of empty blocks (malloc(0)) hold objects but no bytes.
+        let present = sites.filter { $0.liveBytes.contains { $0 > 0 } || $0.liveObjects.contains { $0 > 0 } }
         let groups = SiteGrouping.group(present, names: { names.names(stackID: $0.stackID, frames: frames[$0.stackID] ?? []) },
                                         suppressions: suppressions)
         let assessments = groups.map { classifier.assess($0.history, timeline: timeline) }

@@ -17,6 +17,7 @@ public struct ShapeClassifier: Sendable {
             turningEpoch: nil, growthBytesPerSecond: 0, liveBytes: site.liveBytes.last ?? 0,
             liveObjects: site.liveObjects.last ?? 0, unreferencedBytes: unreferenced, grownBytes: 0)
         assessment.samplingRate = timeline.samplingRate
+        if timeline.lastEpochScanned { assessment.unreferencedObjects = site.unreferencedObjects.last }
         assessment.samplesNeeded = thresholds.minimumShapeSamples
         assessment.epochsNeeded = thresholds.minimumEpochsForGrowth
 
@@ -66,7 +67,7 @@ public struct ShapeClassifier: Sendable {
         }
         assessment.verdict = assessment.shape.verdict
         if assessment.verdict != .growing, let share = assessment.unreferencedShare,
-           share >= thresholds.leakedAtExitShare, (unreferenced ?? 0) > 0 {
+           share >= thresholds.leakedAtExitShare, (unreferenced ?? 0) > 0 || (assessment.unreferencedObjects ?? 0) > 0 {
             assessment.verdict = .leakedAtExit
         }
         return assessment

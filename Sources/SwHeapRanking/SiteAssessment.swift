@@ -29,10 +29,17 @@ public struct SiteAssessment: Hashable, Sendable {
     public var epochsNeeded: Int = 0
     /// Growth seen over the analysed epochs (bytes), for ranking by size.
     public var grownBytes: Double
+    /// Unreferenced objects at the last epoch; nil when it was not scanned.
+    public var unreferencedObjects: Double? = nil
 
     public var referencedBytes: Double? { unreferencedBytes.map { max(0, liveBytes - $0) } }
-    /// Share of the site's live bytes that nothing points to at exit.
+    /// Share of the site's live bytes that nothing points to at exit; of its live objects for
+    /// a site of empty blocks (no bytes).
     public var unreferencedShare: Double? {
-        unreferencedBytes.map { liveBytes > 0 ? min(1, $0 / liveBytes) : 0 }
+        unreferencedBytes.map { bytes in
+            if liveBytes > 0 { return min(1, bytes / liveBytes) }
+            guard liveObjects > 0, let objects = unreferencedObjects else { return 0 }
+            return min(1, objects / liveObjects)
+        }
     }
 }

@@ -67,6 +67,7 @@ enum SiteGrouping {
         return SiteHistory(stackID: min(a.stackID, b.stackID), liveBytes: add(a.liveBytes, b.liveBytes),
                            liveObjects: add(a.liveObjects, b.liveObjects),
                            unreferencedBytes: add(a.unreferencedBytes, b.unreferencedBytes),
+                           unreferencedObjects: add(a.unreferencedObjects, b.unreferencedObjects),
                            births: a.births + b.births)
     }
 }

@@ -14,7 +14,7 @@ extension EpochTimeline {
 extension SiteHistory {
     public init(site: Site) {
         self.init(stackID: site.stackID, liveBytes: site.liveBytes, liveObjects: site.liveObjects,
-                  unreferencedBytes: site.unreferencedBytes,
+                  unreferencedBytes: site.unreferencedBytes, unreferencedObjects: site.unreferencedObjects,
                   births: site.births)
     }
 }

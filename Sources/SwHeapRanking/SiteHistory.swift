@@ -43,15 +43,19 @@ public struct SiteHistory: Hashable, Sendable {
     public var liveObjects: [Double]
     /// Unreferenced bytes per epoch; meaningful only where the epoch was scanned.
     public var unreferencedBytes: [Double]
+    /// Unreferenced objects per epoch, likewise: what shows a leak of empty blocks (malloc(0)
+    /// is charged no bytes, LeakSanitizer reports it as one).
+    public var unreferencedObjects: [Double]
     /// The LIVE cells of the site, `epochIndex` aligned with the timeline.
     public var births: [LiveCell]
 
     public init(stackID: UInt32, liveBytes: [Double], liveObjects: [Double]? = nil,
-                unreferencedBytes: [Double]? = nil, births: [LiveCell] = []) {
+                unreferencedBytes: [Double]? = nil, unreferencedObjects: [Double]? = nil, births: [LiveCell] = []) {
         self.stackID = stackID
         self.liveBytes = liveBytes
         self.liveObjects = liveObjects ?? liveBytes.map { $0 > 0 ? 1 : 0 }
         self.unreferencedBytes = unreferencedBytes ?? liveBytes.map { _ in 0 }
+        self.unreferencedObjects = unreferencedObjects ?? self.unreferencedBytes.map { $0 > 0 ? 1 : 0 }
         self.births = births
     }
 }

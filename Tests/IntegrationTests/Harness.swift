@@ -105,9 +105,10 @@ typealias HarnessError = ToolError
 /// The figures of one fixture site (all stacks whose innermost fixture frame is that function).
 struct SiteFigures: Equatable, CustomStringConvertible {
     var allocObjects = 0.0, allocBytes = 0.0, liveObjects = 0.0, liveBytes = 0.0
-    var unreferencedBytes = 0.0
+    var unreferencedObjects = 0.0, unreferencedBytes = 0.0
     var description: String {
-        "alloc \(allocObjects) obj / \(allocBytes) B, live \(liveObjects) obj / \(liveBytes) B, unreferenced \(unreferencedBytes) B"
+        "alloc \(allocObjects) obj / \(allocBytes) B, live \(liveObjects) obj / \(liveBytes) B, "
+            + "unreferenced \(unreferencedObjects) obj / \(unreferencedBytes) B"
     }
 }
 
@@ -130,6 +131,7 @@ extension ProcessHeap {
             f.allocBytes += site.allocBytes[index]
             f.liveObjects += site.liveObjects[index]
             f.liveBytes += site.liveBytes[index]
+            f.unreferencedObjects += site.unreferencedObjects[index]
             f.unreferencedBytes += site.unreferencedBytes[index]
             result[name] = f
         }
