@@ -182,6 +182,11 @@ static void flood_stack(sw_flood *f, const sw_roots *r, const sw_map_list *maps,
     if (m) flood_except(f, r, sp, m->hi);
 }
 
+static bool read_word(uintptr_t at, uintptr_t *out) {
+    struct iovec local = {out, sizeof *out}, remote = {(void *)at, sizeof *out};
+    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == sizeof *out;
+}
+
 /* The chunk holding each sampled object, or false when the walk disagrees with what the
  * shim knows. Another thread may have freed a few sampled objects between the snapshot and
  * the stop: up to MISSING_OK of them (chunk -1, verdict "referenced") are tolerated. */
@@ -199,9 +204,15 @@ static bool check_sampled(sw_chunk_index *ix, const sw_snapshot_entry *objects, 
         if (!(ix->reached[c] & 2)) (*distinct)++;
         ix->reached[c] |= 2;
     }
-    /* As in LSan, a pointer one past a sampled object's requested end is not into it. */
-    for (size_t i = 0; i < n; i++)
-        if (chunk_of[i] >= 0) ix->end[chunk_of[i]] = sw_snapshot_end(&objects[i]);
+    /* As in LSan, a pointer one past a sampled object's requested end is not into it, but
+     * for `new T[0]` of a T with a destructor: an 8-byte block holding the count 0 (the
+     * array cookie), whose array starts right past it (LSan's IsSpecialCaseOfOperatorNew0). */
+    for (size_t i = 0; i < n; i++) {
+        if (chunk_of[i] < 0) continue;
+        uintptr_t end = sw_snapshot_end(&objects[i]), cookie = 1;
+        if (objects[i].size == sizeof cookie && read_word(objects[i].ptr, &cookie) && cookie == 0) end++;
+        ix->end[chunk_of[i]] = end;
+    }
     return true;
 }
 

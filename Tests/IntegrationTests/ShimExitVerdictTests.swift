@@ -60,15 +60,19 @@ final class ShimExitVerdictTests: XCTestCase {
         let process = try XCTUnwrap(store.processes.first, file: file, line: line)
         XCTAssertTrue(process.heapTraversed, "\(label): the scan fell back", file: file, line: line)
         let sites = process.figuresBySite(functions: try Harness.functions(of: built.profiled))
+        // Empty blocks (malloc(0)) are charged no bytes: their figures are objects.
+        func figures(_ f: SiteFigures) -> (live: Double, unreferenced: Double) {
+            f.liveBytes > 0 ? (f.liveBytes, f.unreferencedBytes) : (f.liveObjects, f.unreferencedObjects)
+        }
         for site in c.leaked {
             let f = try XCTUnwrap(sites[site], "\(label): \(site) sampled", file: file, line: line)
-            XCTAssertGreaterThan(f.liveBytes, 0, "\(label): \(site)", file: file, line: line)
-            XCTAssertEqual(f.unreferencedBytes, f.liveBytes, "\(label): \(site) is leaked: \(f)", file: file, line: line)
+            XCTAssertGreaterThan(figures(f).live, 0, "\(label): \(site)", file: file, line: line)
+            XCTAssertEqual(figures(f).unreferenced, figures(f).live, "\(label): \(site) is leaked: \(f)", file: file, line: line)
         }
         for site in c.kept {
             let f = try XCTUnwrap(sites[site], "\(label): \(site) sampled", file: file, line: line)
-            XCTAssertGreaterThan(f.liveBytes, 0, "\(label): \(site)", file: file, line: line)
-            XCTAssertEqual(f.unreferencedBytes, 0, "\(label): \(site) is still reachable: \(f)", file: file, line: line)
+            XCTAssertGreaterThan(figures(f).live, 0, "\(label): \(site)", file: file, line: line)
+            XCTAssertEqual(figures(f).unreferenced, 0, "\(label): \(site) is still reachable: \(f)", file: file, line: line)
         }
         let lsan = try sanitizerLeaks(built, c.arguments, environment: environment)
         XCTAssertEqual(lsan.intersection(c.leaked.union(c.kept)), c.leaked,
@@ -89,6 +93,36 @@ final class ShimExitVerdictTests: XCTestCase {
         // The block right before glibc's top chunk, in every size class mod 16.
         cases += (0..<16).map { Case(arguments: ["last", String($0)], leaked: ["site_last"], kept: []) }
         for c in cases { try check(c, built, rate: 1) }
+    }
+
+    /// Cases of compiler-rt's LeakSanitizer tests (Tests/Fixtures/lsan_cases.cpp) at rate 1.
+    func testLeakSanitizerTestCasesAgree() throws {
+        let dir = try Harness.scratch()
+        let lsanDir = dir.appendingPathComponent("lsan")
+        try FileManager.default.createDirectory(at: lsanDir, withIntermediateDirectories: true)
+        let built = Built(dir: dir, profiled: try Harness.compile("lsan_cases.cpp", into: dir),
+                          sanitized: try Harness.compile("lsan_cases.cpp", into: lsanDir, extraFlags: ["-fsanitize=leak"]),
+                          tlsModule: "")
+        let cases = [
+            Case(arguments: ["malloc-zero"], leaked: ["site_zero_dropped"], kept: ["site_zero_kept"]),
+            Case(arguments: ["swapcontext"], leaked: [], kept: ["site_coroutine_kept", "site_coroutine_stack"]),
+            Case(arguments: ["new-array-0"], leaked: ["site_new_array_0_dropped"], kept: ["site_new_array_0_kept"]),
+            Case(arguments: ["stale"], leaked: ["site_stale"], kept: []),
+        ]
+        for c in cases { try check(c, built, rate: 1) }
+
+        // A leaked empty block is a finding of the report, though it holds no bytes.
+        let dumps = dir.appendingPathComponent("dumps-malloc-zero")
+        let json = try Harness.run(Harness.swheap, ["report", dumps.path, "--json", "--all", "--top", "1000"], environment: [:])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let processes = try XCTUnwrap(report["processes"] as? [[String: Any]])
+        let suspects = try XCTUnwrap(processes.first?["suspects"] as? [[String: Any]])
+        func verdict(_ site: String) -> String? {
+            suspects.first { ($0["site"] as? String)?.contains(site) == true }?["verdict"] as? String
+        }
+        XCTAssertEqual(verdict("site_zero_dropped"), "leaked-at-exit", json.stdout)
+        XCTAssertNotEqual(verdict("site_zero_kept"), "leaked-at-exit", json.stdout)
     }
 
     /// Ended by _exit or quick_exit (no LeakSanitizer check runs there): the dead frames are
