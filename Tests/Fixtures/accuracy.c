@@ -5,7 +5,11 @@
  *   gives about k expected samples): leak_1x, leak_2x, leak_5x, leak_10x, leak_20x, leak_50x
  *   not leaks: churn (freed at once), cache_put (FIFO of 20·R, full after 4 epochs, then
  *   turning over), batch_fill (5·R per epoch, released every 3 epochs), startup_table
- *   (10·R at start, kept). */
+ *   (10·R at start, kept).
+ *   structures, for the exit scan: rings of 8 nodes and lists of 4-19 nodes (64 bytes,
+ *   malloc'ed, only their links written) dropped (ring_dropped, list_dropped, 10·R each
+ *   over the run) and kept in tables whose old entries are freed (ring_kept, list_kept,
+ *   about 5·R each at the end). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +83,63 @@ SITE void startup_table(void) {
     for (size_t i = 0; i < n; i++) table[i] = malloc(LEAK_OBJECT);
 }
 
+/* Structures: nodes whose links alone are written, as real code leaves them. */
+typedef struct node {
+    struct node *next, *back;
+    char payload[48];
+} node;
+#define NODE sizeof(node)
+
+SITE node *ring_dropped_node(void) { return malloc(NODE); }
+SITE node *ring_kept_node(void) { return malloc(NODE); }
+SITE node *list_dropped_node(void) { return malloc(NODE); }
+SITE node *list_kept_node(void) { return malloc(NODE); }
+
+static node *make_ring(node *(*make)(void)) {
+    node *first = make(), *n = first;
+    first->back = NULL;
+    for (int i = 1; i < 8; i++) n->next = make(), n->next->back = first, n = n->next;
+    n->next = first;
+    return first;
+}
+
+static node *make_list(node *(*make)(void), int k) {
+    node *head = NULL;
+    for (int i = 0; i < k; i++) {
+        node *n = make();
+        n->next = head, n->back = head;
+        head = n;
+    }
+    return head;
+}
+
+static node *volatile *kept_rings, *volatile *kept_lists;
+static size_t kept_slots;
+
+SITE void structures(int epoch) {
+    static size_t rings_made, lists_made;
+    size_t rings = due(10.0 * LEAK_OBJECT / (8 * NODE), epoch, &rings_made);
+    size_t lists = due(10.0 * LEAK_OBJECT / (12 * NODE), epoch, &lists_made);
+    for (size_t i = 0; i < rings; i++) {
+        node *volatile dropped = make_ring(ring_dropped_node);
+        (void)dropped;
+        size_t slot = (size_t)rand() % kept_slots;
+        node *old = kept_rings[slot];
+        if (old) {
+            for (node *n = old->next, *next; n != old; n = next) next = n->next, free(n);
+            free(old);
+        }
+        kept_rings[slot] = make_ring(ring_kept_node);
+    }
+    for (size_t i = 0; i < lists; i++) {
+        node *volatile dropped = make_list(list_dropped_node, 4 + rand() % 16);
+        (void)dropped;
+        size_t slot = (size_t)rand() % kept_slots;
+        for (node *n = kept_lists[slot], *next; n; n = next) next = n->next, free(n);
+        kept_lists[slot] = make_list(list_kept_node, 4 + rand() % 16);
+    }
+}
+
 SITE void churn(void) {
     for (int i = 0; i < 1000; i++) {
         char *p = malloc(128);
@@ -111,6 +172,9 @@ int main(int argc, char **argv) {
     cache = calloc(cache_capacity, sizeof *cache);
     batch = calloc((size_t)(15 * rate / CACHE_OBJECT) + 3, sizeof *batch);
     startup_table();
+    kept_slots = (size_t)(10 * rate / (12 * NODE)) + 1;
+    kept_rings = calloc(kept_slots, sizeof *kept_rings);
+    kept_lists = calloc(kept_slots, sizeof *kept_lists);
     for (int e = 1; e <= epochs; e++) {
         /* The seed shuffles the order of the work within the epoch. */
         int order[10];
@@ -130,6 +194,7 @@ int main(int argc, char **argv) {
             case 6: cache_put(); break;
             case 7: batch_fill(e); break;
             case 8: churn(); break;
+            case 9: structures(e); break;
             default: break;
             }
         }
