@@ -76,6 +76,17 @@ public struct RankingThresholds: Hashable, Sendable {
     /// Fewer than `minimumShapeSamples`: growing only when at least this share of every sampled
     /// object seen is still alive (a leak frees nothing; a small cache's few samples die).
     public var sparseRetention = 0.95
+    /// A buffer grown by doubling (realloc): its objects' mean size rises by at least this
+    /// factor at each step...
+    public var doublingStep = 1.5
+    /// ...in at least this many steps, each a new high by that factor...
+    public var doublingSteps = 3
+    /// ...never falling below this share of its highest level...
+    public var doublingHold = 0.8
+    /// ...and it is still doubling while the time since its last step is at most this multiple
+    /// of the time between its last two steps (filled at a steady pace, each doubling takes
+    /// twice as long as the one before; later than that, it has stopped).
+    public var doublingOverdue = 2.5
     /// Late growth: first-half slope at most this fraction of the second-half slope.
     public var lateGrowthRatio = 0.25
     /// Repeated drops (fills then releases) that make a sawtooth.

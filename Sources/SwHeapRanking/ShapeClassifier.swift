@@ -37,7 +37,11 @@ public struct ShapeClassifier: Sendable {
             assessment.survival = survival
             let riseNoise = Self.risingNoise(site, timeline: timeline, lastIndex: lastIndex)
             assessment.peakSamples = Self.peakSamples(site, timeline: timeline, lastIndex: lastIndex)
-            assessment.shape = shape(trend: trend, survival: survival, noise: riseNoise, samples: assessment.peakSamples)
+            let doubling = Self.doubling(bytes: Array(site.liveBytes.prefix(lastIndex + 1)),
+                                         objects: Array(site.liveObjects.prefix(lastIndex + 1)), times: analysedTimes,
+                                         thresholds: thresholds)
+            assessment.shape = shape(trend: trend, survival: survival, noise: riseNoise, samples: assessment.peakSamples,
+                                     doubling: doubling != nil)
             if ![.growing, .tooFewEpochs].contains(assessment.shape.verdict), let samples = assessment.peakSamples,
                samples < thresholds.minimumShapeSamples {
                 assessment.shape = .tooFewSamples
@@ -50,6 +54,14 @@ public struct ShapeClassifier: Sendable {
                 assessment.turningEpoch = timeline.epochNumbers[onset]
                 assessment.growthBytesPerSecond = LiveTrend.slope(times: analysedTimes, bytes: analysedBytes, from: onset,
                                                                   maximumPoints: thresholds.maximumPoints)
+            case .growthWithTurnover where doubling != nil:
+                // From the level before the first doubling to the end: between doublings the
+                // size is flat, so a robust slope would say nothing.
+                let from = doubling!.lowerBound - 1
+                assessment.turningEpoch = timeline.epochNumbers[doubling!.upperBound]
+                assessment.growthBytesPerSecond = max(0, (analysedBytes[lastIndex] - analysedBytes[from])
+                    / max(analysedTimes[lastIndex] - analysedTimes[from], 1e-9))
+                assessment.grownBytes = max(0, analysedBytes[lastIndex] - analysedBytes[from])
             case .steadyGrowth, .growthWithTurnover, .tooFewEpochs:
                 assessment.growthBytesPerSecond = trend.slope
             case .plateau:
@@ -73,9 +85,12 @@ public struct ShapeClassifier: Sendable {
         return assessment
     }
 
-    func shape(trend: LiveTrend, survival: BirthSurvival, noise: RiseNoise, samples: Double? = nil) -> SiteShape {
+    func shape(trend: LiveTrend, survival: BirthSurvival, noise: RiseNoise, samples: Double? = nil,
+               doubling: Bool = false) -> SiteShape {
         let t = thresholds
         if trend.drops >= t.sawtoothDrops { return .sawtooth }
+        // Re-allocated ever larger by doubling: flat between doublings, but doubling still.
+        if doubling && trend.analysedCount >= t.minimumEpochsForGrowth { return .growthWithTurnover }
         if isGrowing(trend, survival, noise, samples: samples) {
             // A rise over a handful of epochs: a cache still filling looks the same.
             if trend.analysedCount < t.minimumEpochsForGrowth { return .tooFewEpochs }
@@ -168,6 +183,34 @@ public struct ShapeClassifier: Sendable {
         let variance = 2 * max(sd(start) * sd(start), sd(lastIndex) * sd(lastIndex))
         return RiseNoise(standardDeviation: variance.squareRoot(),
                          secondHalfSeconds: timeline.elapsedSeconds[lastIndex] - timeline.elapsedSeconds[start])
+    }
+
+    /// A buffer grown by doubling (a vector, a log buffer re-allocated twice as large when
+    /// full): epochs where live bytes rose to a new high of `doublingStep` times every level
+    /// before and the mean size of the site's live objects rose as much, at least
+    /// `doublingSteps` of them, the level never falling back below `doublingHold` of its
+    /// highest (flat between doublings: a buffer only grows), and the next doubling not
+    /// overdue. The mean object size tells it from a cache or a leak filling up, whose
+    /// objects stay the size they are. Returns the first and last doubling's epoch indices.
+    static func doubling(bytes: [Double], objects: [Double], times: [Double],
+                         thresholds t: RankingThresholds) -> ClosedRange<Int>? {
+        let n = min(bytes.count, objects.count, times.count)
+        guard n >= 2 else { return nil }
+        func meanSize(_ i: Int) -> Double { objects[i] > 0 ? bytes[i] / objects[i] : 0 }
+        var steps: [Int] = []
+        var peak = bytes[0]
+        for i in 1..<n {
+            if bytes[i] < t.doublingHold * peak { return nil }
+            if peak > 0, meanSize(i - 1) > 0, bytes[i] >= t.doublingStep * peak,
+               meanSize(i) >= t.doublingStep * meanSize(i - 1) {
+                steps.append(i)
+            }
+            peak = max(peak, bytes[i])
+        }
+        guard steps.count >= t.doublingSteps, let last = steps.last, let first = steps.first else { return nil }
+        let gap = times[last] - times[steps[steps.count - 2]]
+        guard gap > 0, times[n - 1] - times[last] <= t.doublingOverdue * gap else { return nil }
+        return first...last
     }
 
     /// The series rose: its early level is well below its late level.

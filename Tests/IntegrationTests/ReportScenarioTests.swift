@@ -180,4 +180,34 @@ final class ReportScenarioTests: XCTestCase {
         let all = try Harness.run(Harness.swheap, ["report", dumps.path, "--all"], environment: ["NO_COLOR": "1"])
         XCTAssertEqual(all.stdout.components(separatedBy: "\npid ").count - 1, processes, all.stdout)
     }
+
+    /// A global array grown by realloc, doubling when full (Tests/Fixtures/doubling.c): flat
+    /// between doublings, but doubling still at the end (the last at step 32 of 60, the next
+    /// due at 64), so `growing`, at a positive rate; the
+    /// cache beside it, bounded, is not.
+    func testArrayGrownByDoublingIsGrowing() throws {
+        struct Site: Decodable {
+            var site: String
+            var verdict: String
+            var growth_bytes_per_s: Double
+        }
+        struct Process: Decodable { var epochs: Int; var suspects: [Site] }
+        struct Report: Decodable { var processes: [Process] }
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("doubling.c", into: dir)
+        for rate: UInt64 in [1, 64 * 1024] {
+            let dumps = dir.appendingPathComponent("dumps-\(rate)")
+            let (result, _) = try Harness.profile(exe, ["60", "50", "65536", "262144"], dumps: dumps, rate: rate, interval: 0.1)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let json = try Harness.run(Harness.swheap, ["report", dumps.path, "--json", "--all", "--top", "1000"], environment: [:])
+            XCTAssertEqual(json.status, 0, json.stderr)
+            let process = try XCTUnwrap(JSONDecoder().decode(Report.self, from: Data(json.stdout.utf8)).processes.first)
+            let grow = try XCTUnwrap(process.suspects.first { $0.site == "site_grow" }, json.stdout)
+            XCTAssertEqual(grow.verdict, "growing", "rate \(rate): \(json.stdout)")
+            XCTAssertGreaterThan(grow.growth_bytes_per_s, 0, "rate \(rate)")
+            if let cache = process.suspects.first(where: { $0.site == "site_cache" }) {
+                XCTAssertNotEqual(cache.verdict, "growing", "rate \(rate): \(json.stdout)")
+            }
+        }
+    }
 }

@@ -51,6 +51,51 @@ final class RankingShapeTests: XCTestCase {
         XCTAssertLessThanOrEqual(wrong.count, 2, "\(wrong)")
     }
 
+    /// An array appended to at a steady pace, re-allocated twice as large when full, for
+    /// `epochs` epochs of which the appending lasts `appending`: flat between doublings,
+    /// each doubling twice as long after the one before.
+    static func doublingArray(epochs: Int, appending: Int, rate: Double, seed: UInt64 = 1) -> (SiteHistory, EpochTimeline) {
+        var heap = HeapSimulator(rate: rate, seed: seed)
+        var capacity = 256.0 * 1024, used = 0.0
+        var array = heap.allocate(capacity)
+        for e in 1...epochs {
+            if e <= appending {
+                used += 128 * 1024
+                while used > capacity {
+                    capacity *= 2
+                    array = heap.reallocate(array, to: capacity)
+                }
+            }
+            heap.dump()
+        }
+        return (heap.history(), heap.timeline())
+    }
+
+    /// Still doubling at the end (the last doubling at epoch 16 of 24, the next due at 32):
+    /// growing, at the pace of its doublings; exact and sampled.
+    func testArrayGrownByDoublingIsGrowing() {
+        for rate: Double in [1, 64 * 1024] {
+            for seed in 1...20 as ClosedRange<UInt64> {
+                let (site, timeline) = Self.doublingArray(epochs: 24, appending: 24, rate: rate, seed: seed)
+                let a = classifier.assess(site, timeline: timeline)
+                XCTAssertEqual(a.verdict, .growing, "rate \(rate) seed \(seed): \(a.shape) \(site.liveBytes)")
+                XCTAssertEqual(a.shape, .growthWithTurnover, "rate \(rate) seed \(seed)")
+                XCTAssertGreaterThan(a.growthBytesPerSecond, 0)
+                if rate == 1 { break }
+            }
+        }
+    }
+
+    /// Doubled at epochs 3, 5 and 9 while filling up to epoch 10, then never again (flat for
+    /// 15 epochs, the next doubling due by epoch 19 at that pace): bounded, not growing.
+    func testArrayThatStoppedDoublingIsNotGrowing() {
+        for rate: Double in [1, 64 * 1024] {
+            let (site, timeline) = Self.doublingArray(epochs: 24, appending: 10, rate: rate)
+            let a = classifier.assess(site, timeline: timeline)
+            XCTAssertNotEqual(a.verdict, .growing, "rate \(rate): \(a.shape) \(site.liveBytes)")
+        }
+    }
+
     func testSampledCacheAndLeakWithFixedSeed() {
         let (cache, cacheTimeline) = Scenario.boundedCache.simulate(rate: 64 * 1024, seed: 7)
         XCTAssertEqual(classifier.assess(cache, timeline: cacheTimeline).verdict, .plateau)
