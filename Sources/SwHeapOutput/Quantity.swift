@@ -1,6 +1,8 @@
 // The one formatter of sizes, rates and durations for people, without Foundation:
 // "4.1 MiB", "+1.2 MiB/min", "97%", "75.3s".
 
+import SwHeapRanking
+
 enum Quantity {
     /// How many decimals a scaled size gets.
     enum Precision: Sendable {
@@ -33,6 +35,16 @@ enum Quantity {
         if perSecond >= 1024 * 1024 { return sign + bytes(perSecond) + "/s" }
         if perSecond * 60 >= 1024 { return sign + bytes(perSecond * 60) + "/min" }
         return sign + bytes(perSecond * 3600) + "/h"
+    }
+
+    /// The growth column of a site: the rate its `growing` verdict rests on and the epochs it
+    /// is measured over ("+4.1 MiB/min, epochs 5–24"); "-" for any other verdict, which claims
+    /// no growth (their rates, since a plateau or over the second half, are in the JSON).
+    static func growth(_ v: SiteVerdict) -> String {
+        guard v.verdict == .growing else { return "-" }
+        let rate = Self.rate(v.growthBytesPerSecond)
+        guard let window = v.assessment.growthWindow else { return rate }
+        return rate + ", epochs \(window.lowerBound)–\(window.upperBound)"
     }
 
     /// 0.97 → "97%".

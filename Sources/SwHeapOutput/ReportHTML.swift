@@ -94,7 +94,7 @@ public enum ReportHTML {
         let sites = report.listed.map { verdict in
             SiteData(rank: verdict.rank, site: verdict.site, location: verdict.location, verdict: verdict.verdict.rawValue, suspect: verdict.isSuspect,
                      live: Quantity.bytes(verdict.liveBytes),
-                     growth: verdict.growthBytesPerSecond == 0 ? "-" : Quantity.rate(verdict.growthBytesPerSecond),
+                     growth: Quantity.growth(verdict),
                      unreferenced: verdict.unreferencedBytes.map { Quantity.bytes($0) } ?? "-",
                      reason: verdict.reason, stack: verdict.stack.frames.map(\.displayText),
                      series: series(verdict.stacks.compactMap { stacks[$0.stackID]?.liveBytes }).map(finite))

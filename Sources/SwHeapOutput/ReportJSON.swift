@@ -82,6 +82,7 @@ public enum ReportJSON {
         var reason: String
         var inuse_bytes: Int64
         var growth_bytes_per_s: Double
+        var growth_epochs: [UInt64]?
         var unreferenced_bytes: Int64?
         var referenced_bytes: Int64?
         var location: String?
@@ -97,12 +98,13 @@ public enum ReportJSON {
             try c.encode(suspect, forKey: .suspect); try c.encode(score, forKey: .score)
             try c.encode(reason, forKey: .reason); try c.encode(inuse_bytes, forKey: .inuse_bytes)
             try c.encode(growth_bytes_per_s, forKey: .growth_bytes_per_s)
+            try c.encode(growth_epochs, forKey: .growth_epochs)
             // Explicit nulls: "not scanned" must not read as "0 bytes unreferenced".
             try c.encode(unreferenced_bytes, forKey: .unreferenced_bytes)
             try c.encode(referenced_bytes, forKey: .referenced_bytes)
         }
         enum Keys: String, CodingKey {
-            case rank, site, stack, verdict, shape, suspect, score, reason, inuse_bytes, growth_bytes_per_s
+            case rank, site, stack, verdict, shape, suspect, score, reason, inuse_bytes, growth_bytes_per_s, growth_epochs
             case unreferenced_bytes, referenced_bytes, location, samples, stacks
         }
     }
@@ -154,6 +156,7 @@ public enum ReportJSON {
                 verdict: v.verdict.rawValue, shape: v.shape.rawValue, suspect: v.isSuspect,
                 score: finite((v.score * 100).rounded() / 100), reason: v.reason,
                 inuse_bytes: whole(v.liveBytes), growth_bytes_per_s: finite((v.growthBytesPerSecond * 10).rounded() / 10),
+                growth_epochs: v.assessment.growthWindow.map { [$0.lowerBound, $0.upperBound] },
                 unreferenced_bytes: v.unreferencedBytes.map(whole), referenced_bytes: v.referencedBytes.map(whole),
                 location: v.location, samples: v.assessment.peakSamples.map { ($0 * 10).rounded() / 10 },
                 stacks: v.stacks.map { child in

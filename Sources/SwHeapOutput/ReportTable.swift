@@ -75,7 +75,7 @@ public struct ReportTable {
             case let .site(v, member):
                 return ["\(v.rank)", v.suppressedBy == nil ? v.verdict.rawValue : "suppressed",
                         (member ? "└ " : "") + truncated(v.site, member ? 46 : 48), Quantity.bytes(v.liveBytes),
-                        v.verdict == .growing ? Quantity.rate(v.growthBytesPerSecond) : "-",
+                        Quantity.growth(v),
                         v.unreferencedBytes.map { Quantity.bytes($0) } ?? "-", v.reason]
             }
         }

@@ -48,33 +48,44 @@ public struct ShapeClassifier: Sendable {
             }
             assessment.grownBytes = max(0, trend.slope * ((analysedTimes.last ?? 0) - (analysedTimes.first ?? 0)))
 
+            let epoch = { (index: Int) in timeline.epochNumbers[index] }
             switch assessment.shape {
             case .lateGrowth:
                 let onset = onsetIndex(analysedBytes)
                 assessment.turningEpoch = timeline.epochNumbers[onset]
                 assessment.growthBytesPerSecond = LiveTrend.slope(times: analysedTimes, bytes: analysedBytes, from: onset,
                                                                   maximumPoints: thresholds.maximumPoints)
+                assessment.growthWindow = epoch(onset)...epoch(lastIndex)
             case .growthWithTurnover where doubling != nil:
                 // From the level before the first doubling to the end: between doublings the
                 // size is flat, so a robust slope would say nothing.
                 let from = doubling!.lowerBound - 1
-                assessment.turningEpoch = timeline.epochNumbers[doubling!.upperBound]
+                assessment.turningEpoch = epoch(doubling!.upperBound)
                 assessment.growthBytesPerSecond = max(0, (analysedBytes[lastIndex] - analysedBytes[from])
                     / max(analysedTimes[lastIndex] - analysedTimes[from], 1e-9))
                 assessment.grownBytes = max(0, analysedBytes[lastIndex] - analysedBytes[from])
+                assessment.growthWindow = epoch(from)...epoch(lastIndex)
             case .steadyGrowth, .growthWithTurnover, .tooFewEpochs:
                 assessment.growthBytesPerSecond = trend.slope
+                assessment.growthWindow = epoch(trend.windowStart)...epoch(lastIndex)
             case .plateau:
-                assessment.turningEpoch = timeline.epochNumbers[plateauIndex(analysedBytes)]
-                assessment.growthBytesPerSecond = trend.secondHalfSlope
+                // What a plateau rests on: flat since it was reached.
+                let reached = plateauIndex(analysedBytes)
+                assessment.turningEpoch = epoch(reached)
+                assessment.growthBytesPerSecond = reached < lastIndex
+                    ? LiveTrend.slope(times: analysedTimes, bytes: analysedBytes, from: reached, maximumPoints: thresholds.maximumPoints)
+                    : 0
+                assessment.growthWindow = epoch(reached)...epoch(lastIndex)
             default:
                 assessment.growthBytesPerSecond = trend.secondHalfSlope
+                assessment.growthWindow = epoch(lastIndex - lastIndex / 2)...epoch(lastIndex)
             }
             // Sparse samples: a step-shaped series can have a zero median slope while growing.
             if [.growing, .tooFewEpochs].contains(assessment.shape.verdict) && assessment.growthBytesPerSecond <= 0,
                let first = analysedTimes.first, let last = analysedTimes.last, last > first {
                 assessment.growthBytesPerSecond = max(0, (analysedBytes.last! - analysedBytes.first!) / (last - first))
                 assessment.grownBytes = max(assessment.grownBytes, analysedBytes.last! - analysedBytes.first!)
+                assessment.growthWindow = epoch(0)...epoch(lastIndex)
             }
         }
         assessment.verdict = assessment.shape.verdict

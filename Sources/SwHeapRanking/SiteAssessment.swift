@@ -10,8 +10,11 @@ public struct SiteAssessment: Hashable, Sendable {
     public var epochCount: Int
     /// Epoch number where growth began (late growth) or the plateau was reached.
     public var turningEpoch: UInt64?
-    /// Current pace: over the growth for growing sites, over the second half otherwise.
+    /// Current pace: over the growth for growing sites, since the plateau for a plateau, over
+    /// the second half otherwise; measured over `growthWindow`.
     public var growthBytesPerSecond: Double
+    /// The epoch numbers `growthBytesPerSecond` is measured over, first and last.
+    public var growthWindow: ClosedRange<UInt64>? = nil
     /// Live bytes and objects at the last epoch (the final dump when there is one).
     public var liveBytes: Double
     public var liveObjects: Double

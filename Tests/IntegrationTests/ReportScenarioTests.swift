@@ -183,13 +183,14 @@ final class ReportScenarioTests: XCTestCase {
 
     /// A global array grown by realloc, doubling when full (Tests/Fixtures/doubling.c): flat
     /// between doublings, but doubling still at the end (the last at step 32 of 60, the next
-    /// due at 64), so `growing`, at a positive rate; the
+    /// due at 64), so `growing`, at a positive rate over the epochs of its doublings; the
     /// cache beside it, bounded, is not.
     func testArrayGrownByDoublingIsGrowing() throws {
         struct Site: Decodable {
             var site: String
             var verdict: String
             var growth_bytes_per_s: Double
+            var growth_epochs: [UInt64]?
         }
         struct Process: Decodable { var epochs: Int; var suspects: [Site] }
         struct Report: Decodable { var processes: [Process] }
@@ -205,6 +206,8 @@ final class ReportScenarioTests: XCTestCase {
             let grow = try XCTUnwrap(process.suspects.first { $0.site == "site_grow" }, json.stdout)
             XCTAssertEqual(grow.verdict, "growing", "rate \(rate): \(json.stdout)")
             XCTAssertGreaterThan(grow.growth_bytes_per_s, 0, "rate \(rate)")
+            let window = try XCTUnwrap(grow.growth_epochs, "rate \(rate)")
+            XCTAssertLessThan(window[0], window[1], "rate \(rate)")
             if let cache = process.suspects.first(where: { $0.site == "site_cache" }) {
                 XCTAssertNotEqual(cache.verdict, "growing", "rate \(rate): \(json.stdout)")
             }

@@ -21,4 +21,33 @@ final class ReportTableTests: XCTestCase {
         let coloured = ReportTable(style: ReportStyle(usesColour: true)).render([report])
         XCTAssertTrue(coloured.contains("\u{1B}[1;31m"))
     }
+
+    /// The growth column shows the rate a growing verdict rests on, with its epochs, and no
+    /// rate beside any other verdict (a plateau "+38.8 MiB/min", a cache "-19.5 MiB/min" read
+    /// as contradictions); the HTML report's rows likewise.
+    func testGrowthColumnAgreesWithTheVerdict() throws {
+        let (leak, leakTimeline) = Scenario.lateLeak.simulate(epochs: 24)
+        let (cache, _) = Scenario.boundedCache.simulate(epochs: 24)
+        var cacheSite = cache
+        cacheSite.stackID = 2
+        // A cache whose level wanders down in its second half: a negative slope there.
+        for i in 18..<24 { cacheSite.liveBytes[i] *= 0.8 }
+        let names = ClosureSiteNaming { stackID, _ in
+            StackNames(frames: [FrameName(function: stackID == 1 ? "leak_late" : "cache_put", file: "a.c", line: Int(stackID))])
+        }
+        let ranking = LeakRanker.ranking(timeline: leakTimeline, sites: [leak, cacheSite], names: names)
+        let report = ProcessReport(pid: 7, executable: "/bin/a", commandLine: [], ranking: ranking)
+        let text = ReportTable(style: ReportStyle(usesColour: false)).render([report])
+        let verdicts = Dictionary(uniqueKeysWithValues: ranking.sites.map { ($0.site, $0) })
+        let leakVerdict = try XCTUnwrap(verdicts["leak_late"]), cacheVerdict = try XCTUnwrap(verdicts["cache_put"])
+        XCTAssertEqual(leakVerdict.verdict, .growing)
+        XCTAssertNotEqual(cacheVerdict.verdict, .growing)
+        let window = try XCTUnwrap(leakVerdict.assessment.growthWindow)
+        let leakRow = try XCTUnwrap(text.split(separator: "\n").first { $0.contains("leak_late") })
+        XCTAssertTrue(leakRow.contains(Quantity.rate(leakVerdict.growthBytesPerSecond) + ", epochs \(window.lowerBound)–\(window.upperBound)"),
+                      String(leakRow))
+        let cacheRow = try XCTUnwrap(text.split(separator: "\n").first { $0.contains("cache_put") })
+        XCTAssertFalse(cacheRow.contains("/min") || cacheRow.contains("/s") || cacheRow.contains("/h"), String(cacheRow))
+        XCTAssertEqual(Quantity.growth(cacheVerdict), "-")
+    }
 }

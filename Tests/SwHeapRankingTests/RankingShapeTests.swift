@@ -72,7 +72,7 @@ final class RankingShapeTests: XCTestCase {
     }
 
     /// Still doubling at the end (the last doubling at epoch 16 of 24, the next due at 32):
-    /// growing, at the pace of its doublings; exact and sampled.
+    /// growing, at the pace of its doublings, over the epochs they span; exact and sampled.
     func testArrayGrownByDoublingIsGrowing() {
         for rate: Double in [1, 64 * 1024] {
             for seed in 1...20 as ClosedRange<UInt64> {
@@ -81,6 +81,7 @@ final class RankingShapeTests: XCTestCase {
                 XCTAssertEqual(a.verdict, .growing, "rate \(rate) seed \(seed): \(a.shape) \(site.liveBytes)")
                 XCTAssertEqual(a.shape, .growthWithTurnover, "rate \(rate) seed \(seed)")
                 XCTAssertGreaterThan(a.growthBytesPerSecond, 0)
+                XCTAssertEqual(a.growthWindow?.upperBound, 24, "rate \(rate) seed \(seed)")
                 if rate == 1 { break }
             }
         }
@@ -94,6 +95,22 @@ final class RankingShapeTests: XCTestCase {
             let a = classifier.assess(site, timeline: timeline)
             XCTAssertNotEqual(a.verdict, .growing, "rate \(rate): \(a.shape) \(site.liveBytes)")
         }
+    }
+
+    /// The growth figure is the one the verdict rests on: a plateau's is measured since the
+    /// plateau was reached (about zero), a growing site's over its growth window.
+    func testGrowthFigureAgreesWithTheVerdict() {
+        let (cache, cacheTimeline) = Scenario.boundedCache.simulate(epochs: 24)
+        let plateau = classifier.assess(cache, timeline: cacheTimeline)
+        XCTAssertEqual(plateau.verdict, .plateau)
+        XCTAssertEqual(plateau.growthBytesPerSecond, 0, accuracy: 1e-9)
+        XCTAssertEqual(plateau.growthWindow?.lowerBound, plateau.turningEpoch)
+        XCTAssertEqual(plateau.growthWindow?.upperBound, 24)
+        let (leak, leakTimeline) = Scenario.lateLeak.simulate(epochs: 24)
+        let growing = classifier.assess(leak, timeline: leakTimeline)
+        XCTAssertEqual(growing.verdict, .growing)
+        XCTAssertEqual(growing.growthWindow?.lowerBound, growing.turningEpoch)
+        XCTAssertGreaterThan(growing.growthBytesPerSecond, 0)
     }
 
     func testSampledCacheAndLeakWithFixedSeed() {
