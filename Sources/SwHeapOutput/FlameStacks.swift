@@ -2,6 +2,7 @@
 // runtime frames left out as in the report, weighted by one of pprof's four sample types at an
 // epoch (and at a base epoch, for a differential graph).
 
+import SwHeapDump
 import SwHeapRanking
 import SwHeapStore
 import SwHeapSymbols
@@ -16,7 +17,7 @@ public enum FlameValue: String, CaseIterable, Sendable {
     public var isBytes: Bool { self == .inuseSpace || self == .allocSpace }
 
     /// Per-epoch series of a site for this value (alloc_* are cumulative since process start).
-    func series(of site: Site) -> [Double] {
+    func series(of site: Site) -> EpochSeries {
         switch self {
         case .inuseSpace: site.liveBytes
         case .inuseObjects: site.liveObjects

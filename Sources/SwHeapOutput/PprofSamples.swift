@@ -10,6 +10,7 @@
 // the base; inuse is live(epoch) - live(base) per birth epoch, negative where objects that
 // already existed at the base were freed since (pprof shows negative values as -diff_base does).
 
+import SwHeapDump
 import SwHeapStore
 
 struct PprofSampleRow: Hashable, Sendable {
@@ -75,7 +76,7 @@ enum PprofSamples {
         return rows
     }
 
-    private static func cumulative(_ values: [Double], _ index: Int) -> Double {
+    private static func cumulative(_ values: EpochSeries, _ index: Int) -> Double {
         let value = values[index]
         return value.isFinite ? value : 0
     }

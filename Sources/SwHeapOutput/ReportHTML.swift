@@ -84,8 +84,12 @@ public enum ReportHTML {
     }
 
     /// A site's live bytes per epoch: the sum over its stacks (a site is a function and line).
-    static func series(_ perStack: [[Double]]) -> [Double] {
-        (0..<(perStack.map(\.count).max() ?? 0)).map { i in perStack.reduce(0) { $0 + ($1.indices.contains(i) ? $1[i] : 0) } }
+    static func series<Stack: RandomAccessCollection<Double>>(_ perStack: [Stack]) -> [Double] where Stack.Index == Int {
+        var sums = [Double](repeating: 0, count: perStack.map(\.count).max() ?? 0)
+        for stack in perStack {
+            for (i, value) in stack.enumerated() { sums[i] += value }
+        }
+        return sums
     }
 
     static func processData(_ section: Section) -> ProcessData {

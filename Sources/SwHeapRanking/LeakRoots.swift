@@ -9,6 +9,7 @@
 // sampling noise (same onset, rates in proportion).
 
 import SwHeapSymbols
+import SwHeapDump
 
 /// Sites growing together under one caller.
 public struct LeakRoot: Sendable {
@@ -52,7 +53,7 @@ enum LeakRoots {
     }
 
     /// Roots among `sites` (ranked), given each site's merged live bytes by stack id.
-    static func find(_ sites: [SiteVerdict], liveBytes: [UInt32: [Double]], thresholds t: RankingThresholds) -> [LeakRoot] {
+    static func find(_ sites: [SiteVerdict], liveBytes: [UInt32: EpochSeries], thresholds t: RankingThresholds) -> [LeakRoot] {
         let candidates = sites.filter { $0.verdict == .growing && $0.suppressedBy == nil }
         guard candidates.count >= 2 else { return [] }
         let chains = candidates.map { callers(of: $0, depth: t.rootCallerDepth) }
@@ -88,7 +89,7 @@ enum LeakRoots {
     /// noise of each other at every epoch. With n samples a scaled value wobbles by up to
     /// √(0.25/n), so the tolerance widens for sparse sites: sites that cannot be told apart
     /// stay together, sites shown to differ (a leak starting half-way) are split.
-    static func sameCohort(_ a: [Double]?, _ b: [Double]?, samples: (Double?, Double?), _ t: RankingThresholds) -> Bool {
+    static func sameCohort(_ a: EpochSeries?, _ b: EpochSeries?, samples: (Double?, Double?), _ t: RankingThresholds) -> Bool {
         // Scaled to the peak, not the last value: a final dump may follow exit-time frees.
         guard let a, let b, a.count == b.count, let peakA = a.max(), let peakB = b.max(), peakA > 0, peakB > 0 else { return false }
         let x = a.map { $0 / peakA }, y = b.map { $0 / peakB }

@@ -4,6 +4,7 @@
 // are one suspect with all the samples, each stack kept as a child.
 
 import SwHeapSymbols
+import SwHeapDump
 
 /// One stack (call path) of an allocation site.
 public struct SiteStack: Sendable {
@@ -61,13 +62,10 @@ enum SiteGrouping {
     }
 
     static func merged(_ a: SiteHistory, _ b: SiteHistory) -> SiteHistory {
-        func add(_ x: [Double], _ y: [Double]) -> [Double] {
-            (0..<max(x.count, y.count)).map { (($0 < x.count) ? x[$0] : 0) + (($0 < y.count) ? y[$0] : 0) }
-        }
-        return SiteHistory(stackID: min(a.stackID, b.stackID), liveBytes: add(a.liveBytes, b.liveBytes),
-                           liveObjects: add(a.liveObjects, b.liveObjects),
-                           unreferencedBytes: add(a.unreferencedBytes, b.unreferencedBytes),
-                           unreferencedObjects: add(a.unreferencedObjects, b.unreferencedObjects),
-                           births: a.births + b.births)
+        SiteHistory(stackID: min(a.stackID, b.stackID), liveBytes: a.liveBytes + b.liveBytes,
+                    liveObjects: a.liveObjects + b.liveObjects,
+                    unreferencedBytes: a.unreferencedBytes + b.unreferencedBytes,
+                    unreferencedObjects: a.unreferencedObjects + b.unreferencedObjects,
+                    births: a.births + b.births)
     }
 }

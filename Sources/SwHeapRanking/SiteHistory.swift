@@ -39,23 +39,32 @@ public struct EpochTimeline: Hashable, Sendable {
 public struct SiteHistory: Hashable, Sendable {
     public var stackID: UInt32
     /// Aligned with the timeline's epochs.
-    public var liveBytes: [Double]
-    public var liveObjects: [Double]
+    public var liveBytes: EpochSeries
+    public var liveObjects: EpochSeries
     /// Unreferenced bytes per epoch; meaningful only where the epoch was scanned.
-    public var unreferencedBytes: [Double]
+    public var unreferencedBytes: EpochSeries
     /// Unreferenced objects per epoch, likewise: what shows a leak of empty blocks (malloc(0)
     /// is charged no bytes, LeakSanitizer reports it as one).
-    public var unreferencedObjects: [Double]
+    public var unreferencedObjects: EpochSeries
     /// The LIVE cells of the site, `epochIndex` aligned with the timeline.
     public var births: [LiveCell]
 
-    public init(stackID: UInt32, liveBytes: [Double], liveObjects: [Double]? = nil,
-                unreferencedBytes: [Double]? = nil, unreferencedObjects: [Double]? = nil, births: [LiveCell] = []) {
+    public init(stackID: UInt32, liveBytes: EpochSeries, liveObjects: EpochSeries? = nil,
+                unreferencedBytes: EpochSeries? = nil, unreferencedObjects: EpochSeries? = nil, births: [LiveCell] = []) {
         self.stackID = stackID
         self.liveBytes = liveBytes
-        self.liveObjects = liveObjects ?? liveBytes.map { $0 > 0 ? 1 : 0 }
-        self.unreferencedBytes = unreferencedBytes ?? liveBytes.map { _ in 0 }
-        self.unreferencedObjects = unreferencedObjects ?? self.unreferencedBytes.map { $0 > 0 ? 1 : 0 }
+        self.liveObjects = liveObjects ?? EpochSeries(liveBytes.lazy.map { $0 > 0 ? 1 : 0 })
+        self.unreferencedBytes = unreferencedBytes ?? EpochSeries(zeros: liveBytes.count)
+        self.unreferencedObjects = unreferencedObjects ?? EpochSeries(self.unreferencedBytes.lazy.map { $0 > 0 ? 1 : 0 })
+        self.births = births
+    }
+
+    /// The same from arrays (tests and simulations).
+    public init(stackID: UInt32, liveBytes: [Double], liveObjects: [Double]? = nil,
+                unreferencedBytes: [Double]? = nil, unreferencedObjects: [Double]? = nil, births: [LiveCell] = []) {
+        self.init(stackID: stackID, liveBytes: EpochSeries(liveBytes), liveObjects: liveObjects.map(EpochSeries.init),
+                  unreferencedBytes: unreferencedBytes.map(EpochSeries.init),
+                  unreferencedObjects: unreferencedObjects.map(EpochSeries.init), births: births)
         self.births = births
     }
 }

@@ -1,7 +1,7 @@
 // The single model every output (pprof, report, metrics) reads: all dumps of a directory,
 // grouped by process, with each stack's figures laid out per epoch.
 //
-// Arrays named per epoch (`allocBytes`, `liveBytes`, ...) are aligned with
+// Series and arrays named per epoch (`allocBytes`, `liveBytes`, ...) are aligned with
 // `ProcessHeap.epochs`: index i is the dump `epochs[i]`.
 
 import SwHeapDump
@@ -106,19 +106,19 @@ public struct Site: Sendable {
     /// Return addresses, innermost first (subtract 1 before symbolising).
     public var frames: [UInt64]
     /// Cumulative since process start, per epoch; 0 before the stack existed.
-    public var allocObjects: [Double]
-    public var allocBytes: [Double]
+    public var allocObjects: EpochSeries
+    public var allocBytes: EpochSeries
     /// Per epoch, summed over birth epochs.
-    public var liveObjects: [Double]
-    public var liveBytes: [Double]
-    public var unreferencedObjects: [Double]
-    public var unreferencedBytes: [Double]
+    public var liveObjects: EpochSeries
+    public var liveBytes: EpochSeries
+    public var unreferencedObjects: EpochSeries
+    public var unreferencedBytes: EpochSeries
     /// The LIVE cells of this stack in every dump (`epochIndex` set), sorted by epoch index then birth epoch.
     public var births: [LiveCell]
 
-    public init(stackID: UInt32, frames: [UInt64], allocObjects: [Double], allocBytes: [Double],
-                liveObjects: [Double], liveBytes: [Double], unreferencedObjects: [Double],
-                unreferencedBytes: [Double], births: [LiveCell]) {
+    public init(stackID: UInt32, frames: [UInt64], allocObjects: EpochSeries, allocBytes: EpochSeries,
+                liveObjects: EpochSeries, liveBytes: EpochSeries, unreferencedObjects: EpochSeries,
+                unreferencedBytes: EpochSeries, births: [LiveCell]) {
         self.stackID = stackID; self.frames = frames
         self.allocObjects = allocObjects; self.allocBytes = allocBytes
         self.liveObjects = liveObjects; self.liveBytes = liveBytes

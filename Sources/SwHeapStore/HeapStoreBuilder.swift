@@ -1,7 +1,7 @@
 // Folds the dumps of one process, in epoch order, into a `ProcessHeap`.
 // Dumps are added one at a time so a loader never has to hold every decoded file at once.
-// Each site's per-epoch columns are allocated once, at their final length, when the site first
-// appears, and become the Site's arrays as they are: the figures of a long run are held once.
+// Each site's per-epoch figures are appended as series that store only the epochs where they
+// change (EpochSeries), and become the Site's series as they are.
 // This runs on one thread while other cores decode, so the inner loops work on buffers.
 
 import SwHeapDump
@@ -24,30 +24,63 @@ struct ProcessHeapBuilder {
         var loadBias: UInt64
     }
 
-    /// One site through all epochs.
+    /// One site through all epochs, appended epoch by epoch: the figures of the epoch being
+    /// filled wait in `pending` until a later epoch (or `finish`) commits them.
     private struct SiteColumns {
-        // NaN marks "not in this dump" until build() fills the gaps.
-        var allocObjects: [Double]
-        var allocBytes: [Double]
-        var liveObjects: [Double]
-        var liveBytes: [Double]
-        var unreferencedObjects: [Double]
-        var unreferencedBytes: [Double]
+        var allocObjects = EpochSeries(), allocBytes = EpochSeries()
+        var liveObjects = EpochSeries(), liveBytes = EpochSeries()
+        var unreferencedObjects = EpochSeries(), unreferencedBytes = EpochSeries()
+        /// The epoch index `pending` belongs to; -1 before the site's first.
+        private var index = -1
+        private var pending = LiveCell(birthEpoch: 0, liveObjects: 0, liveBytes: 0)
+        private var pendingAllocObjects = 0.0, pendingAllocBytes = 0.0
 
-        init(count: Int) {
-            allocObjects = Array(repeating: .nan, count: count)
-            allocBytes = Array(repeating: .nan, count: count)
-            liveObjects = Array(repeating: 0, count: count)
-            liveBytes = Array(repeating: 0, count: count)
-            unreferencedObjects = Array(repeating: 0, count: count)
-            unreferencedBytes = Array(repeating: 0, count: count)
+        /// Makes `epoch` the one being filled. Epochs skipped (a dump that did not list the
+        /// stack) keep the cumulative allocation and have nothing live; before the stack first
+        /// appeared everything is 0.
+        mutating func move(to epoch: Int) {
+            guard epoch != index else { return }
+            precondition(epoch > index, "epochs arrive in order")
+            if index >= 0 { commit(times: 1) }
+            let gap = epoch - (index + 1)
+            allocObjects.append(pendingAllocObjects, times: gap)
+            allocBytes.append(pendingAllocBytes, times: gap)
+            liveObjects.append(0, times: gap)
+            liveBytes.append(0, times: gap)
+            unreferencedObjects.append(0, times: gap)
+            unreferencedBytes.append(0, times: gap)
+            pending.liveObjects = 0; pending.liveBytes = 0
+            pending.unreferencedObjects = 0; pending.unreferencedBytes = 0
+            index = epoch
         }
 
-        mutating func addLive(_ bucket: LiveCell, at index: Int) {
-            liveObjects[index] += bucket.liveObjects
-            liveBytes[index] += bucket.liveBytes
-            unreferencedObjects[index] += bucket.unreferencedObjects
-            unreferencedBytes[index] += bucket.unreferencedBytes
+        private mutating func commit(times: Int) {
+            allocObjects.append(pendingAllocObjects, times: times)
+            allocBytes.append(pendingAllocBytes, times: times)
+            liveObjects.append(pending.liveObjects, times: times)
+            liveBytes.append(pending.liveBytes, times: times)
+            unreferencedObjects.append(pending.unreferencedObjects, times: times)
+            unreferencedBytes.append(pending.unreferencedBytes, times: times)
+        }
+
+        mutating func setAlloc(objects: Double, bytes: Double, at epoch: Int) {
+            move(to: epoch)
+            pendingAllocObjects = objects
+            pendingAllocBytes = bytes
+        }
+
+        mutating func addLive(_ bucket: LiveCell, at epoch: Int) {
+            move(to: epoch)
+            pending.liveObjects += bucket.liveObjects
+            pending.liveBytes += bucket.liveBytes
+            pending.unreferencedObjects += bucket.unreferencedObjects
+            pending.unreferencedBytes += bucket.unreferencedBytes
+        }
+
+        /// Commits the last epoch and pads the series to `count` epochs.
+        mutating func finish(count: Int) {
+            move(to: count)
+            precondition(allocBytes.count == count)
         }
     }
 
@@ -82,8 +115,7 @@ struct ProcessHeapBuilder {
         columns.withUnsafeMutableBufferPointer { columns in
             dump.stacks.withUnsafeBufferPointer { stacks in
                 for (j, site) in stackSites.enumerated() {
-                    columns[site].allocObjects[index] = stacks[j].allocObjects
-                    columns[site].allocBytes[index] = stacks[j].allocBytes
+                    columns[site].setAlloc(objects: stacks[j].allocObjects, bytes: stacks[j].allocBytes, at: index)
                 }
             }
         }
@@ -118,19 +150,10 @@ struct ProcessHeapBuilder {
         var allocObjectTotals = [Double](repeating: 0, count: n), allocByteTotals = [Double](repeating: 0, count: n)
         heap.sites.reserveCapacity(stackIDs.count)
         for site in stackIDs.indices {
-            var column = SiteColumns(count: 0)
-            swap(&column, &columns[site])  // moved out, so the arrays below are uniquely held
-            // An epoch whose dump did not list the stack gets 0 before the stack first appeared
-            // and the previous cumulative figure after (a stack never un-allocates).
-            var objects = 0.0, bytes = 0.0
-            for index in 0..<n {
-                if column.allocBytes[index].isNaN {
-                    column.allocObjects[index] = objects
-                    column.allocBytes[index] = bytes
-                } else {
-                    objects = column.allocObjects[index]
-                    bytes = column.allocBytes[index]
-                }
+            var column = SiteColumns()
+            swap(&column, &columns[site])  // moved out, so the series below are uniquely held
+            column.finish(count: n)
+            for (index, (objects, bytes)) in zip(column.allocObjects, column.allocBytes).enumerated() {
                 allocObjectTotals[index] += objects
                 allocByteTotals[index] += bytes
             }
@@ -156,7 +179,7 @@ struct ProcessHeapBuilder {
         siteIndex[id] = stackIDs.count
         stackIDs.append(id)
         frames.append(stackFrames)
-        columns.append(SiteColumns(count: epochCount))
+        columns.append(SiteColumns())
         return stackIDs.count - 1
     }
 

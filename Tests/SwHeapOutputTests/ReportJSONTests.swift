@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SwHeapDump
 @testable import SwHeapOutput
 @testable import SwHeapRanking
 @testable import SwHeapSymbols
@@ -11,7 +12,9 @@ final class ReportJSONTests: XCTestCase {
         var (cache, _) = Scenario.boundedCache.simulate()
         cache.stackID = 2
         if scanned {
-            leak.unreferencedBytes[leak.unreferencedBytes.count - 1] = 1_000_000
+            var unreferenced = Array(leak.unreferencedBytes)
+            unreferenced[unreferenced.count - 1] = 1_000_000
+            leak.unreferencedBytes = EpochSeries(unreferenced)
             timeline.endsWithFinalDump = true
             timeline.lastEpochScanned = true
         }

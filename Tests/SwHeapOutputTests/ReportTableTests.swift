@@ -1,4 +1,5 @@
 import XCTest
+import SwHeapDump
 @testable import SwHeapOutput
 @testable import SwHeapRanking
 @testable import SwHeapSymbols
@@ -31,7 +32,9 @@ final class ReportTableTests: XCTestCase {
         var cacheSite = cache
         cacheSite.stackID = 2
         // A cache whose level wanders down in its second half: a negative slope there.
-        for i in 18..<24 { cacheSite.liveBytes[i] *= 0.8 }
+        var wandering = Array(cacheSite.liveBytes)
+        for i in 18..<24 { wandering[i] *= 0.8 }
+        cacheSite.liveBytes = EpochSeries(wandering)
         let names = ClosureSiteNaming { stackID, _ in
             StackNames(frames: [FrameName(function: stackID == 1 ? "leak_late" : "cache_put", file: "a.c", line: Int(stackID))])
         }

@@ -163,7 +163,7 @@ final class RankingShapeTests: XCTestCase {
     func testBoundedCacheUnreferencedAtExitIsLeakedAtExit() {
         let (cache, timeline) = Scenario.boundedCache.simulate()
         var scanned = cache
-        scanned.unreferencedBytes[scanned.unreferencedBytes.count - 1] = 100 * 1024
+        scanned.unreferencedBytes = EpochSeries(cache.unreferencedBytes.dropLast() + [100 * 1024])
         var scannedTimeline = timeline
         scannedTimeline.lastEpochScanned = true
         let result = classifier.assess(scanned, timeline: scannedTimeline)

@@ -196,7 +196,7 @@ final class HeapStoreTests: XCTestCase {
         for process in store.processes {
             XCTAssertEqual(process.epochs.map(\.epoch), Array(1...13))
             XCTAssertEqual(process.sites.count, 14)
-            XCTAssertEqual(process.sites[0].allocBytes, (1...13).map(Double.init))
+            XCTAssertEqual(process.sites[0].allocBytes, EpochSeries((1...13).map(Double.init)))
             XCTAssertEqual(process.sites[0].births.map(\.birthEpoch), Array(1...13))
             XCTAssertEqual(process.totals[12].liveBytes, Double(process.pid))
         }
