@@ -52,20 +52,30 @@ enum SiteGrouping {
             let key = stack.siteKey + "\u{0}" + (suppression.map { $0.origin + " " + $0.pattern } ?? "")
             if let at = index[key] {
                 groups[at].members.append((site, stack))
-                groups[at].history = merged(groups[at].history, site)
             } else {
                 index[key] = groups.count
                 groups.append(Group(history: site, members: [(site, stack)], suppression: suppression))
             }
         }
+        // Merged once per group: merging member by member copied the pooled births again for
+        // every member (a 50-stack leak site of a long run holds a million cells).
+        for g in groups.indices where groups[g].members.count > 1 {
+            groups[g].history = merged(groups[g].members.map(\.history))
+        }
         return groups
     }
 
-    static func merged(_ a: SiteHistory, _ b: SiteHistory) -> SiteHistory {
-        SiteHistory(stackID: min(a.stackID, b.stackID), liveBytes: a.liveBytes + b.liveBytes,
-                    liveObjects: a.liveObjects + b.liveObjects,
-                    unreferencedBytes: a.unreferencedBytes + b.unreferencedBytes,
-                    unreferencedObjects: a.unreferencedObjects + b.unreferencedObjects,
-                    births: a.births + b.births)
+    static func merged(_ members: [SiteHistory]) -> SiteHistory {
+        var sum = members[0]
+        sum.births.reserveCapacity(members.reduce(0) { $0 + $1.births.count })
+        for member in members.dropFirst() {
+            sum.stackID = min(sum.stackID, member.stackID)
+            sum.liveBytes = sum.liveBytes + member.liveBytes
+            sum.liveObjects = sum.liveObjects + member.liveObjects
+            sum.unreferencedBytes = sum.unreferencedBytes + member.unreferencedBytes
+            sum.unreferencedObjects = sum.unreferencedObjects + member.unreferencedObjects
+            sum.births += member.births
+        }
+        return sum
     }
 }
