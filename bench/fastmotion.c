@@ -3,7 +3,8 @@
  * (2,000 other paths) and a slow leak (50 more), about 7,000 distinct allocation stacks at
  * the default rate. Each stack is a path of three calls through a table of 20 functions
  * (20^3 = 8,000 paths), so the stacks are real return addresses the shim unwinds.
- *   fastmotion [REQUESTS]        default 2,500,000 (about 10 GB allocated)
+ *   fastmotion [REQUESTS [LEAK_EVERY]]   default 2,500,000 requests (about 10 GB allocated),
+ *                                        one 2 KiB record leaked per 100 requests
  * Build: cc -O1 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls bench/fastmotion.c */
 #include <stdint.h>
 #include <stdio.h>
@@ -55,6 +56,8 @@ int main(int argc, char **argv) {
                            step10, step11, step12, step13, step14, step15, step16, step17, step18, step19};
     for (int i = 0; i < FUNCTIONS; i++) table[i] = all[i];
     long requests = argc > 1 ? atol(argv[1]) : 2500000;
+    long leak_every = argc > 2 ? atol(argv[2]) : 100; /* a month-long run leaks more slowly */
+    if (leak_every < 1) leak_every = 1;
     size_t leaked = 0;
     for (long r = 0; r < requests; r++) {
         void *work[3]; /* churn: a request's objects, freed when it is answered */
@@ -66,7 +69,7 @@ int main(int argc, char **argv) {
         free(cache[slot]);
         kind = CACHE;
         cache[slot] = allocate_from(CHURN_PATHS + next_random() % CACHE_PATHS, 512 + next_random() % 1536);
-        if (r % 100 == 0) { /* the slow leak: never freed, never referenced again */
+        if (r % leak_every == 0) { /* the slow leak: never freed, never referenced again */
             kind = LEAK;
             void *lost = allocate_from(CHURN_PATHS + CACHE_PATHS + next_random() % LEAK_PATHS, 2048);
             ((char *)lost)[0] = 1;
