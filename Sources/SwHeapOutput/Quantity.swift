@@ -27,6 +27,17 @@ enum Quantity {
         return sign + tenths(magnitude) + " " + units[unit]
     }
 
+    /// The unreferenced column: bytes, or the objects when they hold none (`malloc(0)`
+    /// blocks, which LeakSanitizer reports as leaks of 0 bytes); "-" when not scanned.
+    static func unreferenced(bytes: Double?, objects: Double?) -> String {
+        guard let bytes else { return "-" }
+        if bytes == 0, let objects, objects >= 0.5 {
+            let count = Int(saturating: objects.rounded())
+            return count == 1 ? "1 object" : "\(count) objects"
+        }
+        return self.bytes(bytes)
+    }
+
     /// A signed rate in the unit that gives a readable number: per second, minute or hour.
     static func rate(_ bytesPerSecond: Double) -> String {
         let sign = bytesPerSecond < 0 ? "-" : "+"

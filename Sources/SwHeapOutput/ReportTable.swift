@@ -76,7 +76,7 @@ public struct ReportTable {
                 return ["\(v.rank)", v.suppressedBy == nil ? v.verdict.rawValue : "suppressed",
                         (member ? "└ " : "") + truncated(v.site, member ? 46 : 48), Quantity.bytes(v.liveBytes),
                         Quantity.growth(v),
-                        v.unreferencedBytes.map { Quantity.bytes($0) } ?? "-", v.reason]
+                        Quantity.unreferenced(bytes: v.unreferencedBytes, objects: v.unreferencedObjects), v.reason]
             }
         }
         let padded = Columns([.right, .left, .left, .right, .right, .right, .left]).pad([headers] + rows)

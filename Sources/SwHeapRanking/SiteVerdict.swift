@@ -28,6 +28,7 @@ public struct SiteVerdict: Sendable {
     public var liveBytes: Double { assessment.liveBytes }
     public var growthBytesPerSecond: Double { assessment.growthBytesPerSecond }
     public var unreferencedBytes: Double? { assessment.unreferencedBytes }
+    public var unreferencedObjects: Double? { assessment.unreferencedObjects }
     /// `file:line` of the allocation site, nil when unknown.
     public var location: String? { stack.siteLocation }
     public var referencedBytes: Double? { assessment.referencedBytes }

@@ -123,6 +123,12 @@ final class ShimExitVerdictTests: XCTestCase {
         }
         XCTAssertEqual(verdict("site_zero_dropped"), "leaked-at-exit", json.stdout)
         XCTAssertNotEqual(verdict("site_zero_kept"), "leaked-at-exit", json.stdout)
+        // The text table counts it, where "0 B" would read as nothing unreferenced.
+        let text = try Harness.run(Harness.swheap, ["report", dumps.path, "--all", "--top", "1000"], environment: [:])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        let row = try XCTUnwrap(text.stdout.split(separator: "\n").first { $0.contains("site_zero_dropped") && $0.contains("leaked-at-exit") },
+                                text.stdout)
+        XCTAssertTrue(row.contains("1 object"), String(row))
     }
 
     /// Ended by _exit or quick_exit (no LeakSanitizer check runs there): the dead frames are

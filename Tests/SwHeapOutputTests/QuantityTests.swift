@@ -18,6 +18,14 @@ final class QuantityTests: XCTestCase {
         XCTAssertEqual(Quantity.bytes(3 * 1024 * 1024 * 1024 * 1024 * 1024), "3.0 PiB")
     }
 
+    func testUnreferencedCountsObjectsThatHoldNoBytes() {
+        XCTAssertEqual(Quantity.unreferenced(bytes: nil, objects: nil), "-")
+        XCTAssertEqual(Quantity.unreferenced(bytes: 0, objects: 0), "0 B")
+        XCTAssertEqual(Quantity.unreferenced(bytes: 0, objects: 1), "1 object")
+        XCTAssertEqual(Quantity.unreferenced(bytes: 0, objects: 3), "3 objects")
+        XCTAssertEqual(Quantity.unreferenced(bytes: 2048, objects: 1), "2.0 KiB")
+    }
+
     func testRatesPercentsSecondsAndScores() {
         XCTAssertEqual(Quantity.rate(0), "0 B/s")
         XCTAssertEqual(Quantity.rate(5.7 * 1024 * 1024), "+5.7 MiB/s")
