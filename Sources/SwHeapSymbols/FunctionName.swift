@@ -57,6 +57,10 @@ public enum FunctionName {
 
     static func withoutParameters(_ name: String) -> String {
         var text = Substring(name.trimmingTrailingSpaces())
+        // GNU's demangler names compiler clones "f(int) [clone .isra.0] [clone .cold]".
+        while text.hasSuffix("]"), let clone = text.range(of: " [clone .", options: .backwards) {
+            text = text[..<clone.lowerBound]
+        }
         // Swift: "Module.Type.method(label: Swift.Int) -> Swift.String": drop the result type.
         if let arrow = topLevelArrow(in: text) { text = text[..<arrow] }
         let qualifiers = [" const", " volatile", " &&", " &", " noexcept", " override"]

@@ -176,7 +176,9 @@ public final class Symbolizer {
             unavailableReason = "llvm-symbolizer not found (set SWHEAP_LLVM_SYMBOLIZER or put it on PATH); frames are module+offset"
             return nil
         }
-        var arguments = ["--output-style=JSON", "--inlines", "--demangle", "--functions=linkage"]
+        // Raw linkage names: `Demangler` reads every scheme (llvm-symbolizer's leaves Rust's legacy
+        // names half done), and classification sees how each was mangled.
+        var arguments = ["--output-style=JSON", "--inlines", "--no-demangle", "--functions=linkage"]
         arguments += options.debugFileDirectories.map { "--debug-file-directory=" + $0 }
         do {
             process = try SymbolizerProcess(executable: executable, arguments: arguments)

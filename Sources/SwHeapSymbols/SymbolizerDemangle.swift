@@ -1,5 +1,6 @@
-// Swift names: llvm-symbolizer demangles only C++ (Itanium), so Swift symbols go through the
-// runtime's own demangler, which the CLI already has loaded as part of libswiftCore.
+// Demangling. Swift names go through the Swift runtime's own demangler, which the CLI already
+// has loaded as part of libswiftCore; C++ and Rust names through GNU libiberty's (`Demangler`).
+import CIberty
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -32,5 +33,33 @@ public enum SwiftDemangler {
         guard let result else { return nil }
         defer { free(result) }
         return String(cString: result)
+    }
+}
+
+/// Every scheme a native Linux program's symbols use, each by a maintained demangler: Swift by
+/// the Swift runtime's, C++ (Itanium) and Rust (legacy and v0) by GNU libiberty's, the one
+/// c++filt and gdb use. llvm-symbolizer is asked for raw linkage names so that one demangler
+/// sees every name: its own reads C++ and Rust v0 but leaves Rust's legacy escapes and hashes
+/// (`RawVecInner$LT$A$GT$::try_allocate_in::h0123…`) in place.
+public enum Demangler {
+    /// The readable name, or nil when `name` is not mangled in a scheme we know.
+    public static func demangle(_ name: String) -> String? {
+        if SwiftDemangler.isMangledSwiftName(name) { return SwiftDemangler.demangle(name) }
+        guard name.hasPrefix("_Z") || name.hasPrefix("_R") || name.hasPrefix("__Z") || name.hasPrefix("__R") else { return nil }
+        guard let result = swheap_gnu_demangle(name) else { return nil }
+        defer { free(result) }
+        return String(cString: result)
+    }
+
+    /// True for a Rust symbol: v0 (`_R`), or legacy (Itanium-shaped, ending in the `17h<16 hex>E`
+    /// hash, perhaps followed by an LLVM `.llvm.<digits>` suffix).
+    public static func isRustSymbol(_ name: String) -> Bool {
+        if name.hasPrefix("_R") || name.hasPrefix("__R") { return name.count > 3 }
+        guard name.hasPrefix("_ZN") else { return false }
+        var body = Substring(name)
+        if let dot = body.firstIndex(of: ".") { body = body[..<dot] }
+        guard body.hasSuffix("E"), body.count > 21 else { return false }
+        let hash = body.dropLast().suffix(19)   // "17h" + 16 hex digits
+        return hash.hasPrefix("17h") && hash.dropFirst(3).allSatisfy { $0.isHexDigit }
     }
 }

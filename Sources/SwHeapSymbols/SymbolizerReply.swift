@@ -34,7 +34,7 @@ struct SymbolizerReply: Decodable {
             let file = line > 0 ? known(entry.FileName) : ""
             if !rawName.isEmpty || line > 0 { anything = true }
             frames.append(SymbolizedFrame(
-                function: rawName.isEmpty ? "" : (SwiftDemangler.demangle(rawName) ?? rawName),
+                function: rawName.isEmpty ? "" : (Demangler.demangle(rawName) ?? rawName),
                 systemName: rawName, file: file, line: line,
                 isInlined: index < entries.count - 1))
         }
