@@ -13,6 +13,10 @@ enum FrameKind: String, Sendable, CaseIterable {
     case cxxRuntime
     /// The Swift runtime and standard library (swift_allocObject, Array/String growth, ...).
     case swiftRuntime
+    /// Rust's standard library (`alloc::`, `core::`, `std::`, `hashbrown::`), linked into the
+    /// program: `alloc::alloc::alloc`, `alloc::raw_vec::...`, `<alloc::alloc::Global as
+    /// core::alloc::Allocator>::allocate`, `HashMap::insert`, and the allocator shims.
+    case rustRuntime
     /// Everything else: the program and its own libraries.
     case user
 
@@ -26,7 +30,7 @@ public struct FrameClassifier: Sendable {
     /// then by name (runtime code inlined or statically linked into the program).
     func kind(of frame: SymbolizedFrame, modulePath: String) -> FrameKind {
         if let kind = Self.kind(ofModule: modulePath) { return kind }
-        return Self.kind(ofFunction: frame.function, systemName: frame.systemName)
+        return Self.kind(ofFunction: frame.function, systemName: frame.systemName, file: frame.file)
     }
 
     /// Walking from the leaf, the first frame of user code: (index into `stack`, index into
@@ -78,13 +82,14 @@ public struct FrameClassifier: Sendable {
         "getline", "getdelim", "open_memstream", "realpath", "scandir", "tsearch",
     ]
 
-    static func kind(ofFunction function: String, systemName: String) -> FrameKind {
+    static func kind(ofFunction function: String, systemName: String, file: String = "") -> FrameKind {
         if function.hasPrefix("swheap_") { return .profiler }
         if allocatorFunctions.contains(function) || function.hasPrefix("__libc_") || function.hasPrefix("_int_")
             || function.hasPrefix("tcache_") || function.hasPrefix("je_") || function.hasPrefix("tc_") {
             return .allocator
         }
         if cLibraryAllocatingFunctions.contains(function) { return .cRuntime }
+        if isRustLibraryFrame(function: function, systemName: systemName, file: file) { return .rustRuntime }
         if SwiftDemangler.isMangledSwiftName(systemName) {
             return isSwiftStandardLibrarySymbol(mangled: systemName, demangled: function) ? .swiftRuntime : .user
         }
@@ -115,6 +120,83 @@ public struct FrameClassifier: Sendable {
         return second.isLetter && second != "o" && second != "C"
     }
 
+    // MARK: Rust
+
+    /// The crates of Rust's standard library (hashbrown is the map inside std's HashMap).
+    static let rustLibraryCrates: Set<String> = ["alloc", "core", "std", "hashbrown", "proc_macro", "test"]
+    static let rustPrimitives: Set<String> = [
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        "f32", "f64", "bool", "char", "str", "!", "()",
+    ]
+
+    /// A frame of Rust's standard library. Only for frames known to be Rust, by their mangled
+    /// name (legacy or v0) or their source file in the library's tree, so that a C++ namespace
+    /// `core::` stays the program's; and the allocator shims rustc generates.
+    static func isRustLibraryFrame(function: String, systemName: String, file: String) -> Bool {
+        if ["__rust_", "__rdl_", "__rg_"].contains(where: function.hasPrefix) { return true }
+        if ["/library/alloc/src/", "/library/core/src/", "/library/std/src/"].contains(where: file.contains) { return true }
+        guard Demangler.isRustSymbol(systemName) else { return false }
+        return isRustLibraryPath(FunctionName.withoutArguments(function))
+    }
+
+    /// `alloc::raw_vec::RawVecInner<A>::try_allocate_in`: the first path segment is a library
+    /// crate. `<X as T>::f` is the library's when both the type and the trait are (a program's
+    /// `impl Clone for Session` is its own code); `<X>::f` when the type is.
+    static func isRustLibraryPath(_ path: String) -> Bool {
+        var text = Substring(path)
+        for prefix in ["&mut ", "&", "*const ", "*mut ", "dyn "] where text.hasPrefix(prefix) {
+            text = text.dropFirst(prefix.count)
+        }
+        if text.hasPrefix("[") || text.hasPrefix("(") {
+            return true   // slices, arrays and tuples: their impls are the library's
+        }
+        if text.hasPrefix("<") {
+            guard let close = matchingAngle(in: text) else { return false }
+            let inner = text[text.index(after: text.startIndex)..<close]
+            if let separator = topLevelAs(in: inner) {
+                return isRustLibraryPath(String(inner[..<separator.lowerBound]))
+                    && isRustLibraryPath(String(inner[separator.upperBound...]))
+            }
+            return isRustLibraryPath(String(inner))
+        }
+        let end = text.firstIndex { $0 == ":" || $0 == "<" || $0 == " " } ?? text.endIndex
+        let root = String(text[..<end])
+        return rustLibraryCrates.contains(root) || rustPrimitives.contains(root)
+    }
+
+    private static func matchingAngle(in text: Substring) -> Substring.Index? {
+        var depth = 0
+        var index = text.startIndex
+        while index < text.endIndex {
+            switch text[index] {
+            case "<": depth += 1
+            case ">" where index > text.startIndex && text[text.index(before: index)] == "-": break   // "->"
+            case ">":
+                depth -= 1
+                if depth == 0 { return index }
+            default: break
+            }
+            index = text.index(after: index)
+        }
+        return nil
+    }
+
+    private static func topLevelAs(in text: Substring) -> Range<Substring.Index>? {
+        var depth = 0
+        var index = text.startIndex
+        while index < text.endIndex {
+            switch text[index] {
+            case "<", "(", "[": depth += 1
+            case ">", ")", "]": depth -= 1
+            case " " where depth == 0 && text[index...].hasPrefix(" as "):
+                return index..<text.index(index, offsetBy: 4)
+            default: break
+            }
+            index = text.index(after: index)
+        }
+        return nil
+    }
+
     // MARK: pprof
 
     /// For pprof's `drop_frames`: a regex (RE2, matched against the whole function name up to its
@@ -132,6 +214,10 @@ public struct FrameClassifier: Sendable {
             "memalign", "valloc", "pvalloc", "sysmalloc", "__libc_[a-z_]*alloc[a-z_]*", "__libc_free",
             "_int_[a-z_]+", "tcache_[a-z_]+", "(?:__)?strn?dup", "wcsdup", "v?asprintf", "__vasprintf_internal",
             "swheap_[A-Za-z0-9_]+", "je_[A-Za-z0-9_]+", "tc_[A-Za-z0-9_]+",
+        ]
+        let rust = [
+            "__rust_[a-z_]*alloc[a-z_]*", "__rdl_[a-z_]+", "__rg_[a-z_]+", "alloc::alloc::[a-z_]+",
+            "<alloc::alloc::Global.*", "alloc::raw_vec::.*", "<alloc::raw_vec::.*", "alloc::vec::from_elem.*",
         ]
         let cxx = [
             "operator new.*", "operator delete.*", "__cxa_allocate_exception",
@@ -163,6 +249,6 @@ public struct FrameClassifier: Sendable {
                 + "|Dictionary\\._Variant\\.setValue"
                 + "|_NativeSet\\.(?:resize|copyAndResize|ensureUnique|_copyOrMoveAndResize)).*",
         ]
-        return (c + cxx + swift).joined(separator: "|")
+        return (c + cxx + rust + swift).joined(separator: "|")
     }()
 }

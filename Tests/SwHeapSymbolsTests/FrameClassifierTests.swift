@@ -5,8 +5,8 @@ import XCTest
 final class FrameClassifierTests: XCTestCase {
     let classifier = FrameClassifier()
 
-    private func kind(_ function: String, _ systemName: String = "", module: String = "/work/app") -> FrameKind {
-        classifier.kind(of: SymbolizedFrame(function: function, systemName: systemName), modulePath: module)
+    private func kind(_ function: String, _ systemName: String = "", module: String = "/work/app", file: String = "") -> FrameKind {
+        classifier.kind(of: SymbolizedFrame(function: function, systemName: systemName, file: file), modulePath: module)
     }
 
     func testRuntimeLibrariesAreNeverTheSite() {
@@ -41,6 +41,31 @@ final class FrameClassifierTests: XCTestCase {
         XCTAssertEqual(kind("main.Cache.insert(Swift.String) -> ()", "$s4main5CacheC6insertyySSF"), .user)
         XCTAssertEqual(kind("(extension in main):Swift.Array.grow() -> ()", "$sSa4mainE4growyyF"), .user)
         XCTAssertEqual(kind("malloc_wrapper_of_mine"), .user)
+    }
+
+    func testRustStandardLibraryFramesAreRuntime() {
+        let legacyHash = "17h0123456789abcdefE"
+        XCTAssertEqual(kind("alloc::alloc::alloc", "_RNvNtCslNYArtu3iFV_5alloc5alloc5alloc"), .rustRuntime)
+        XCTAssertEqual(kind("<alloc::alloc::Global as core::alloc::Allocator>::allocate",
+                            "_RNvXs_NtCslNYArtu3iFV_5alloc5allocNtB4_6GlobalNtNtCsgEmfK2I1SDS_4core5alloc9Allocator8allocate"), .rustRuntime)
+        XCTAssertEqual(kind("alloc::raw_vec::RawVecInner<A>::try_allocate_in", "_ZN5alloc7raw_vec3foo" + legacyHash), .rustRuntime)
+        XCTAssertEqual(kind("alloc::vec::from_elem", "_ZN5alloc3vec9from_elem" + legacyHash), .rustRuntime)
+        XCTAssertEqual(kind("<u8 as alloc::vec::spec_from_elem::SpecFromElem>::from_elem", "_ZN3foo" + legacyHash), .rustRuntime)
+        XCTAssertEqual(kind("hashbrown::raw::RawTable<T,A>::reserve_rehash", "_ZN9hashbrown3foo" + legacyHash), .rustRuntime)
+        XCTAssertEqual(kind("std::collections::hash::map::HashMap<K,V,S>::insert", "_ZN3std3foo" + legacyHash), .rustRuntime)
+        XCTAssertEqual(kind("<alloc::vec::Vec<sessions::Session> as core::clone::Clone>::clone", "_ZN3foo" + legacyHash), .rustRuntime)
+        XCTAssertEqual(kind("__rust_alloc"), .rustRuntime)
+        XCTAssertEqual(kind("alloc::alloc::exchange_malloc", file: "/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/alloc/src/alloc.rs"),
+                       .rustRuntime, "an inlined frame without a linkage name: known by its file")
+    }
+
+    func testRustProgramFramesStayUser() {
+        let legacyHash = "17h0123456789abcdefE"
+        XCTAssertEqual(kind("sessions::Registry::open_session", "_ZN8sessions8Registry12open_session" + legacyHash), .user)
+        XCTAssertEqual(kind("<sessions::Registry>::open_session", "_RNvMCsf631P8THqRd_8sessionsNtB2_8Registry12open_session"), .user)
+        XCTAssertEqual(kind("<sessions::Session as core::clone::Clone>::clone", "_ZN3foo" + legacyHash), .user, "the program's impl")
+        XCTAssertEqual(kind("<alloc::string::String as sessions::Render>::render", "_ZN3foo" + legacyHash), .user)
+        XCTAssertEqual(kind("core::Cache::put(int)", "_ZN4core5Cache3putEi"), .user, "C++ in a namespace `core`")
     }
 
     func testFirstUserFrameSkipsInlinedRuntimeFrames() {
