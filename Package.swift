@@ -30,13 +30,15 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // C++ and Rust demangling (GNU libiberty, Debian's libiberty-dev).
         .systemLibrary(name: "CIberty", path: "Sources/CIberty"),
+        // MiniDebugInfo (.gnu_debugdata) is xz-compressed (liblzma-dev).
+        .systemLibrary(name: "CLzma", path: "Sources/CLzma"),
 
         // The CLI's stages, each a target so the compiler keeps the boundaries:
         // system calls -> dump format -> heap store -> symbols -> ranking -> output -> swheap.
         .target(name: "SwHeapSystem"),
         .target(name: "SwHeapDump", dependencies: ["CSwHeapFormat", "CZlib", "SwHeapSystem"]),
         .target(name: "SwHeapStore", dependencies: ["SwHeapDump"]),
-        .target(name: "SwHeapSymbols", dependencies: ["SwHeapStore", "CIberty"]),
+        .target(name: "SwHeapSymbols", dependencies: ["SwHeapStore", "CIberty", "CLzma"]),
         .target(name: "SwHeapRanking", dependencies: ["SwHeapSymbols", "CSwHeapFormat"]),
         .target(
             name: "SwHeapOutput",

@@ -39,6 +39,10 @@ public final class Symbolizer {
     /// Empty frames: looked up, nothing known.
     private var cache: [CacheKey: [SymbolizedFrame]] = [:]
     private var objectNumbers: [ObjectIdentity: Int] = [:]
+    /// Per object number, its MiniDebugInfo extracted to a file (nil: it has none).
+    private var miniDebugInfo: [Int: String?] = [:]
+    /// Where extracted MiniDebugInfo files go; removed with the symbolizer.
+    private var scratchDirectory: String?
     private var process: SymbolizerProcess?
     private var triedToStart = false
     private let decoder = JSONDecoder()
@@ -47,6 +51,10 @@ public final class Symbolizer {
 
     public init(options: Options = Options()) {
         self.options = options
+    }
+
+    deinit {
+        if let scratchDirectory { try? FileManager.default.removeItem(atPath: scratchDirectory) }
     }
 
     /// `SWHEAP_LLVM_SYMBOLIZER`, then the one of the Swift toolchain (beside `swift` on PATH,
@@ -106,7 +114,10 @@ public final class Symbolizer {
             requestKeys.append(key)
             requested.insert(key)
         }
-        if !requestKeys.isEmpty { lookUp(requests, keys: requestKeys) }
+        if !requestKeys.isEmpty {
+            lookUp(requests, keys: requestKeys)
+            lookUpInMiniDebugInfo(requestKeys, modules: modules, objects: objects)
+        }
 
         var result: [UInt64: SymbolizedLocation] = [:]
         result.reserveCapacity(resolved.count)
@@ -142,6 +153,47 @@ public final class Symbolizer {
             return "\"" + module.path + "\""
         }
         return module.buildID.isEmpty ? nil : "BUILDID:" + module.buildIDHex
+    }
+
+    /// Addresses that nothing named, looked up again in the MiniDebugInfo of their object.
+    private func lookUpInMiniDebugInfo(_ keys: [CacheKey], modules: [Module], objects: [Int]) {
+        let unnamed = keys.filter { key in !(cache[key] ?? []).contains { !$0.function.isEmpty } }
+        guard !unnamed.isEmpty else { return }
+        var moduleOfObject: [Int: Module] = [:]
+        for (index, object) in objects.enumerated() where moduleOfObject[object] == nil { moduleOfObject[object] = modules[index] }
+        var requests: [UInt8] = []
+        var retried: [CacheKey] = []
+        for key in unnamed {
+            guard let module = moduleOfObject[key.object], let path = miniDebugInfoPath(object: key.object, module: module)
+            else { continue }
+            requests.append(contentsOf: ("\"" + path + "\" " + FunctionName.hexAddress(key.offset) + "\n").utf8)
+            retried.append(key)
+        }
+        guard !retried.isEmpty else { return }
+        let previous = retried.map { cache[$0] ?? [] }
+        lookUp(requests, keys: retried)
+        for (index, key) in retried.enumerated() where !(cache[key] ?? []).contains(where: { !$0.function.isEmpty }) {
+            cache[key] = previous[index]
+        }
+    }
+
+    private func miniDebugInfoPath(object: Int, module: Module) -> String? {
+        if let known = miniDebugInfo[object] { return known }
+        var path: String?
+        if !module.isVDSO, !module.path.contains("\""), FileManager.default.fileExists(atPath: module.path),
+           let directory = scratch() {
+            path = MiniDebugInfo.extract(from: module.path, into: directory, name: "object\(object).debugdata")
+        }
+        miniDebugInfo[object] = path
+        return path
+    }
+
+    private func scratch() -> String? {
+        if let scratchDirectory { return scratchDirectory }
+        var template = Array((NSTemporaryDirectory() + "swheap-symbols-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else { return nil }
+        scratchDirectory = String(cString: made)
+        return scratchDirectory
     }
 
     private func lookUp(_ requests: [UInt8], keys: [CacheKey]) {

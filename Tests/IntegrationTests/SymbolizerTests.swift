@@ -68,6 +68,50 @@ final class SymbolizerTests: XCTestCase {
         XCTAssertFalse(location.hasFunctionName)
     }
 
+    /// Debian's -dbgsym layout: the debug file under <dir>/.build-id/ab/cdef….debug, the binary
+    /// stripped of everything, symbols and all.
+    func testSeparateDebugFileFoundByBuildID() throws {
+        let fixture = try compileC()
+        defer { fixture.remove() }
+        let binary = fixture.object.path
+        let id = try fixture.object.buildID().map { String(format: "%02x", $0) }.joined()
+        XCTAssertGreaterThan(id.count, 2, "the compiler wrote a build ID")
+        let directory = fixture.directory + "/debug"
+        let debugFile = directory + "/.build-id/" + id.prefix(2) + "/" + id.dropFirst(2) + ".debug"
+        try FileManager.default.createDirectory(atPath: (debugFile as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        let offset = try fixture.object.symbolAddress("make_record") + 8
+        try ProgramRunner.output("objcopy", ["--only-keep-debug", binary, debugFile])
+        try ProgramRunner.output("strip", ["--strip-all", binary])
+        let module = try fixture.object.module(loadBias: Self.bias)
+        let address = Self.bias + offset + 1
+        let symbolizer = Symbolizer(options: .init(debugFileDirectories: [directory], showsProgress: false))
+        let location = try XCTUnwrap(symbolizer.symbolize([address], in: [module])[address])
+        XCTAssertEqual(location.outermost.function, "make_record")
+        XCTAssertEqual(location.outermost.line, fixture.line(of: "// RECORD"))
+    }
+
+    /// MiniDebugInfo: a stripped binary with its function symbols in an xz-compressed ELF in
+    /// `.gnu_debugdata`, which llvm-symbolizer does not read by itself.
+    func testMiniDebugInfoNamesAStrippedBinary() throws {
+        let fixture = try compileC()
+        defer { fixture.remove() }
+        let binary = fixture.object.path, mini = fixture.directory + "/mini"
+        let offset = try fixture.object.symbolAddress("make_record") + 8
+        try ProgramRunner.output("objcopy", ["--only-keep-debug", binary, mini + ".full"])
+        try "make_record\nmain\n".write(toFile: mini + ".keep", atomically: true, encoding: .utf8)
+        try ProgramRunner.output("objcopy", ["-S", "--remove-section", ".comment", "--keep-symbols=" + mini + ".keep",
+                                             mini + ".full", mini])
+        try ProgramRunner.output("xz", ["--force", mini])
+        try ProgramRunner.output("strip", ["--strip-all", binary])
+        try ProgramRunner.output("objcopy", ["--add-section", ".gnu_debugdata=" + mini + ".xz", binary])
+        let module = try fixture.object.module(loadBias: Self.bias)
+        let address = Self.bias + offset + 1
+        let location = try XCTUnwrap(Symbolizer(options: .init(showsProgress: false)).symbolize([address], in: [module])[address])
+        XCTAssertEqual(location.outermost.function, "make_record")
+        XCTAssertTrue(location.hasFunctionName)
+    }
+
     func testMissingObjectsUnknownAddressesAndTheVdsoNeverFail() throws {
         let gone = Module(loadBias: 0x7000_0000_0000, path: "/nonexistent/libgone.so", buildID: [],
                           segments: [Segment(start: 0x7000_0000_1000, end: 0x7000_0000_9000, fileOffset: 0x1000, flags: 5)])
