@@ -9,7 +9,35 @@
 #include <elf.h>
 #include <link.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* The executable's path as the program was started (execve's path, AT_EXECFN, made absolute),
+ * when it still names the running file; else /proc/self/exe. /proc/self/exe resolves symbolic
+ * links, so a server started as /usr/bin/redis-server, a link to redis-check-rdb, would be
+ * named after the file it links to. Both name the same file for the symboliser. */
+static void executable_path(char *out, size_t size) {
+    ssize_t n = readlink("/proc/self/exe", out, size - 1);
+    out[n > 0 ? n : 0] = 0;
+    const char *started = (const char *)getauxval(AT_EXECFN);
+    if (!started || !*started) return;
+    char path[4096];
+    size_t length = 0;
+    if (started[0] != '/') {
+        if (!getcwd(path, sizeof path - 1)) return;
+        length = strlen(path);
+        path[length++] = '/';
+        while (started[0] == '.' && started[1] == '/') started += 2;
+    }
+    size_t rest = strlen(started);
+    if (length + rest >= sizeof path || length + rest >= size) return;
+    memcpy(path + length, started, rest + 1);
+    struct stat running, named;
+    if (stat("/proc/self/exe", &running) != 0 || stat(path, &named) != 0) return;
+    if (running.st_dev != named.st_dev || running.st_ino != named.st_ino) return;
+    memcpy(out, path, length + rest + 1);
+}
 
 static size_t build_id(const struct dl_phdr_info *info, const unsigned char **id) {
     for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -45,8 +73,7 @@ static int write_module(struct dl_phdr_info *info, size_t size, void *ctx) {
     char exe[4096];
     const char *path = info->dlpi_name;
     if (!path || !*path) {
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        exe[n > 0 ? n : 0] = 0;
+        executable_path(exe, sizeof exe);
         path = exe;
     } else if (strstr(path, "linux-vdso") || strstr(path, "linux-gate")) {
         path = "[vdso]";
