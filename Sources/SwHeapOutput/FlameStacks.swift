@@ -68,13 +68,15 @@ public enum FlameStacks {
         Dictionary(ranking.suspects.flatMap { v in v.stacks.map { ($0.stackID, v.verdict) } }, uniquingKeysWith: { first, _ in first })
     }
 
-    /// From the first user frame outward, reversed so the root comes first.
+    /// From the first user frame outward (allocation wrappers included, above their callers),
+    /// reversed so the root comes first. The verdict colours the site frame.
     static func userFrames(_ stack: StackNames, verdict: Verdict?) -> [FlameFrame] {
         let start = stack.frames.firstIndex { !$0.isRuntime } ?? max(stack.frames.count - 1, 0)
+        let site = stack.siteFrameIndex ?? start
         var frames = stack.frames[start...].enumerated().map { index, frame in
             FlameFrame(name: FunctionName.withoutArguments(frame.function),
                        module: frame.modulePath.split(separator: "/").last.map(String.init) ?? "",
-                       verdict: index == 0 ? verdict : nil)
+                       verdict: start + index == site ? verdict : nil)
         }
         frames.reverse()
         return frames.isEmpty ? [FlameFrame(name: "(no frames)", module: "", verdict: verdict)] : frames

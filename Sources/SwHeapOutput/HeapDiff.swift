@@ -9,6 +9,8 @@ import SwHeapSymbols
 public struct HeapSnapshot: Sendable {
     public struct Entry: Sendable {
         public var frames: [FlameFrame]
+        /// The site as the report names it (`createClient (via zmalloc)`) and where it is.
+        public var site: String
         public var location: String
         public var bytes: Double = 0
         public var objects: Double = 0
@@ -25,25 +27,31 @@ public struct HeapSnapshot: Sendable {
             guard bytes.isFinite, objects.isFinite, bytes != 0 || objects != 0 else { continue }
             let stack = names.names(stackID: site.stackID, frames: site.frames)
             let frames = FlameStacks.userFrames(stack, verdict: nil)
-            var entry = entries[frames.map(\.name)] ?? Entry(frames: frames, location: stack.firstUserFrame?.displayText ?? "")
+            var entry = entries[frames.map(\.name)] ?? Entry(frames: frames, site: stack.siteName, location: Self.location(of: stack))
             entry.bytes += bytes
             entry.objects += objects
             entries[frames.map(\.name)] = entry
         }
         self.entries = entries
     }
+
+    /// `file:line` of the site frame, else its module's file name.
+    static func location(of stack: StackNames) -> String {
+        if let location = stack.siteLocation { return location }
+        return stack.firstUserFrame.map { $0.modulePath.split(separator: "/").last.map(String.init) ?? "" } ?? ""
+    }
 }
 
 /// A site's live heap before and after.
 public struct SiteChange: Sendable {
     public var frames: [FlameFrame]
+    public var site: String
     public var location: String
     public var beforeBytes: Double, afterBytes: Double
     public var beforeObjects: Double, afterObjects: Double
 
     public var bytes: Double { afterBytes - beforeBytes }
     public var objects: Double { afterObjects - beforeObjects }
-    public var site: String { frames.last?.name ?? "(no frames)" }
 }
 
 public struct HeapDiff: Sendable {
@@ -58,7 +66,7 @@ public struct HeapDiff: Sendable {
         for key in Set(before.entries.keys).union(after.entries.keys) {
             let old = before.entries[key], new = after.entries[key]
             guard let any = new ?? old else { continue }
-            changes.append(SiteChange(frames: any.frames, location: any.location,
+            changes.append(SiteChange(frames: any.frames, site: any.site, location: any.location,
                                       beforeBytes: old?.bytes ?? 0, afterBytes: new?.bytes ?? 0,
                                       beforeObjects: old?.objects ?? 0, afterObjects: new?.objects ?? 0))
         }
@@ -71,11 +79,32 @@ public struct HeapDiff: Sendable {
     public var beforeBytes: Double { before.entries.values.reduce(0) { $0 + $1.bytes } }
     public var afterBytes: Double { after.entries.values.reduce(0) { $0 + $1.bytes } }
 
-    /// A table: a totals line, then the `top` largest changes (growth first, then shrinkage).
+    /// The changes per site as a row shows it (site and where): the call paths of one site
+    /// added up, so no two rows read the same. Largest growth first.
+    public var siteChanges: [SiteChange] {
+        var bySite: [String: SiteChange] = [:]
+        var order: [String] = []
+        for change in changes {
+            let key = change.site + "\u{0}" + change.location
+            if var sum = bySite[key] {
+                sum.beforeBytes += change.beforeBytes; sum.afterBytes += change.afterBytes
+                sum.beforeObjects += change.beforeObjects; sum.afterObjects += change.afterObjects
+                bySite[key] = sum
+            } else {
+                bySite[key] = change
+                order.append(key)
+            }
+        }
+        return order.map { bySite[$0]! }.sorted { a, b in
+            a.bytes != b.bytes ? a.bytes > b.bytes : (a.site, a.location) < (b.site, b.location)
+        }
+    }
+
+    /// A table: a totals line, then the `top` largest changes per site (growth first, then shrinkage).
     public func renderTable(top: Int) -> String {
         var out = "live heap: \(Quantity.bytes(beforeBytes)) (\(before.label)) -> \(Quantity.bytes(afterBytes)) (\(after.label)), "
         out += signed(afterBytes - beforeBytes) + "\n"
-        let moved = changes.filter { $0.bytes.rounded() != 0 || $0.objects.rounded() != 0 }
+        let moved = siteChanges.filter { $0.bytes.rounded() != 0 || $0.objects.rounded() != 0 }
         if moved.isEmpty { return out + "no site changed\n" }
         let shown = moved.count <= top ? moved : Array(moved.prefix(top))
         var rows = [["change", "objects", "before", "after", "site", "where"]]

@@ -34,7 +34,8 @@ public struct PprofBuilder {
     }
 
     /// The profile at `epochIndex`, or its growth since `baseIndex`.
-    public func profile(epochIndex: Int, baseIndex: Int? = nil, symbolizer: Symbolizer) -> Perftools_Profiles_Profile {
+    public func profile(epochIndex: Int, baseIndex: Int? = nil, symbolizer: Symbolizer,
+                        wrappers: WrapperRules = WrapperRules()) -> Perftools_Profiles_Profile {
         let rows = PprofSamples.rows(for: process, epochIndex: epochIndex, baseIndex: baseIndex)
         var addresses = Set<UInt64>()
         for row in rows { addresses.formUnion(process.sites[row.siteIndex].frames) }
@@ -56,7 +57,7 @@ public struct PprofBuilder {
         let birthKey = strings.index("birth_epoch"), birthUnit = strings.index("epoch")
         // Label `site`: the allocation site the report ranks (function and line after skipped
         // frames), so pprof can gather a site's stacks (-tagfocus=site=..., -tags).
-        let naming = SymbolizedSiteNaming(process: process, symbolizer: symbolizer)
+        let naming = SymbolizedSiteNaming(process: process, symbolizer: symbolizer, wrappers: wrappers)
         let siteKey = strings.index("site")
         var siteValues: [Int: Int64] = [:]
         for row in rows {

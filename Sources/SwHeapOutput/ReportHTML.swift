@@ -262,7 +262,7 @@ public enum ReportHTML {
                                       : { 'class': 'finding', 'data-site': site.site });
               row.appendChild(el('td', { 'class': 'n' }, String(site.rank)));
               row.appendChild(el('td', { 'class': 'v-' + site.verdict }, site.verdict));
-              row.appendChild(el('td', {}, (root ? '\\u2514 ' : '') + site.site));
+              row.appendChild(el('td', {}, (root ? '\\u2514 ' : '') + site.site + (site.location ? ' (' + site.location + ')' : '')));
               row.appendChild(el('td', { 'class': 'n' }, site.live));
               row.appendChild(el('td', { 'class': 'n' }, site.growth));
               row.appendChild(el('td', { 'class': 'n' }, site.unreferenced));

@@ -65,6 +65,13 @@ public struct ReportTable {
         }
         rowsToShow += report.listed.filter { !inRoots.contains($0.rank) }.map { .site($0, member: false) }
 
+        // Two sites of one function (two lines of it) would read the same: those show where.
+        var siteCounts: [String: Int] = [:]
+        for case let .site(v, _) in rowsToShow { siteCounts[v.site, default: 0] += 1 }
+        func siteText(_ v: SiteVerdict) -> String {
+            guard siteCounts[v.site, default: 0] > 1, let location = v.location else { return v.site }
+            return v.site + " " + location
+        }
         let headers = ["#", "verdict", "site", "live", "growth", "unref", "reason"]
         let rows = rowsToShow.map { row -> [String] in
             switch row {
@@ -74,7 +81,7 @@ public struct ReportTable {
                         root.reason]
             case let .site(v, member):
                 return ["\(v.rank)", v.suppressedBy == nil ? v.verdict.rawValue : "suppressed",
-                        (member ? "└ " : "") + truncated(v.site, member ? 46 : 48), Quantity.bytes(v.liveBytes),
+                        (member ? "└ " : "") + truncated(siteText(v), member ? 46 : 48), Quantity.bytes(v.liveBytes),
                         Quantity.growth(v),
                         Quantity.unreferenced(bytes: v.unreferencedBytes, objects: v.unreferencedObjects), v.reason]
             }

@@ -29,7 +29,7 @@ public struct LeakRoot: Sendable {
 enum LeakRoots {
     /// Functions that are above everything a program does: never a root.
     static func isEntryPoint(_ function: String) -> Bool {
-        function == "main" || function.hasSuffix("$main") || function.hasSuffix(".main")
+        function == "main" || function.hasSuffix("$main") || function.hasSuffix(".main") || function.hasSuffix("::main")
             || function == "_start" || function.hasPrefix("__libc_start") || function == "start_thread"
             || function.hasPrefix("clone")
     }
@@ -40,7 +40,7 @@ enum LeakRoots {
         var distance: [String: Int] = [:]
         for child in site.stacks {
             let frames = child.stack.frames
-            guard let first = frames.firstIndex(where: { !$0.isRuntime }) else { continue }
+            guard let first = child.stack.siteFrameIndex, !frames[first].isRuntime else { continue }
             var seen = 0
             for frame in frames[first...] where !frame.isRuntime {
                 let name = StackNames(frames: [frame]).siteName

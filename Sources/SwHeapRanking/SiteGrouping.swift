@@ -16,12 +16,14 @@ public struct SiteStack: Sendable {
 }
 
 extension StackNames {
-    /// What groups stacks into one site: the first user frame's function and line, or its
-    /// function and module when the line is unknown.
+    /// What groups stacks into one site: the site frame's function and line, or its function
+    /// and module when the line is unknown, and the wrapper it calls. Below a wrapper each
+    /// caller is its own site, so a growing caller is not averaged with the wrapper's others.
     public var siteKey: String {
         guard let frame = firstUserFrame else { return "(no frames)" }
-        if !frame.file.isEmpty { return "\(frame.function) \(frame.file):\(frame.line)" }
-        return "\(frame.function) \(frame.modulePath)"
+        let via = wrapper.map { " via " + $0 } ?? ""
+        if !frame.file.isEmpty { return "\(frame.function) \(frame.file):\(frame.line)" + via }
+        return "\(frame.function) \(frame.modulePath)" + via
     }
 
     /// `file:line` of the site, nil when unknown.

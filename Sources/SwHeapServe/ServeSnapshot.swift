@@ -18,12 +18,14 @@ public struct ServeSnapshot: Sendable {
     /// - Parameters:
     ///   - top: findings per process that get their own metric series (bounds label cardinality).
     ///   - refreshSeconds: the HTML page reloads itself this often.
-    public static func make(store: HeapStore, top: Int, refreshSeconds: Int) -> ServeSnapshot {
+    ///   - wrappers: allocation wrappers (default: found automatically, and `SWHEAP_WRAPPERS`).
+    public static func make(store: HeapStore, top: Int, refreshSeconds: Int,
+                            wrappers: WrapperRules = WrapperRules(names: WrapperRules.environmentNames())) -> ServeSnapshot {
         let symbolizer = Symbolizer(options: .init(showsProgress: false))
         var sections: [ReportHTML.Section] = []
         var pprof: [Int32: [UInt8]] = [:]
         for process in store.processes {
-            let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer)
+            let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer, wrappers: wrappers)
             let ranking = LeakRanker.ranking(process: process, names: names)
             let report = ProcessReport(process: process, ranking: ranking, top: top)
             let stacks = FlameStacks.collect(process: process, epochIndex: process.lastEpochIndex, value: .inuseSpace,
@@ -31,7 +33,8 @@ public struct ServeSnapshot: Sendable {
             let graph = FlameGraphSVG.heap(process, stacks: stacks, epochIndex: process.lastEpochIndex, baseIndex: nil,
                                            value: .inuseSpace)
             sections.append(ReportHTML.Section(report: report, process: process, flameGraph: graph))
-            let profile = PprofBuilder(process: process).profile(epochIndex: process.lastEpochIndex, symbolizer: symbolizer)
+            let profile = PprofBuilder(process: process).profile(epochIndex: process.lastEpochIndex, symbolizer: symbolizer,
+                                                                 wrappers: wrappers)
             pprof[process.pid] = try? PprofFile.encode(profile)
         }
         return ServeSnapshot(

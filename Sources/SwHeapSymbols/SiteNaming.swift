@@ -12,10 +12,14 @@ public struct FrameName: Hashable, Sendable {
     public var modulePath: String
     /// Allocator, C/C++ runtime or Swift runtime code: never the site a user should look at.
     public var isRuntime: Bool
+    /// The program's own allocation wrapper (`zmalloc`, `xmalloc`): its caller is the site,
+    /// named "caller (via wrapper)". See `WrapperRules`.
+    public var isWrapper: Bool
 
-    public init(function: String, file: String = "", line: Int = 0, modulePath: String = "", isRuntime: Bool = false) {
+    public init(function: String, file: String = "", line: Int = 0, modulePath: String = "", isRuntime: Bool = false,
+                isWrapper: Bool = false) {
         self.function = function; self.file = file; self.line = line
-        self.modulePath = modulePath; self.isRuntime = isRuntime
+        self.modulePath = modulePath; self.isRuntime = isRuntime; self.isWrapper = isWrapper
     }
 
     /// `func (file:line)`, `func (file)`, `func (module)` or `func`: one line of a report's stack.
@@ -32,12 +36,39 @@ public struct StackNames: Hashable, Sendable {
 
     public init(frames: [FrameName]) { self.frames = frames }
 
-    /// The first frame that is not allocator or runtime code; the outermost if all are.
-    public var firstUserFrame: FrameName? { frames.first { !$0.isRuntime } ?? frames.last }
+    /// Index of the site frame: the first that is neither allocator or runtime code nor an
+    /// allocation wrapper; the outermost wrapper when nothing above it is the program's; the
+    /// outermost frame when all are runtime code. Nil for an empty stack.
+    public var siteFrameIndex: Int? {
+        frames.firstIndex { !$0.isRuntime && !$0.isWrapper }
+            ?? frames.lastIndex { !$0.isRuntime }
+            ?? (frames.isEmpty ? nil : frames.count - 1)
+    }
 
-    /// What reports call the site: that frame's function without arguments.
+    /// The site frame (see `siteFrameIndex`).
+    public var firstUserFrame: FrameName? { siteFrameIndex.map { frames[$0] } }
+
+    /// The wrapper the site frame calls (the outermost one below it), without arguments.
+    public var wrapper: String? {
+        guard let index = siteFrameIndex, index > 0,
+              let outer = frames[..<index].lastIndex(where: { $0.isWrapper && !$0.isRuntime }) else { return nil }
+        return FunctionName.withoutArguments(frames[outer].function)
+    }
+
+    /// What reports call the site: that frame's function without arguments, and the wrapper it
+    /// allocates through: `createClient (via zmalloc)`.
+    /// A site frame no symbol names (`app+0x11d1c`) says so, with the nearest caller that has
+    /// a name: `app+0x11d1c (no symbol; called from conn_new)`.
     public var siteName: String {
-        firstUserFrame.map { FunctionName.withoutArguments($0.function) } ?? "(no frames)"
+        guard let index = siteFrameIndex else { return "(no frames)" }
+        let name = FunctionName.withoutArguments(frames[index].function)
+        var notes: [String] = []
+        if let wrapper { notes.append("via " + wrapper) }
+        if FunctionName.isFallback(name) {
+            let caller = frames[(index + 1)...].first { !$0.isRuntime && !FunctionName.isFallback($0.function) }
+            notes.append(caller.map { "no symbol; called from " + FunctionName.withoutArguments($0.function) } ?? "no symbol")
+        }
+        return notes.isEmpty ? name : name + " (" + notes.joined(separator: "; ") + ")"
     }
 }
 

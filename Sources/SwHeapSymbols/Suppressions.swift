@@ -5,6 +5,8 @@
 //     # comment
 //     leak:libcrypto.so        substring of a function name, module path or source file
 //     leak:^MyCache::*$        `*` matches anything; `^` and `$` anchor at the ends
+//     wrapper:zmalloc          not a suppression: an allocation wrapper (see WrapperRules),
+//                              whose callers are the sites; `*` as in `leak:`, always whole-name
 
 import SwHeapSystem
 
@@ -94,8 +96,10 @@ public struct Suppression: Hashable, Sendable {
 /// An ordered list of rules; the first that matches any frame of a stack wins.
 public struct Suppressions: Sendable {
     public var rules: [Suppression]
+    /// Functions named by `wrapper:NAME` lines.
+    public var wrappers: [String]
 
-    public init(rules: [Suppression] = []) { self.rules = rules }
+    public init(rules: [Suppression] = [], wrappers: [String] = []) { self.rules = rules; self.wrappers = wrappers }
 
     /// Allocations glibc and the C++ runtime make once and keep for the life of the process.
     /// Function names only; deliberately not `__libc_start_main`, which is under every stack.
@@ -116,9 +120,11 @@ public struct Suppressions: Sendable {
         "^__res_", "^__resolv_context",
     ].map { Suppression(pattern: $0, origin: "built-in", isBuiltIn: true) })
 
-    /// Parses LeakSanitizer's format: `leak:PATTERN` lines, `#` comments, blank lines.
+    /// Parses LeakSanitizer's format: `leak:PATTERN` lines, `#` comments, blank lines; and
+    /// swheap's `wrapper:NAME` lines.
     static func parse(_ text: String, source: String) throws(SuppressionError) -> Suppressions {
         var rules: [Suppression] = []
+        var wrappers: [String] = []
         for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
@@ -127,16 +133,20 @@ public struct Suppressions: Sendable {
                                        problem: "expected `leak:PATTERN`, found \"\(line)\"")
             }
             let type = line[..<colon], pattern = line[line.index(after: colon)...].trimmingWhitespace()
-            guard type == "leak" else {
+            guard type == "leak" || type == "wrapper" else {
                 throw SuppressionError(source: source, line: offset + 1,
-                                       problem: "unknown suppression type \"\(type)\"; swheap reads only `leak:PATTERN` lines")
+                                       problem: "unknown suppression type \"\(type)\"; swheap reads only `leak:PATTERN` and `wrapper:NAME` lines")
             }
             guard !pattern.isEmpty else {
-                throw SuppressionError(source: source, line: offset + 1, problem: "empty pattern after `leak:`")
+                throw SuppressionError(source: source, line: offset + 1, problem: "empty pattern after `\(type):`")
             }
-            rules.append(Suppression(pattern: String(pattern), origin: "\(source):\(offset + 1)"))
+            if type == "wrapper" {
+                wrappers.append(String(pattern))
+            } else {
+                rules.append(Suppression(pattern: String(pattern), origin: "\(source):\(offset + 1)"))
+            }
         }
-        return Suppressions(rules: rules)
+        return Suppressions(rules: rules, wrappers: wrappers)
     }
 
     /// Reads and parses a suppressions file.
@@ -149,7 +159,7 @@ public struct Suppressions: Sendable {
     }
 
     public static func + (lhs: Suppressions, rhs: Suppressions) -> Suppressions {
-        Suppressions(rules: lhs.rules + rhs.rules)
+        Suppressions(rules: lhs.rules + rhs.rules, wrappers: lhs.wrappers + rhs.wrappers)
     }
 
     /// The first rule matching a frame of the stack: its function name, module path or source

@@ -30,6 +30,7 @@ struct DiffCommand: ParsableCommand {
     var to: UInt64?
 
     @OptionGroup var processOption: ProcessOption
+    @OptionGroup var wrapperOption: WrapperOption
 
     @Option(help: "List at most this many sites.")
     var top: Int = 20
@@ -50,6 +51,7 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         let symbolizer = Symbolizer()
+        let wrappers = wrapperOption.rules()
         let diff: HeapDiff
         var profile: Perftools_Profiles_Profile?
         if directories.count == 1 {
@@ -60,16 +62,17 @@ struct DiffCommand: ParsableCommand {
             let builder = PprofBuilder(process: process)
             let indices = try builder.epochIndices(epoch: to, base: from)
             if let note { writeToStandardError(note) }  // after the epochs: a failure stays one line
-            let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer)
+            let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer, wrappers: wrappers)
             let epochs = process.epochs
             diff = HeapDiff(before: HeapSnapshot(process: process, epochIndex: indices.base!, names: names, label: "epoch \(epochs[indices.base!].epoch)"),
                             after: HeapSnapshot(process: process, epochIndex: indices.epoch, names: names, label: "epoch \(epochs[indices.epoch].epoch)"))
-            if pprof != nil { profile = builder.profile(epochIndex: indices.epoch, baseIndex: indices.base, symbolizer: symbolizer) }
+            if pprof != nil { profile = builder.profile(epochIndex: indices.epoch, baseIndex: indices.base, symbolizer: symbolizer,
+                                                           wrappers: wrappers) }
         } else {
             let sides = try directories.map { directory in
                 let store = try HeapStore.load(directory: directory, selection: .epochs([], andNewest: true))
                 let process = try ProcessChoice.choose(pid: nil, in: store, verb: "comparing")
-                let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer)
+                let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer, wrappers: wrappers)
                 return HeapSnapshot(process: process, epochIndex: process.lastEpochIndex, names: names,
                                     label: "\(directory), pid \(process.pid)")
             }

@@ -31,6 +31,7 @@ struct FlameGraphCommand: ParsableCommand {
     @OptionGroup var directory: DumpDirectoryArgument
     @OptionGroup var processOption: ProcessOption
     @OptionGroup var epochOption: EpochOption
+    @OptionGroup var wrapperOption: WrapperOption
 
     @Option(help: ArgumentHelp("Draw growth from this epoch ...", valueName: "a"))
     var from: UInt64?
@@ -63,7 +64,7 @@ struct FlameGraphCommand: ParsableCommand {
         let differential = indices.base != nil
 
         let symbolizer = Symbolizer()
-        let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer)
+        let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer, wrappers: wrapperOption.rules())
         let ranking = LeakRanker.ranking(process: process, names: names)
         if let reason = symbolizer.unavailableReason { writeToStandardError("swheap: warning: \(reason)\n") }
         let stacks = FlameStacks.collect(process: process, epochIndex: indices.epoch, baseIndex: indices.base,

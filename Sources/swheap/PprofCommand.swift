@@ -22,6 +22,7 @@ struct PprofCommand: ParsableCommand {
     @OptionGroup var directory: DumpDirectoryArgument
     @OptionGroup var processOption: ProcessOption
     @OptionGroup var epochOption: EpochOption
+    @OptionGroup var wrapperOption: WrapperOption
 
     @Flag(help: "Write the last epoch (the default).")
     var last = false
@@ -52,7 +53,8 @@ struct PprofCommand: ParsableCommand {
         let builder = PprofBuilder(process: process)
         let indices = try builder.epochIndices(epoch: last ? nil : epochOption.number, base: base)
         let symbolizer = Symbolizer()
-        let profile = builder.profile(epochIndex: indices.epoch, baseIndex: indices.base, symbolizer: symbolizer)
+        let profile = builder.profile(epochIndex: indices.epoch, baseIndex: indices.base, symbolizer: symbolizer,
+                                      wrappers: wrapperOption.rules())
         if let reason = symbolizer.unavailableReason { writeToStandardError("swheap: warning: \(reason)\n") }
         try PprofFile.write(profile, to: output)
         let epochNumber = process.epochs[indices.epoch].epoch

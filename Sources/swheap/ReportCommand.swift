@@ -41,6 +41,7 @@ struct ReportCommand: ParsableCommand {
     var all = false
 
     @OptionGroup var processOption: ProcessOption
+    @OptionGroup var wrapperOption: WrapperOption
 
     @Option(help: ArgumentHelp("Write a self-contained HTML report (chart, findings, flame graph) to this file.", valueName: "file"))
     var html: String?
@@ -63,7 +64,8 @@ struct ReportCommand: ParsableCommand {
         if let suppressions { rules = rules + (try Suppressions.load(path: suppressions)) }
 
         let symbolizer = Symbolizer(options: .init(showsProgress: !json))
-        let names = processes.map { SymbolizedSiteNaming(process: $0, symbolizer: symbolizer) }
+        let wrappers = wrapperOption.rules(adding: rules.wrappers)
+        let names = processes.map { SymbolizedSiteNaming(process: $0, symbolizer: symbolizer, wrappers: wrappers) }
         let reports = zip(processes, names).map { process, names in
             let ranking = LeakRanker.ranking(process: process, names: names, suppressions: rules)
             return ProcessReport(process: process, ranking: ranking, top: top, listsEverySite: all)

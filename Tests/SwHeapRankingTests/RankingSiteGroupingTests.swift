@@ -78,4 +78,31 @@ final class RankingSiteGroupingTests: XCTestCase {
         let table = ReportTable(style: ReportStyle(usesColour: false)).render([report])
         XCTAssertTrue(table.contains("stack 1 of 2") && table.contains("stack 2 of 2"), table)
     }
+    /// A leak and a batch ten times its size, both allocating through one wrapper: named after
+    /// the wrapper they are one sawtooth site; seen through it, the leaking caller grows.
+    func testAGrowingCallerIsFoundBelowAWrapperWhoseTotalIsASawtooth() {
+        let (leak, timeline) = Scenario.steadyLeak.simulate(epochs: 24, rate: 1, seed: 3, perEpoch: 10)
+        var (batch, _) = Scenario.batches.simulate(epochs: 24, rate: 1, seed: 4, perEpoch: 100)
+        batch.stackID = 2
+        var leaking = leak
+        leaking.stackID = 1
+        func naming(seesThrough: Bool) -> ClosureSiteNaming {
+            ClosureSiteNaming { stackID, _ in
+                StackNames(frames: [
+                    FrameName(function: "malloc", modulePath: "/usr/lib/libc.so.6", isRuntime: true),
+                    FrameName(function: "zmalloc(unsigned long)", file: "/src/zmalloc.c", line: 5, isWrapper: seesThrough),
+                    FrameName(function: stackID == 1 ? "createClient(int)" : "processBatch(int)", file: "/src/server.c",
+                              line: Int(stackID) * 10),
+                ])
+            }
+        }
+        let whole = LeakRanker.ranking(timeline: timeline, sites: [leaking, batch], names: naming(seesThrough: false))
+        XCTAssertEqual(whole.sites.map(\.site), ["zmalloc"])
+        XCTAssertNotEqual(whole.sites.first?.verdict, .growing, "the wrapper's total is a sawtooth")
+        let perCaller = LeakRanker.ranking(timeline: timeline, sites: [leaking, batch], names: naming(seesThrough: true))
+        XCTAssertEqual(perCaller.sites.map(\.site), ["createClient (via zmalloc)", "processBatch (via zmalloc)"])
+        XCTAssertEqual(perCaller.sites.first?.verdict, .growing)
+        XCTAssertEqual(perCaller.sites.first?.location, "server.c:10")
+        XCTAssertNotEqual(perCaller.sites.last?.verdict, .growing)
+    }
 }
