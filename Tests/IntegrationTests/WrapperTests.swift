@@ -7,6 +7,7 @@
 
 import Foundation
 import SwHeapStore
+import SwHeapTestSupport
 import XCTest
 
 final class WrapperTests: XCTestCase {
@@ -100,5 +101,29 @@ final class WrapperTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(rows.count, 4, result.stdout)
         XCTAssertEqual(rows.count, Set(rows).count, "no two rows read the same:\n\(result.stdout)")
         XCTAssertTrue(result.stdout.contains("createClient (via zmalloc)"), result.stdout)
+    }
+    /// The HTML report, drawn by a real browser: each site row names its site and location, and
+    /// no two rows read the same (two call sites of one function through one wrapper included).
+    func testHTMLRowsReadDifferently() throws {
+        guard ProgramRunner.exists("chromium") else {
+            print("SKIPPED: chromium is not installed (scripts/deps test installs it)")
+            throw XCTSkip("chromium is not installed")
+        }
+        let (dir, dumps, _) = try profiled()
+        let page = dir.appendingPathComponent("report.html")
+        let result = try Harness.run(Harness.swheap, ["report", dumps.path, "--html", page.path, "--all"], environment: [:])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let browser = try Harness.run("chromium", ["--headless", "--no-sandbox", "--disable-gpu",
+                                                   "--user-data-dir=\(dir.appendingPathComponent("profile").path)",
+                                                   "--dump-dom", page.absoluteString], environment: [:], timeout: 120)
+        XCTAssertEqual(browser.status, 0, browser.stderr)
+        let row = try NSRegularExpression(pattern: #"<tr class="finding[^"]*"[^>]*><td class="n">\d+</td><td[^>]*>[^<]*</td><td>([^<]*)</td>"#)
+        let dom = browser.stdout
+        let sites = row.matches(in: dom, range: NSRange(dom.startIndex..., in: dom)).map { match in
+            String(dom[Range(match.range(at: 1), in: dom)!])
+        }
+        XCTAssertGreaterThanOrEqual(sites.count, 5, "the findings table is drawn")
+        XCTAssertEqual(sites.count, Set(sites).count, "no two rows read the same:\n\(sites.joined(separator: "\n"))")
+        XCTAssertTrue(sites.contains { $0.hasPrefix("createClient (via zmalloc) (wrapped.c:") }, sites.joined(separator: "\n"))
     }
 }
