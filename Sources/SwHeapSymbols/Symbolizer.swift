@@ -48,6 +48,22 @@ public final class Symbolizer {
     private let decoder = JSONDecoder()
     /// Why symbolisation is degraded to module+offset, if it is (for a one-line warning).
     public private(set) var unavailableReason: String?
+    /// Per object file on this machine: addresses looked up, and those no symbol source named.
+    private var namedCounts: [String: (unnamed: Int, total: Int)] = [:]
+
+    /// Which objects had addresses that no symbol source named (its .symtab, .dynsym, a debug
+    /// file by build ID or debuglink, MiniDebugInfo), most first; nil when every one was named.
+    public var unnamedNote: String? {
+        let unnamed = namedCounts.filter { $0.value.unnamed > 0 }
+            .sorted { ($0.value.unnamed, $1.key) > ($1.value.unnamed, $0.key) }
+        guard !unnamed.isEmpty else { return nil }
+        let listed = unnamed.prefix(3).map { path, counts in
+            "\(counts.unnamed) of \(counts.total) addresses in \(path)"
+        }.joined(separator: ", ")
+        return "no symbol names " + listed + (unnamed.count > 3 ? " and \(unnamed.count - 3) more objects" : "")
+            + ": those frames show as module+offset (their debug symbols, e.g. Debian's -dbgsym package under "
+            + (options.debugFileDirectories.first ?? "/usr/lib/debug") + "/.build-id, would name them)"
+    }
 
     public init(options: Options = Options()) {
         self.options = options
@@ -121,6 +137,13 @@ public final class Symbolizer {
 
         var result: [UInt64: SymbolizedLocation] = [:]
         result.reserveCapacity(resolved.count)
+        var isLocal: [Int: Bool] = [:]
+        func localObject(_ index: Int) -> Bool {
+            if let known = isLocal[index] { return known }
+            let local = !modules[index].isVDSO && FileManager.default.fileExists(atPath: modules[index].path)
+            isLocal[index] = local
+            return local
+        }
         for (address, moduleIndex, offset) in resolved {
             let modulePath = moduleIndex.map { modules[$0].path }
             var frames = moduleIndex.flatMap { cache[CacheKey(object: objects[$0], offset: offset)] } ?? []
@@ -130,6 +153,12 @@ public final class Symbolizer {
                 let fallback = FunctionName.fallback(modulePath: modulePath, offset: offset, address: address)
                 if frames.isEmpty { frames = [SymbolizedFrame(function: fallback)] }
                 for index in frames.indices where frames[index].function.isEmpty { frames[index].function = fallback }
+            }
+            if let moduleIndex, let modulePath, unavailableReason == nil, localObject(moduleIndex) {
+                var counts = namedCounts[modulePath] ?? (0, 0)
+                counts.total += 1
+                if !hasFunctionName { counts.unnamed += 1 }
+                namedCounts[modulePath] = counts
             }
             result[address] = SymbolizedLocation(address: address, moduleIndex: moduleIndex, modulePath: modulePath ?? "",
                                                  moduleOffset: offset, frames: frames,

@@ -71,6 +71,7 @@ struct ReportCommand: ParsableCommand {
             return ProcessReport(process: process, ranking: ranking, top: top, listsEverySite: all)
         }
         if let reason = symbolizer.unavailableReason { writeToStandardError("swheap: warning: \(reason)\n") }
+        if !json, let note = symbolizer.unnamedNote { writeToStandardError("swheap: note: \(note)\n") }
         if let html {
             try writeHTML(reports: reports, processes: processes, names: names, to: html)
         } else if json {
