@@ -53,4 +53,21 @@ final class ReportTableTests: XCTestCase {
         XCTAssertFalse(cacheRow.contains("/min") || cacheRow.contains("/s") || cacheRow.contains("/h"), String(cacheRow))
         XCTAssertEqual(Quantity.growth(cacheVerdict), "-")
     }
+    /// Two sites of one function (two lines calling one wrapper) read the same by name alone:
+    /// their rows show where each is.
+    func testSitesOfOneFunctionShowTheirLines() {
+        let (leak, timeline) = Scenario.steadyLeak.simulate(epochs: 12)
+        var other = leak
+        other.stackID = 2
+        let names = ClosureSiteNaming { stackID, _ in
+            StackNames(frames: [FrameName(function: "malloc", isRuntime: true),
+                                FrameName(function: "zstrdup", file: "/src/z.c", line: 3, isWrapper: true),
+                                FrameName(function: "loadConfig", file: "/src/config.c", line: 100 + Int(stackID))])
+        }
+        let ranking = LeakRanker.ranking(timeline: timeline, sites: [leak, other], names: names)
+        let report = ProcessReport(pid: 7, executable: "/bin/a", commandLine: [], ranking: ranking)
+        let rows = ReportTable(style: ReportStyle(usesColour: false)).render([report]).split(separator: "\n")
+        XCTAssertEqual(rows.filter { $0.contains("loadConfig (via zstrdup) config.c:101") }.count, 1, rows.joined(separator: "\n"))
+        XCTAssertEqual(rows.filter { $0.contains("loadConfig (via zstrdup) config.c:102") }.count, 1, rows.joined(separator: "\n"))
+    }
 }
