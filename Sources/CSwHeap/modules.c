@@ -21,7 +21,8 @@ static void executable_path(char *out, size_t size) {
     ssize_t n = readlink("/proc/self/exe", out, size - 1);
     out[n > 0 ? n : 0] = 0;
     const char *started = (const char *)getauxval(AT_EXECFN);
-    if (!started || !*started) return;
+    /* fexecve's /proc/self/fd/N or /dev/fd/N names nothing once the process is gone. */
+    if (!started || !*started || strncmp(started, "/proc/", 6) == 0 || strncmp(started, "/dev/", 5) == 0) return;
     char path[4096];
     size_t length = 0;
     if (started[0] != '/') {
