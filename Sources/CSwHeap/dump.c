@@ -30,10 +30,17 @@ static void read_proc_file(sw_buffer *out, const char *path) {
 }
 
 void sw_dump_reset(void) {
-    uint32_t first = sw_dumpfile_first_free_epoch(sw.config.dir);
+    uint32_t first = sw_dumpfile_first_free_epoch();
     sw_state_set_epoch(first);
     sw_imagelog_reset(first);
     sw_retention_reset(first);
+}
+
+void sw_dump_moved(void) {
+    uint32_t epoch = sw_state_epoch(), free = sw_dumpfile_first_free_epoch();
+    if (free > epoch) sw_state_set_epoch(epoch = free); /* never overwrite an earlier image's files */
+    sw_imagelog_reset(epoch);
+    sw_retention_reset(epoch);
 }
 
 bool sw_dump_write(bool final) {
@@ -96,7 +103,7 @@ bool sw_dump_write(bool final) {
     };
     sw_buffer out = {0};
     ok = ok && sw_encode_dump(&out, &meta, entries, n, scanned ? unreferenced : NULL) &&
-         sw_dumpfile_write(sw.config.dir, out.data, out.len, pid, epoch);
+         sw_dumpfile_write(out.data, out.len, pid, epoch);
     if (ok) sw_retention_apply(epoch, out.len, log_first, log_length); /* only once the new epoch is in place */
     sw_buf_free(&out);
     sw_buf_free(&modules);

@@ -4,20 +4,61 @@
 #define _GNU_SOURCE
 #include "sw_dump.h"
 #include "sw_dumper.h"
+#include "sw_dumpfile.h"
+#include "sw_note.h"
 #include "sw_state.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/single_threaded.h>
 #include <time.h>
+#include <unistd.h>
 
 static pthread_mutex_t dump_mutex = PTHREAD_MUTEX_INITIALIZER;
 static sem_t wake;
 static atomic_int poked, stopping, running;
 static bool final_written; /* under dump_mutex */
 static pthread_t dumper;
+
+/* What to change, by the cause of a failed write. */
+static const char *remedy(int err) {
+    switch (err) {
+    case EACCES: case EPERM: case EROFS:
+        return "make the directory writable by this uid, or give the process a SWHEAP_DIR it owns (a daemon that "
+               "changes user with a raw system call or setfsuid is not seen: README, \"Daemons that drop privileges\")";
+    case ENOSPC: case EDQUOT:
+        return "free space on its file system, or lower SWHEAP_MAX_BYTES";
+    case EBADF: case ENOENT: case ENOTDIR:
+        return "the directory was removed or replaced while the program ran; keep SWHEAP_DIR in place";
+    default:
+        return "check SWHEAP_DIR";
+    }
+}
+
+/* A dump that could not be written: said once on stderr, naming the process, the cause and
+ * what to change; every failure is also appended to the process's note, when it holds one
+ * (a process that changed user, note.c), so a reader can say why its dumps are missing. */
+static void failed(void) {
+    static int noted_errno;
+    int err = sw_dumpfile_error();
+    if (!err) err = EIO;
+    char detail[1400], line[1600];
+    snprintf(detail, sizeof detail, "pid %d (%s), uid %u, %s: %s (errno %d)", (int)getpid(), sw_process_name(),
+             (unsigned)geteuid(), sw_dumpfile_path(), strerror(err), err);
+    if (noted_errno != err) { /* one line per cause, not per epoch */
+        snprintf(line, sizeof line, "error %d %u cannot write epoch %u to %s: %s; %s\n", err, (unsigned)geteuid(),
+                 sw_state_epoch(), sw_dumpfile_path(), strerror(err), remedy(err));
+        sw_note_append(line);
+        noted_errno = err;
+    }
+    char consequence[600];
+    snprintf(consequence, sizeof consequence, "profiling goes on but its epochs are lost until this is fixed; %s", remedy(err));
+    sw_warn(SW_WARN_DUMP, "cannot write a dump", detail, consequence);
+}
 
 static bool periodic(void) { return sw.config.interval_ns || sw.config.dump_bytes || sw.config.signal; }
 
@@ -28,9 +69,13 @@ void sw_dumper_write(bool final) {
         return;
     }
     final_written = final;
-    if (!sw_dump_write(final)) sw_warn(SW_WARN_DUMP, "cannot write a dump to", sw.config.dir, "profiling goes on, that epoch is lost");
+    if (!sw_dump_write(final)) failed();
     pthread_mutex_unlock(&dump_mutex);
 }
+
+void sw_dumper_hold(void) { pthread_mutex_lock(&dump_mutex); }
+
+void sw_dumper_release(void) { pthread_mutex_unlock(&dump_mutex); }
 
 static struct timespec at_ns(uint64_t ns) {
     return (struct timespec){.tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull)};

@@ -39,14 +39,14 @@ void sw_imagelog_reset(uint32_t first_epoch) {
 /* Starts log <pid>.<epoch>.log with a complete first chunk; on failure the current log
  * stays as it was (the caller appends to it). */
 static bool rotate(uint32_t pid, uint32_t epoch, const char *modules, size_t modules_len, uint32_t count) {
-    int fd = sw_dumpfile_open_log(sw.config.dir, pid, epoch);
+    int fd = sw_dumpfile_open_log(pid, epoch);
     if (fd < 0) return false;
     sw_log_state fresh = {.alloc = image.state.alloc, .alloc_capacity = image.state.alloc_capacity};
     /* The per-stack figures are overwritten only once the chunk is written (sw_log_commit),
      * so after a failure the old state, the old log's, still holds. */
     if (!sw_stacklog_append(&fresh, fd, pid, sw.start_ns, epoch, sw.stacks, count, modules, modules_len, true)) {
         close(fd);
-        sw_dumpfile_remove_log(sw.config.dir, pid, epoch);
+        sw_dumpfile_remove_log(pid, epoch);
         return false;
     }
     close(image.fd);
@@ -68,7 +68,7 @@ bool sw_imagelog_append(uint32_t epoch, const char *modules, size_t modules_len,
         image.state.alloc_capacity = ids;
     }
     if (image.fd < 0) {
-        image.fd = sw_dumpfile_open_log(sw.config.dir, pid, image.first_epoch);
+        image.fd = sw_dumpfile_open_log(pid, image.first_epoch);
         if (image.fd < 0) return false;
         image.state.length = 0;
         image.name_len = sw_dumpfile_log_name(image.name, pid, image.first_epoch);
@@ -83,7 +83,7 @@ bool sw_imagelog_append(uint32_t epoch, const char *modules, size_t modules_len,
         if (image.state.length == 0) { /* not even the first chunk: leave no partial file */
             close(image.fd);
             image.fd = -1;
-            sw_dumpfile_remove_log(sw.config.dir, pid, image.first_epoch);
+            sw_dumpfile_remove_log(pid, image.first_epoch);
         }
         return false;
     }

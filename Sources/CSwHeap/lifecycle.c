@@ -9,11 +9,14 @@
 #include "sw_dumpfile.h"
 #include "sw_lifecycle.h"
 #include "sw_next_allocator.h"
+#include "sw_note.h"
 #include "sw_state.h"
 #include "sw_unwind.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +41,7 @@ static void postfork_child(void) {
     sw_state_postfork_child();
     sw_dumper_postfork_child();
     sw_next_postfork_child();
+    sw_note_postfork_child(); /* the parent's note, not ours */
     atomic_store(&final_claimed, 0);
     own_pid = getpid();
     sw_dump_reset(); /* the child writes its own files, under its own pid */
@@ -52,7 +56,12 @@ void sw_lifecycle_start(void) {
     if (!sw.config.follow) sw_config_stop_following();
     if (sw.config.rate == 0) goto done; /* profiling off */
     if (!sw_dumpfile_prepare(sw.config.dir)) {
-        sw_warn(SW_WARN_DIRECTORY, "cannot write dumps to", sw.config.dir, "the program runs on unprofiled");
+        char detail[sizeof sw.config.dir + 200];
+        int err = sw_dumpfile_error();
+        snprintf(detail, sizeof detail, "%s: %s (errno %d); pid %d (%s), uid %u", sw.config.dir, strerror(err), err,
+                 (int)getpid(), sw_process_name(), (unsigned)geteuid());
+        sw_warn(SW_WARN_DIRECTORY, "cannot write dumps to", detail,
+                "the program runs on unprofiled; give it a SWHEAP_DIR it can create and write");
         goto done;
     }
     if (!sw_state_create_tables()) {
@@ -75,6 +84,8 @@ void sw_lifecycle_start(void) {
 done:
     sw_tls.busy = 0;
 }
+
+bool sw_lifecycle_own_process(void) { return sw_state_is_open() && getpid() == own_pid; }
 
 /* The exit dump, with the exit scan: from the library destructor (exit, return from main). */
 void sw_lifecycle_finish(void) {

@@ -53,6 +53,10 @@ uint64_t sw_now_ns(int clock) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+extern char *program_invocation_short_name;
+
+const char *sw_process_name(void) { return program_invocation_short_name ? program_invocation_short_name : "?"; }
+
 /* One bit per kind: each warning is said once per process image, however often it recurs. */
 static atomic_int warned;
 

@@ -68,7 +68,7 @@ static void thin(uint64_t before, uint64_t was, uint64_t now, uint64_t recent) {
     for (uint64_t e = sw_retention_next_kept(0, before, was); e <= before && e < now;
          e = sw_retention_next_kept(e, before, was))
         if (!sw_retention_keeps(e, now, recent)) {
-            uint64_t freed = sw_dumpfile_remove(sw.config.dir, pid, (uint32_t)(e + r.first - 1));
+            uint64_t freed = sw_dumpfile_remove(pid, (uint32_t)(e + r.first - 1));
             r.epoch_bytes -= freed < r.epoch_bytes ? freed : r.epoch_bytes;
         }
 }
@@ -80,7 +80,7 @@ static void drop_logs(uint64_t now) {
         bool current = i + 1 == r.log_count;
         uint64_t lo = r.logs[i].first - r.first + 1, hi = current ? now : r.logs[i + 1].first - r.first;
         if (!current && sw_retention_next_kept(lo - 1, now, r.recent) > hi) {
-            sw_dumpfile_remove_log(sw.config.dir, pid, r.logs[i].first);
+            sw_dumpfile_remove_log(pid, r.logs[i].first);
             continue;
         }
         r.logs[kept++] = r.logs[i];

@@ -16,7 +16,10 @@ static bool write_all_at(int fd, const char *bytes, size_t len, uint64_t offset)
     while (len) {
         ssize_t n = sw_io.pwrite(fd, bytes, len, (off_t)offset);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
+        if (n <= 0) {
+            sw_dumpfile_note_error(n < 0 ? errno : ENOSPC);
+            return false;
+        }
         bytes += n, len -= (size_t)n, offset += (uint64_t)n;
     }
     return true;

@@ -7,5 +7,8 @@
 bool sw_dump_write(bool final);
 /* A fresh image or a forked child: epochs continue after those on disk for this pid. */
 void sw_dump_reset(void);
+/* Dumps now go to another directory (a change of user, userdir.c): the next epoch starts a
+ * new stack log there, and retention counts this image's files from it. */
+void sw_dump_moved(void);
 
 #endif

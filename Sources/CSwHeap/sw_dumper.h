@@ -12,6 +12,9 @@ void sw_dumper_stop(void);
 /* Writes one dump now, serialised with the writer thread; warns when it fails. After the
  * final dump, no other is written (it would reuse the final dump's epoch). */
 void sw_dumper_write(bool final);
+/* Holds the dump lock (no dump is written meanwhile), and lets it go. */
+void sw_dumper_hold(void);
+void sw_dumper_release(void);
 /* A forked child: the writer thread did not survive fork; its lock and flags start fresh. */
 void sw_dumper_postfork_child(void);
 

@@ -14,6 +14,23 @@ public enum ReportJSON {
     struct Document: Encodable {
         var schema_version: Int
         var processes: [Process]
+        var silent_processes: [Silent]
+    }
+
+    /// A process that changed user under the profiler and left no dump after that.
+    public struct Silent: Encodable, Sendable {
+        public var pid: Int32
+        public var command: String
+        public var from_uid: UInt32
+        public var to_uid: UInt32
+        public var epoch: UInt64
+        public var directory: String
+        public var reason: String
+
+        public init(pid: Int32, command: String, from_uid: UInt32, to_uid: UInt32, epoch: UInt64, directory: String, reason: String) {
+            self.pid = pid; self.command = command; self.from_uid = from_uid; self.to_uid = to_uid
+            self.epoch = epoch; self.directory = directory; self.reason = reason
+        }
     }
 
     struct Process: Encodable {
@@ -125,10 +142,11 @@ public enum ReportJSON {
     }
 
     /// The JSON text of a report (UTF-8, ends with a newline).
-    public static func render(_ processes: [ProcessReport]) -> String {
+    public static func render(_ processes: [ProcessReport], silent: [Silent] = []) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(Document(schema_version: schemaVersion, processes: processes.map(process)))) ?? Data("{}".utf8)
+        let document = Document(schema_version: schemaVersion, processes: processes.map(process), silent_processes: silent)
+        let data = (try? encoder.encode(document)) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 

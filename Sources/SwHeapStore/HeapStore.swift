@@ -17,6 +17,9 @@ public struct HeapStore: Sendable {
     /// One line per file skipped (the incomplete last epoch of a process), also written to
     /// stderr when loading.
     public var warnings: [String] = []
+    /// Processes that changed user under the profiler (their notes) and left no dump after
+    /// that, with the reason: listed by every report so a silent worker is never just missing.
+    public var silentProcesses: [SilentProcess] = []
 
     public init(directory: String, processes: [ProcessHeap]) {
         self.directory = directory; self.processes = processes

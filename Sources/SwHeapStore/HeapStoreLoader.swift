@@ -128,6 +128,8 @@ enum HeapStoreLoader {
         for warning in warnings { writeToStandardError("swheap: warning: \(warning)\n") }
         var store = assembler.finish(directory: directory)
         store.warnings = warnings
+        store.silentProcesses = HeapStore.silentProcesses(notes: ProcessNote.load(directory: directory),
+                                                          processes: store.processes)
         return store
     }
 
@@ -183,8 +185,40 @@ enum HeapStoreLoader {
         }
     }
 
-    /// The dump files in `directory`, unordered.
+    /// The dump files in `directory` and in its per-user subdirectories `uid-<N>` (where a
+    /// process that changed user writes after the change: docs/FORMAT.md), unordered. A
+    /// subdirectory this user cannot read is skipped with a warning on stderr.
     static func listDumpFiles(directory: String) throws(DumpError) -> [DumpFileName] {
+        var files = try listOneDirectory(directory: directory)
+        for name in try userSubdirectories(of: directory) {
+            let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            do throws(DumpError) {
+                files += try listOneDirectory(directory: path)
+            } catch {
+                writeToStandardError("swheap: warning: skipped \(path): \(error.problem)\n")
+            }
+        }
+        return files
+    }
+
+    /// The names of `directory`'s subdirectories `uid-<digits>` (real directories, not links).
+    static func userSubdirectories(of directory: String) throws(DumpError) -> [String] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            guard name.hasPrefix("uid-"), name.count > 4, name.dropFirst(4).allSatisfy(\.isASCIIDigitCharacter) else { continue }
+            var info = stat()
+            let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    static func listOneDirectory(directory: String) throws(DumpError) -> [DumpFileName] {
         var info = stat()
         if stat(directory, &info) != 0 {
             if errno == ENOENT { throw DumpError(path: directory, problem: .missingDirectory) }

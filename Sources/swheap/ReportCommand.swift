@@ -75,9 +75,18 @@ struct ReportCommand: ParsableCommand {
         if let html {
             try writeHTML(reports: reports, processes: processes, names: names, to: html)
         } else if json {
-            print(ReportJSON.render(reports), terminator: "")
+            let silent = store.silentProcesses.map {
+                ReportJSON.Silent(pid: $0.note.pid, command: $0.note.command, from_uid: $0.note.fromUID, to_uid: $0.note.toUID,
+                                  epoch: $0.note.epoch, directory: $0.note.directory, reason: $0.reason)
+            }
+            print(ReportJSON.render(reports, silent: silent), terminator: "")
         } else {
             print(ReportTable(style: .forStandardOutput()).render(reports, detailsForAll: all || processOption.pid != nil), terminator: "")
+        }
+        if !store.silentProcesses.isEmpty && !json {
+            // Also with --html: a worker that wrote nothing must never go unmentioned.
+            print("\n\(store.silentProcesses.count) process(es) started under swheap but left no dump:")
+            for silent in store.silentProcesses { print("  " + silent.line) }
         }
     }
 

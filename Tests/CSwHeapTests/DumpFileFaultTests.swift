@@ -26,12 +26,13 @@ private let faultyWrite: @convention(c) (Int32, UnsafeRawPointer?, Int) -> Int =
     return Glibc.write(fd, bytes, min(accept, len))
 }
 
-private let faultyRename: @convention(c) (UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Int32 = { from, to in
+private let faultyRename: @convention(c) (Int32, UnsafePointer<CChar>?, Int32, UnsafePointer<CChar>?) -> Int32 = {
+    fromDir, from, toDir, to in
     guard let from, let to, Fault.renameErrno == 0 else {
         errno = Fault.renameErrno == 0 ? EFAULT : Fault.renameErrno
         return -1
     }
-    return Glibc.rename(from, to)
+    return Glibc.renameat(fromDir, from, toDir, to)
 }
 
 private let faultyMkdir: @convention(c) (UnsafePointer<CChar>?, mode_t) -> Int32 = { path, mode in
@@ -59,6 +60,7 @@ final class DumpFileFaultTests: XCTestCase {
         seam.pointee.mkdir = faultyMkdir
         var template = Array((NSTemporaryDirectory() + "swheap-faults.XXXXXX").utf8CString)
         dir = String(cString: try XCTUnwrap(mkdtemp(&template)))
+        XCTAssertTrue(sw_dumpfile_prepare(dir), "the directory dumps go to, held open")
     }
 
     override func tearDownWithError() throws {
@@ -68,7 +70,7 @@ final class DumpFileFaultTests: XCTestCase {
 
     private func write(epoch: UInt32 = 1) -> Bool {
         bytes.withUnsafeBufferPointer { b in
-            b.withMemoryRebound(to: CChar.self) { sw_dumpfile_write(dir, $0.baseAddress, $0.count, 42, epoch) }
+            b.withMemoryRebound(to: CChar.self) { sw_dumpfile_write($0.baseAddress, $0.count, 42, epoch) }
         }
     }
 
@@ -88,6 +90,7 @@ final class DumpFileFaultTests: XCTestCase {
         let before = try openDescriptors()
         Fault.writes = [{ _ in 100 }, { _ in -Int(ENOSPC) }]
         XCTAssertFalse(write())
+        XCTAssertEqual(sw_dumpfile_error(), ENOSPC, "the cause is kept for the warning")
         XCTAssertEqual(try files(), [], "neither the epoch nor its temporary")
         XCTAssertEqual(try openDescriptors(), before)
     }
@@ -101,6 +104,7 @@ final class DumpFileFaultTests: XCTestCase {
     func testFailedRenameRemovesTheTemporary() throws {
         Fault.renameErrno = EXDEV
         XCTAssertFalse(write())
+        XCTAssertEqual(sw_dumpfile_error(), EXDEV)
         XCTAssertEqual(try files(), [])
         Fault.renameErrno = 0
         XCTAssertTrue(write(epoch: 2), "the next epoch is written as usual")
@@ -113,5 +117,22 @@ final class DumpFileFaultTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/a"))
         Fault.mkdirErrno = 0
         XCTAssertTrue(sw_dumpfile_prepare(dir + "/a/b"))
+    }
+
+    /// The directory is held by descriptor: a program that closes it and gets the same number
+    /// for a file of its own never has a dump written into that file.
+    func testADescriptorTheProgramReusedIsNeverWrittenThrough() throws {
+        let held = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap { Int32($0) }
+            .filter { fd in (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) == dir }
+        let fd = try XCTUnwrap(held.first, "the directory is held open")
+        close(fd)
+        let theirs = open(dir + "/theirs", O_RDWR | O_CREAT, 0o600)
+        XCTAssertGreaterThanOrEqual(theirs, 0)
+        defer { close(theirs) }
+        if theirs != fd { XCTAssertEqual(dup2(theirs, fd), fd) }
+        XCTAssertTrue(write(), "reopened by its path, which still names the same directory")
+        XCTAssertEqual(try files(), ["42.000001.swheap", "theirs"])
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: dir + "/theirs")[.size] as? Int, 0)
+        if theirs != fd { close(fd) }
     }
 }

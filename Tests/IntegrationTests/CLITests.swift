@@ -87,6 +87,8 @@ final class CLITests: XCTestCase {
                    "_ZdlPvSt11align_val_t", "_ZdaPvSt11align_val_t", "_ZdlPvmSt11align_val_t", "_ZdaPvmSt11align_val_t",
                    "_ZdlPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t"]
         XCTAssertEqual(exported, Set(["malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign",
-                                      "aligned_alloc", "memalign", "valloc", "pvalloc", "_exit", "_Exit", "dlopen"] + cxx))
+                                      "aligned_alloc", "memalign", "valloc", "pvalloc", "_exit", "_Exit", "dlopen",
+                                      "setuid", "seteuid", "setreuid", "setresuid"] + cxx),
+                       "the allocator, exit and dlopen hooks, and the user changes (credentials.c)")
     }
 }

@@ -43,6 +43,9 @@ double sw_atomic_load_double(const _Atomic uint64_t *bits);
 /* A clock reading in ns (CLOCK_MONOTONIC or CLOCK_REALTIME). */
 uint64_t sw_now_ns(int clock);
 
+/* The program's short name (argv[0]'s last part), for messages. */
+const char *sw_process_name(void);
+
 /* A message on stderr, at most once per kind, without stdio or malloc:
  * "swheap: <what>: <detail>; <consequence>". */
 typedef enum { SW_WARN_SETTING, SW_WARN_DIRECTORY, SW_WARN_DUMP, SW_WARN_THREAD, SW_WARN_MEMORY, SW_WARN_STACKS, SW_WARN_DEEPBIND,
