@@ -43,8 +43,22 @@ public struct ProcessReport: Sendable {
     }
 
     /// The command line as one string, or the executable when the command line is unknown.
+    /// Trailing spaces and NULs are cut: a program that sets its process title (a server's
+    /// "worker process") pads the rest of its argument area with them.
     public var command: String {
-        commandLine.isEmpty ? executable : commandLine.joined(separator: " ")
+        let joined = Self.trimmingPadding(commandLine.joined(separator: " "))
+        return joined.isEmpty ? executable : joined
+    }
+
+    /// `text` without trailing whitespace and NULs.
+    public static func trimmingPadding(_ text: String) -> String {
+        var end = text.endIndex
+        while end > text.startIndex {
+            let before = text.index(before: end)
+            guard text[before] == "\0" || text[before].isWhitespace else { break }
+            end = before
+        }
+        return String(text[..<end])
     }
 
     public var epochCount: Int { ranking.timeline.count }

@@ -3,8 +3,14 @@
 //   swheap_live_bytes, swheap_live_objects, swheap_allocated_bytes, swheap_epochs   per process
 //   swheap_site_live_bytes, swheap_site_growth_bytes_per_second,
 //   swheap_site_unreferenced_bytes                                                  per finding
-// Process labels: pid, command (cut to 80 characters). Finding labels add site, verdict and
-// rank; only the listed findings (--top) get series, which bounds the label cardinality.
+//   swheap_site_verdict                                                             per finding, = 1
+// Process labels: pid, command (trailing spaces and NULs cut, then cut to 80 characters).
+// Finding labels add site only, so a site keeps one series for as long as it is listed
+// whatever its verdict or rank does: graphs do not break and alerts do not reset when a site
+// goes from too-few-epochs to growing. The verdict is its own series, labelled with it and
+// always 1 (join it with `* on (pid, command, site) group_left (verdict)`); the rank is not
+// published (the order of findings is the order of their live bytes or growth). Only the
+// listed findings (--top) get series, which bounds the label cardinality.
 
 import Prometheus
 import SwHeapOutput
@@ -14,18 +20,49 @@ import SwHeapStore
 enum HeapMetrics {
     static let commandLength = 80
 
+    /// The listed findings of one process, one per site label: two listed sites of the same
+    /// name (which would otherwise overwrite each other's series) are added up under the first's
+    /// verdict (the higher ranked).
+    struct SiteSeries: Equatable {
+        var site: String
+        var verdict: Verdict
+        var liveBytes: Double
+        var growthBytesPerSecond: Double
+        var unreferencedBytes: Double?
+    }
+
+    static func siteSeries(_ listed: [SiteVerdict]) -> [SiteSeries] {
+        var order: [String] = []
+        var bySite: [String: SiteSeries] = [:]
+        for site in listed {
+            if var seen = bySite[site.site] {
+                seen.liveBytes += site.liveBytes
+                seen.growthBytesPerSecond += site.growthBytesPerSecond
+                if let unreferenced = site.unreferencedBytes { seen.unreferencedBytes = (seen.unreferencedBytes ?? 0) + unreferenced }
+                bySite[site.site] = seen
+            } else {
+                order.append(site.site)
+                bySite[site.site] = SiteSeries(site: site.site, verdict: site.verdict, liveBytes: site.liveBytes,
+                                               growthBytesPerSecond: site.growthBytesPerSecond,
+                                               unreferencedBytes: site.unreferencedBytes)
+            }
+        }
+        return order.map { bySite[$0]! }
+    }
+
     static func exposition(_ sections: [ReportHTML.Section]) -> String {
         let registry = PrometheusCollectorRegistry()
         for section in sections {
             let process = section.process, report = section.report
-            let labels = [("pid", String(process.pid)), ("command", String(report.command.prefix(commandLength)))]
+            let command = String(ProcessReport.trimmingPadding(report.command).prefix(commandLength))
+            let labels = [("pid", String(process.pid)), ("command", command)]
             let last = process.totals.last ?? EpochTotals()
             gauge(registry, "swheap_live_bytes", "Estimated live heap bytes at the latest dump.", labels, last.liveBytes)
             gauge(registry, "swheap_live_objects", "Estimated live heap objects at the latest dump.", labels, last.liveObjects)
             gauge(registry, "swheap_allocated_bytes", "Estimated bytes allocated since the process started.", labels, last.allocBytes)
             gauge(registry, "swheap_epochs", "Dumps written by the process.", labels, Double(process.epochs.count))
-            for site in report.listed {
-                let siteLabels = labels + [("site", site.site), ("verdict", site.verdict.rawValue), ("rank", String(site.rank))]
+            for site in siteSeries(report.listed) {
+                let siteLabels = labels + [("site", site.site)]
                 gauge(registry, "swheap_site_live_bytes", "Estimated live bytes of a top finding.", siteLabels, site.liveBytes)
                 gauge(registry, "swheap_site_growth_bytes_per_second", "Growth rate of a top finding's live bytes.",
                       siteLabels, site.growthBytesPerSecond)
@@ -33,6 +70,9 @@ enum HeapMetrics {
                     gauge(registry, "swheap_site_unreferenced_bytes", "Live bytes of a top finding that nothing referenced at exit.",
                           siteLabels, unreferenced)
                 }
+                gauge(registry, "swheap_site_verdict",
+                      "The verdict on a top finding, as its verdict label (always 1; one series per site at a time).",
+                      siteLabels + [("verdict", site.verdict.rawValue)], 1)
             }
         }
         return registry.emitToString()

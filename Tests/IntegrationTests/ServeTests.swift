@@ -74,6 +74,73 @@ final class ServeTests: XCTestCase {
         XCTAssertTrue(page.contains("<!DOCTYPE html>") && page.contains("site_leak"), String(page.prefix(300)))
     }
 
+    /// A site's verdict changes while Prometheus watches (too-few-epochs, then growing): its
+    /// live-bytes series must stay one series (labels pid, command and site only), while the
+    /// verdict is its own series that moves from one verdict label to the next.
+    func testAVerdictChangeKeepsOneSeriesPerSite() throws {
+        for tool in ["prometheus", "curl"] where !ProgramRunner.exists(tool) {
+            print("SKIPPED: \(tool) is not installed (scripts/deps test installs it)")
+            throw XCTSkip("\(tool) is not installed")
+        }
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("growing.c", into: dir)
+        let dumps = dir.appendingPathComponent("dumps")
+        try FileManager.default.createDirectory(atPath: dumps.path, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o700])
+        let server = try ProgramRunner.start(Harness.swheap, ["serve", dumps.path, "--listen", "127.0.0.1:0"],
+                                             environment: ProgramRunner.environment())
+        let servePort = try waitFor("swheap serve to listen", seconds: 30) { () -> Int? in
+            guard let range = server.standardErrorSoFar.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) else { return nil }
+            return Int(server.standardErrorSoFar[range].split(separator: ":").last!)
+        }
+        let promPort = try freePort()
+        let config = dir.appendingPathComponent("prometheus.yml")
+        try """
+            global:
+              scrape_interval: 1s
+            scrape_configs:
+              - job_name: swheap
+                static_configs:
+                  - targets: ['127.0.0.1:\(servePort)']
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let prometheus = try ProgramRunner.start("prometheus", [
+            "--config.file=\(config.path)", "--storage.tsdb.path=\(dir.appendingPathComponent("tsdb").path)",
+            "--web.listen-address=127.0.0.1:\(promPort)"], environment: ProgramRunner.environment())
+        _ = prometheus
+        let api = "http://127.0.0.1:\(promPort)/api/v1/query?query="
+        func results(_ query: String) -> [[String: Any]]? {
+            guard let encoded = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics),
+                  let json = try? ProgramRunner.output("curl", ["-sf", api + encoded]),
+                  let body = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return nil }
+            return (body["data"] as? [String: Any])?["result"] as? [[String: Any]]
+        }
+        // Prometheus scrapes the (still empty) directory before the program starts, so it sees
+        // the site from its first verdict on.
+        _ = try waitFor("Prometheus to scrape swheap serve", seconds: 60) { () -> Bool? in
+            (results(#"up{job="swheap"}"#)?.isEmpty == false) ? true : nil
+        }
+        // 240 steps of 50 ms: 12 s of a steady leak, a dump every 0.5 s (8 epochs take 4 s).
+        let program = try ProgramRunner.start(exe, ["240", "50"], environment: ProgramRunner.environment(
+            ["SWHEAP_RATE": "1", "SWHEAP_INTERVAL": "0.5", "SWHEAP_DIR": dumps.path], preload: Harness.shim))
+        var verdicts: Set<String> = []
+        _ = try waitFor("the verdict on site_leak to change to growing (seen: \(verdicts))", seconds: 90) { () -> Bool? in
+            let seen = results(#"last_over_time(swheap_site_verdict{site="site_leak"}[10m])"#) ?? []
+            verdicts = Set(seen.compactMap { ($0["metric"] as? [String: String])?["verdict"] })
+            return verdicts.count >= 2 && verdicts.contains("growing") ? true : nil
+        }
+        let series = try XCTUnwrap(results(#"last_over_time(swheap_site_live_bytes{site="site_leak"}[10m])"#))
+        XCTAssertEqual(series.count, 1, "one live-bytes series across the verdicts \(verdicts): \(series)")
+        let labels = try XCTUnwrap(series.first?["metric"] as? [String: String])
+        XCTAssertEqual(Set(labels.keys), ["__name__", "pid", "command", "site", "job", "instance"])
+        XCTAssertEqual(try XCTUnwrap(results(#"last_over_time(swheap_site_growth_bytes_per_second{site="site_leak"}[10m])"#)).count, 1)
+        // Now: exactly one verdict series for the site, and no rank anywhere.
+        XCTAssertEqual(results(#"swheap_site_verdict{site="site_leak"}"#)?.count, 1)
+        let metrics = try ProgramRunner.output("curl", ["-sf", "http://127.0.0.1:\(servePort)/metrics"])
+        XCTAssertFalse(metrics.contains("rank="), metrics)
+        XCTAssertTrue(metrics.contains(#"swheap_site_verdict{"#) && metrics.contains(#"verdict="growing""#), metrics)
+        _ = try program.wait()
+    }
+
     /// Polls `probe` every 0.5 s until it returns a value, failing after `seconds`.
     private func waitFor<T>(_ what: @autoclosure () -> String, seconds: Double, _ probe: () throws -> T?) throws -> T {
         let deadline = Date().addingTimeInterval(seconds)
