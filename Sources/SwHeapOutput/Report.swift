@@ -14,6 +14,8 @@ public struct ProcessReport: Sendable {
     public var listed: [SiteVerdict]
     /// Which exit scan produced the unreferenced figures, when there was one.
     public var exitScan: String?
+    /// The epoch the live figures are taken at (`ShownEpochText`), when known.
+    public var shownEpoch: String?
 
     /// - Parameter listsEverySite: list every site, suppressed ones included, not only suspects
     ///   and sites holding `RankingThresholds.notableShare` of the heap.
@@ -24,6 +26,7 @@ public struct ProcessReport: Sendable {
         commandLine = process.commandLine
         self.ranking = ranking
         listed = Self.listing(ranking, top: top, listsEverySite: listsEverySite)
+        shownEpoch = process.epochs.isEmpty ? nil : ShownEpochText.describe(process, process.shownEpoch)
         exitScan = !process.isScanned ? nil : process.heapTraversed
             ? "heap traversed from the roots (LeakSanitizer's rules): unreferenced = unreachable"
             : "conservative fallback (heap not understood or a thread did not stop): unreferenced figures are lower bounds"

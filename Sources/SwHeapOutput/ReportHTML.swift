@@ -124,7 +124,8 @@ public enum ReportHTML {
         let epochs = report.epochCount
         return ProcessData(
             pid: report.pid, command: report.command,
-            summary: "pid \(report.pid), \(epochs) epoch\(epochs == 1 ? "" : "s"), \(Quantity.bytes(total.last ?? 0)) live at the last"
+            summary: "pid \(report.pid), \(epochs) epoch\(epochs == 1 ? "" : "s"), \(Quantity.bytes(process.epochs.isEmpty ? 0 : finite(process.totals[process.shownEpoch.index].liveBytes))) live at "
+                + (report.shownEpoch ?? "the last")
                 + (process.rate == 1 ? ", every allocation recorded" : ", sampled every \(process.rate) bytes"),
             note: report.evidenceNote, times: times, total: total,
             xticks: niceTicks(upTo: times.last ?? 0).map { Tick(v: $0, l: Quantity.seconds($0)) },

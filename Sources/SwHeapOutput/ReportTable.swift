@@ -46,8 +46,8 @@ public struct ReportTable {
     public func render(_ report: ProcessReport) -> String {
         var out = style.bold("pid \(report.pid)") + (report.parentPID > 0 ? " (parent \(report.parentPID))" : "")
             + ": \(truncated(Self.escapingControls(report.command), 160))\n"
-        out += "  \(report.epochCount) epoch(s), \(Quantity.bytes(report.ranking.liveBytes)) live at the last"
-        out += report.ranking.timeline.endsWithFinalDump ? " (final dump)\n" : "\n"
+        out += "  \(report.epochCount) epoch(s), \(Quantity.bytes(report.ranking.liveBytes)) live at "
+        out += (report.shownEpoch ?? (report.ranking.timeline.endsWithFinalDump ? "the last (final dump)" : "the last")) + "\n"
         if let note = report.evidenceNote { out += "  note: \(note)\n" }
         if let scan = report.exitScan { out += "  exit scan: \(scan)\n" }
         if report.suppressedCount > 0 {

@@ -14,9 +14,13 @@ public struct ShapeClassifier: Sendable {
         let unreferenced = timeline.lastEpochScanned ? site.unreferencedBytes.last : nil
         var assessment = SiteAssessment(
             shape: .exitOnly, verdict: .stable, trend: nil, survival: nil, epochCount: n,
-            turningEpoch: nil, growthBytesPerSecond: 0, liveBytes: site.liveBytes.last ?? 0,
-            liveObjects: site.liveObjects.last ?? 0, unreferencedBytes: unreferenced, grownBytes: 0)
+            turningEpoch: nil, growthBytesPerSecond: 0, liveBytes: site.liveBytes(shownIn: timeline),
+            liveObjects: site.liveObjects(shownIn: timeline), unreferencedBytes: unreferenced, grownBytes: 0)
         assessment.samplingRate = timeline.samplingRate
+        if timeline.shownEpochIndex != timeline.count - 1 {
+            assessment.exitLiveBytes = site.liveBytes.last ?? 0
+            assessment.exitLiveObjects = site.liveObjects.last ?? 0
+        }
         if timeline.lastEpochScanned { assessment.unreferencedObjects = site.unreferencedObjects.last }
         assessment.samplesNeeded = thresholds.minimumShapeSamples
         assessment.epochsNeeded = thresholds.minimumEpochsForGrowth

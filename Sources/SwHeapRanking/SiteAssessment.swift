@@ -35,11 +35,18 @@ public struct SiteAssessment: Hashable, Sendable {
     /// Unreferenced objects at the last epoch; nil when it was not scanned.
     public var unreferencedObjects: Double? = nil
 
-    public var referencedBytes: Double? { unreferencedBytes.map { max(0, liveBytes - $0) } }
+    /// Live figures at the last epoch, the scanned one, when the figures above are shown at an
+    /// earlier epoch (`EpochTimeline.shownIndex`: the program freed its heap at exit). The
+    /// exit scan's shares are of these.
+    public var exitLiveBytes: Double? = nil
+    public var exitLiveObjects: Double? = nil
+
+    public var referencedBytes: Double? { unreferencedBytes.map { max(0, (exitLiveBytes ?? liveBytes) - $0) } }
     /// Share of the site's live bytes that nothing points to at exit; of its live objects for
     /// a site of empty blocks (no bytes).
     public var unreferencedShare: Double? {
-        unreferencedBytes.map { bytes in
+        let liveBytes = exitLiveBytes ?? self.liveBytes, liveObjects = exitLiveObjects ?? self.liveObjects
+        return unreferencedBytes.map { bytes in
             if liveBytes > 0 { return min(1, bytes / liveBytes) }
             guard liveObjects > 0, let objects = unreferencedObjects else { return 0 }
             return min(1, objects / liveObjects)

@@ -8,6 +8,7 @@ extension EpochTimeline {
                   epochNumbers: process.epochs.map(\.epoch),
                   endsWithFinalDump: process.isFinal, lastEpochScanned: process.isScanned,
                   samplingRate: Double(max(process.rate, 1)))
+        shownIndex = process.shownEpoch.index
     }
 }
 

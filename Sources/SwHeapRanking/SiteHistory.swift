@@ -16,6 +16,9 @@ public struct EpochTimeline: Hashable, Sendable {
     public var lastEpochScanned: Bool
     /// Mean bytes between samples (1 = every allocation recorded): sets the noise of estimates.
     public var samplingRate: Double
+    /// The epoch whose live figures a site is shown with (`ShownEpoch`: the last dump before
+    /// exit teardown when the program freed its heap at exit); nil: the last.
+    public var shownIndex: Int?
 
     public init(elapsedSeconds: [Double], epochNumbers: [UInt64]? = nil,
                 endsWithFinalDump: Bool = false, lastEpochScanned: Bool = false, samplingRate: Double = 1) {
@@ -27,6 +30,12 @@ public struct EpochTimeline: Hashable, Sendable {
     }
 
     public var count: Int { elapsedSeconds.count }
+
+    /// The index of the epoch sites are shown at: `shownIndex` when valid, else the last.
+    public var shownEpochIndex: Int {
+        if let shownIndex, shownIndex >= 0, shownIndex < count { return shownIndex }
+        return count - 1
+    }
 
     /// The index of the first epoch whose dump can contain objects born in `birthEpoch`
     /// (dumps may be missing, e.g. a run killed mid-write). Nil if born after the last dump.
@@ -66,5 +75,16 @@ public struct SiteHistory: Hashable, Sendable {
                   unreferencedBytes: unreferencedBytes.map(EpochSeries.init),
                   unreferencedObjects: unreferencedObjects.map(EpochSeries.init), births: births)
         self.births = births
+    }
+
+    /// The live figures at the epoch the timeline shows (0 where the site has no figure).
+    public func liveBytes(shownIn timeline: EpochTimeline) -> Double {
+        let i = timeline.shownEpochIndex
+        return liveBytes.indices.contains(i) ? liveBytes[i] : (liveBytes.last ?? 0)
+    }
+
+    public func liveObjects(shownIn timeline: EpochTimeline) -> Double {
+        let i = timeline.shownEpochIndex
+        return liveObjects.indices.contains(i) ? liveObjects[i] : (liveObjects.last ?? 0)
     }
 }

@@ -28,12 +28,12 @@ public struct ServeSnapshot: Sendable {
             let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer, wrappers: wrappers)
             let ranking = LeakRanker.ranking(process: process, names: names)
             let report = ProcessReport(process: process, ranking: ranking, top: top)
-            let stacks = FlameStacks.collect(process: process, epochIndex: process.lastEpochIndex, value: .inuseSpace,
+            let stacks = FlameStacks.collect(process: process, epochIndex: process.shownEpoch.index, value: .inuseSpace,
                                              names: names, verdicts: FlameStacks.suspectVerdicts(ranking))
-            let graph = FlameGraphSVG.heap(process, stacks: stacks, epochIndex: process.lastEpochIndex, baseIndex: nil,
+            let graph = FlameGraphSVG.heap(process, stacks: stacks, epochIndex: process.shownEpoch.index, baseIndex: nil,
                                            value: .inuseSpace)
             sections.append(ReportHTML.Section(report: report, process: process, flameGraph: graph))
-            let profile = PprofBuilder(process: process).profile(epochIndex: process.lastEpochIndex, symbolizer: symbolizer,
+            let profile = PprofBuilder(process: process).profile(epochIndex: process.shownEpoch.index, symbolizer: symbolizer,
                                                                  wrappers: wrappers)
             pprof[process.pid] = try? PprofFile.encode(profile)
         }

@@ -11,6 +11,9 @@ public enum EpochSelection: Sendable, Equatable {
     /// Only these epoch numbers of each image, and its newest when `andNewest` or when it has
     /// none of them (what `swheap pprof` needs, and nothing else).
     case epochs(Set<UInt64>, andNewest: Bool)
+    /// The newest `count` epochs of each image, and `also`: what the default epoch needs
+    /// (`ShownEpoch`: the final dump and the one before it).
+    case newest(count: Int, also: Set<UInt64>)
 
     /// Runs of up to 2 x 32 epochs are held whole (every scenario test is far shorter); a
     /// day of 8,640 epochs keeps about 290.
@@ -36,6 +39,9 @@ public enum EpochSelection: Sendable, Equatable {
             case .epochs(let wanted, let andNewest):
                 let chosen = image.filter { wanted.contains($0.epoch) || (andNewest && $0.epoch == newest) }
                 result += chosen.isEmpty ? [image.last!] : chosen
+            case .newest(let count, let also):
+                let cut = image.count - min(max(count, 1), image.count)
+                result += image.enumerated().filter { $0.offset >= cut || also.contains($0.element.epoch) }.map(\.element)
             }
             start = end
         }

@@ -70,10 +70,11 @@ struct DiffCommand: ParsableCommand {
                                                            wrappers: wrappers) }
         } else {
             let sides = try directories.map { directory in
-                let store = try HeapStore.load(directory: directory, selection: .epochs([], andNewest: true))
+                // The heap as it ran (ShownEpoch): the final dump, or the one before an exit teardown.
+                let store = try HeapStore.load(directory: directory, selection: .newest(count: 2, also: []))
                 let process = try ProcessChoice.choose(pid: nil, in: store, verb: "comparing")
                 let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer, wrappers: wrappers)
-                return HeapSnapshot(process: process, epochIndex: process.lastEpochIndex, names: names,
+                return HeapSnapshot(process: process, epochIndex: process.shownEpoch.index, names: names,
                                     label: "\(directory), pid \(process.pid)")
             }
             diff = HeapDiff(before: sides[0], after: sides[1])

@@ -19,7 +19,9 @@ struct FlameGraphCommand: ParsableCommand {
         commandName: "flamegraph",
         abstract: "Write a flame graph (SVG) or collapsed stacks of one process's heap.",
         discussion: """
-            Widths are live bytes at the epoch by default (--type chooses another of pprof's \
+            The epoch drawn by default is the heap as it was while the program ran: the final \
+            dump, or the last dump before exit teardown when the program freed its heap at exit \
+            (the line printed says which). Widths are live bytes at the epoch by default (--type chooses another of pprof's \
             sample types). With --from/--to the graph shows growth between the two epochs, so a \
             leak is the widest tower. Allocator and runtime frames are left out, as in the \
             report; a suspect's site is red (growing) or purple (leaked at exit). --folded writes \
@@ -48,7 +50,11 @@ struct FlameGraphCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The file to write; - for standard output (default: flame.svg, or flame.folded with --folded).", valueName: "file"))
     var output: String?
 
+    @Flag(help: "Draw the last epoch, the final dump of a process that exited (by default: the heap as it was while the program ran).")
+    var last = false
+
     func validate() throws {
+        if last && (epochOption.number != nil || from != nil) { throw ValidationError("--last excludes --epoch and --from/--to") }
         if epochOption.number != nil && (from != nil || to != nil) { throw ValidationError("--epoch excludes --from/--to") }
         if to != nil && from == nil { throw ValidationError("--to needs --from") }
     }
@@ -59,7 +65,11 @@ struct FlameGraphCommand: ParsableCommand {
         let store = try HeapStore.load(directory: directory.path, selection: .timeline(
             recent: EpochSelection.recentInMemory, also: Set([epochOption.number, from, to].compactMap { $0 })))
         let (process, note) = try ProcessChoice.choice(pid: processOption.pid, in: store, verb: "drawing")
-        let indices = try PprofBuilder(process: process).epochIndices(epoch: from != nil ? to : epochOption.number, base: from)
+        // By default the heap as it was while the program ran (ShownEpoch), said in the output.
+        let byDefault = from == nil && epochOption.number == nil && !last
+        let shown = process.epochs.isEmpty ? nil : process.shownEpoch
+        let chosen = from != nil ? to : last ? nil : (epochOption.number ?? shown.map { process.epochs[$0.index].epoch })
+        let indices = try PprofBuilder(process: process).epochIndices(epoch: chosen, base: from)
         if let note { writeToStandardError(note) }  // after the epochs: a failure stays one line
         let differential = indices.base != nil
 
@@ -70,7 +80,8 @@ struct FlameGraphCommand: ParsableCommand {
         let stacks = FlameStacks.collect(process: process, epochIndex: indices.epoch, baseIndex: indices.base,
                                          value: value, names: names, verdicts: FlameStacks.suspectVerdicts(ranking))
 
-        let view = FlameGraphSVG.view(process, epochIndex: indices.epoch, baseIndex: indices.base)
+        var view = FlameGraphSVG.view(process, epochIndex: indices.epoch, baseIndex: indices.base)
+        if byDefault, let shown { view = ShownEpochText.forCommand(process, shown) }
         let text: String
         if folded {
             text = FoldedStacks.render(stacks, differential: differential)

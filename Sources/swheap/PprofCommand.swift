@@ -15,7 +15,11 @@ struct PprofCommand: ParsableCommand {
             Samples carry a `birth_epoch` label: the dump interval the objects were allocated in \
             (filter with `pprof -tagfocus=birth_epoch=N`). With --base, values are the growth \
             from that epoch to the chosen one. When the directory holds several processes and no \
-            --pid is given, the first (the parent) is written and the others are named on stderr.
+            --pid is given, the first (the parent) is written and the others are named on stderr. \
+            Without --epoch or --last the epoch written is the heap as it was while the program \
+            ran: the final dump, unless the program freed its heap at exit (the final dump holds \
+            less than half of the dump before it), then the last dump before that teardown; the \
+            line printed says which.
             View with: go tool pprof -http=: heap.pb.gz
             """)
 
@@ -24,7 +28,7 @@ struct PprofCommand: ParsableCommand {
     @OptionGroup var epochOption: EpochOption
     @OptionGroup var wrapperOption: WrapperOption
 
-    @Flag(help: "Write the last epoch (the default).")
+    @Flag(help: "Write the last epoch, the final dump of a process that exited (by default: the heap as it was while the program ran, see the discussion).")
     var last = false
 
     @Option(help: ArgumentHelp("Subtract this earlier epoch: a growth view.", valueName: "n"))
@@ -40,7 +44,10 @@ struct PprofCommand: ParsableCommand {
     func run() throws {
         // Only the epochs written (v2: each with its log up to the length it names).
         let wanted = Set([last ? nil : epochOption.number, base].compactMap { $0 })
-        let store = try HeapStore.load(directory: directory.path, selection: .epochs(wanted, andNewest: last || epochOption.number == nil))
+        let byDefault = !last && epochOption.number == nil
+        // By default the final dump and the one before it, to see whether the program tore its heap down.
+        let store = try HeapStore.load(directory: directory.path,
+                                       selection: byDefault ? .newest(count: 2, also: wanted) : .epochs(wanted, andNewest: last))
         let (process, note) = try ProcessChoice.choice(pid: processOption.pid, in: store, verb: "writing")
         let line = try writeProfile(of: process)
         // Said once the profile is written, so that a failure stays a one-line error.
@@ -51,14 +58,18 @@ struct PprofCommand: ParsableCommand {
     /// Builds, symbolises and writes the profile; returns the line to print.
     private func writeProfile(of process: ProcessHeap) throws(PprofError) -> String {
         let builder = PprofBuilder(process: process)
-        let indices = try builder.epochIndices(epoch: last ? nil : epochOption.number, base: base)
+        let byDefault = !last && epochOption.number == nil
+        let shown = process.epochs.isEmpty ? nil : process.shownEpoch
+        let chosen = byDefault ? shown.map { process.epochs[$0.index].epoch } : (last ? nil : epochOption.number)
+        let indices = try builder.epochIndices(epoch: chosen, base: base)
         let symbolizer = Symbolizer()
         let profile = builder.profile(epochIndex: indices.epoch, baseIndex: indices.base, symbolizer: symbolizer,
                                       wrappers: wrapperOption.rules())
         if let reason = symbolizer.unavailableReason { writeToStandardError("swheap: warning: \(reason)\n") }
         try PprofFile.write(profile, to: output)
         let epochNumber = process.epochs[indices.epoch].epoch
-        let view = indices.base.map { "epochs \(process.epochs[$0].epoch)-\(epochNumber)" } ?? "epoch \(epochNumber)"
+        var view = indices.base.map { "epochs \(process.epochs[$0].epoch)-\(epochNumber)" } ?? "epoch \(epochNumber)"
+        if byDefault, let shown, indices.base == nil { view = ShownEpochText.forCommand(process, shown) }
         return "wrote \(output): pid \(process.pid), \(view), \(profile.sample.count) samples, \(profile.location.count) locations"
     }
 }

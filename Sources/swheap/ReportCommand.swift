@@ -94,9 +94,9 @@ struct ReportCommand: ParsableCommand {
     private func writeHTML(reports: [ProcessReport], processes: [ProcessHeap], names: [SymbolizedSiteNaming], to path: String) throws {
         let sections = zip(reports, zip(processes, names)).map { report, named in
             let (process, names) = named
-            let stacks = FlameStacks.collect(process: process, epochIndex: process.lastEpochIndex, value: .inuseSpace,
+            let stacks = FlameStacks.collect(process: process, epochIndex: process.shownEpoch.index, value: .inuseSpace,
                                              names: names, verdicts: FlameStacks.suspectVerdicts(report.ranking))
-            let graph = FlameGraphSVG.heap(process, stacks: stacks, epochIndex: process.lastEpochIndex, baseIndex: nil, value: .inuseSpace)
+            let graph = FlameGraphSVG.heap(process, stacks: stacks, epochIndex: process.shownEpoch.index, baseIndex: nil, value: .inuseSpace)
             return ReportHTML.Section(report: report, process: process, flameGraph: graph)
         }
         let page = ReportHTML.render(sections, title: "swheap report: \(directory.path)")

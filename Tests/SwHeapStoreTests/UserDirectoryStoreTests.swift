@@ -1,6 +1,6 @@
 // The store over a tree a root master and its workers wrote (docs/FORMAT.md, "Users and
 // notes"): SWHEAP_DIR and its uid-<N> directories read as one, notes of processes that left
-// no dump after changing user.
+// no dump after changing user, and the epoch shown by default (ShownEpoch).
 
 import Foundation
 import XCTest
@@ -66,5 +66,25 @@ final class UserDirectoryStoreTests: XCTestCase {
         XCTAssertEqual(silent[0].note.epoch, 2)
         XCTAssertTrue(silent[1].reason.contains("no error was recorded"), silent[1].reason)
         XCTAssertTrue(silent[1].line.hasPrefix("pid 40 (server): changed from uid 0 to uid 65534 at epoch 1"), silent[1].line)
+    }
+
+    func testTheShownEpochIsTheHeapBeforeAnExitTeardown() throws {
+        try write(pid: 10, epoch: 1, bytes: 1000)
+        try write(pid: 10, epoch: 2, bytes: 5000)
+        try write(pid: 10, epoch: 3, final: true, bytes: 16)          // freed at exit
+        try write(pid: 20, epoch: 1, bytes: 1000)
+        try write(pid: 20, epoch: 2, final: true, bytes: 900)         // kept its heap
+        try write(pid: 30, epoch: 1, bytes: 1000)
+        try write(pid: 30, epoch: 2, bytes: 10)                       // still running, or killed
+        try write(pid: 40, epoch: 1, final: true, bytes: 0)           // only a final dump
+        let store = try HeapStore.load(directory: directory)
+        XCTAssertEqual(store.process(pid: 10)?.shownEpoch, ShownEpoch(index: 1, kind: .beforeTeardown(finalIndex: 2)))
+        XCTAssertEqual(store.process(pid: 20)?.shownEpoch, ShownEpoch(index: 1, kind: .finalDump))
+        XCTAssertEqual(store.process(pid: 30)?.shownEpoch, ShownEpoch(index: 1, kind: .latest))
+        XCTAssertEqual(store.process(pid: 40)?.shownEpoch, ShownEpoch(index: 0, kind: .finalDump))
+        // What pprof loads by default: the last two epochs, enough to see the teardown.
+        let newest = try HeapStore.load(directory: directory, selection: .newest(count: 2, also: []))
+        XCTAssertEqual(newest.process(pid: 10)?.epochs.map(\.epoch), [2, 3])
+        XCTAssertEqual(newest.process(pid: 10)?.shownEpoch.index, 0)
     }
 }
