@@ -59,10 +59,12 @@ bool sw_dump_write(bool final) {
     bool *unreferenced = NULL;
     size_t unref_bytes = n ? (n + 4095) & ~(size_t)4095 : 0;
     bool scanned = final && sw.config.scan && !snapshot.failed;
-    sw_scan_mode mode = SW_SCAN_CONSERVATIVE;
+    /* With no sampled object live there is nothing to find unreferenced: no fallback. */
+    sw_scan_mode mode = n ? SW_SCAN_CONSERVATIVE : SW_SCAN_REACHABILITY;
+    uint32_t fallback = SW_FALLBACK_NONE;
     if (scanned && n) {
         unreferenced = sw_os_map(unref_bytes, false);
-        if (unreferenced) mode = sw_scan_mark_unreferenced(entries, n, unreferenced);
+        if (unreferenced) mode = sw_scan_mark_unreferenced(entries, n, unreferenced, &fallback);
         else scanned = false;
     }
 
@@ -84,6 +86,7 @@ bool sw_dump_write(bool final) {
     sw_dump_meta meta = {
         .flags = (final ? SW_FLAG_FINAL : 0) | (scanned ? SW_FLAG_SCANNED : 0) |
                  (scanned && mode == SW_SCAN_REACHABILITY ? SW_FLAG_REACHABILITY : 0) | (truncated ? SW_FLAG_TRUNCATED : 0),
+        .scan_fallback = scanned && mode == SW_SCAN_CONSERVATIVE ? fallback : SW_FALLBACK_NONE,
         .pid = pid,
         .parent_pid = (uint32_t)getppid(),
         .epoch = epoch,

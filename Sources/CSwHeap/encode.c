@@ -118,7 +118,7 @@ bool sw_encode_dump(sw_buffer *out, const sw_dump_meta *m, const sw_snapshot_ent
         .start_ns = m->start_ns,
         .rate = m->rate,
         .max_depth = m->max_depth,
-        .reserved = 0,
+        .scan_fallback = m->scan_fallback,
     };
     memcpy(header.magic, SW_FORMAT_MAGIC, SW_FORMAT_MAGIC_SIZE);
     size_t header_at = out->len;

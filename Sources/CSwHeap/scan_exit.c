@@ -8,9 +8,12 @@
 #include "sw_scan_conservative.h"
 #include "sw_scan_exit.h"
 #include "sw_scan_reachability.h"
+#include "swheap_format.h"
 
-sw_scan_mode sw_scan_mark_unreferenced(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
-    if (sw_allocator_is_glibc() && sw_scan_reachability(objects, n, unreferenced)) return SW_SCAN_REACHABILITY;
+sw_scan_mode sw_scan_mark_unreferenced(sw_snapshot_entry *objects, size_t n, bool *unreferenced, uint32_t *fallback) {
+    *fallback = SW_FALLBACK_NONE;
+    if (!sw_allocator_is_glibc()) *fallback = SW_FALLBACK_ALLOCATOR;
+    else if (sw_scan_reachability(objects, n, unreferenced, fallback)) return SW_SCAN_REACHABILITY;
     sw_scan_conservatively(objects, n, unreferenced);
     return SW_SCAN_CONSERVATIVE;
 }

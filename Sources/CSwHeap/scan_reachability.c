@@ -16,6 +16,7 @@
 #include "sw_scan_reachability.h"
 #include "sw_state.h"
 #include "sw_scan_threads.h"
+#include "swheap_format.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -216,10 +217,11 @@ static bool check_sampled(sw_chunk_index *ix, const sw_snapshot_entry *objects, 
     return true;
 }
 
-bool sw_scan_reachability(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
+bool sw_scan_reachability(sw_snapshot_entry *objects, size_t n, bool *unreferenced, uint32_t *fallback) {
     sw_roots r = {0};
     size_t module_bytes = MAX_RANGES * sizeof(sw_range);
     r.modules = sw_os_map(module_bytes, false);
+    *fallback = SW_FALLBACK_MEMORY;
     if (!r.modules) return false;
     /* Everything that may take the loader's lock happens before the others are stopped. */
     dl_iterate_phdr(add_module, &r);
@@ -236,7 +238,9 @@ bool sw_scan_reachability(sw_snapshot_entry *objects, size_t n, bool *unreferenc
     sw_flood f = {0};
     long *chunk_of = NULL;
     size_t chunk_of_bytes = ((n + 1) * sizeof(long) + 4095) & ~(size_t)4095;
-    bool ok = sw_world_stop(&world, STOP_TIMEOUT_NS) && sw_maps_read(&maps);
+    bool ok = sw_world_stop(&world, STOP_TIMEOUT_NS);
+    if (!ok) *fallback = world.failure;
+    else if (!(ok = sw_maps_read(&maps))) *fallback = SW_FALLBACK_MAPS;
 
     /* The shim's own memory: never a root, never searched for chunks. */
     r.nskip += sw_state_own_memory(r.skip + r.nskip, MAX_SKIP - r.nskip);
@@ -258,10 +262,12 @@ bool sw_scan_reachability(sw_snapshot_entry *objects, size_t n, bool *unreferenc
         if (m) walk_skip[nwalk++] = (sw_range){m->lo, m->hi};
     }
     sort_ranges(walk_skip, nwalk);
-    ok = ok && sw_heap_walk(&ix, &maps, walk_skip, nwalk);
+    if (ok && !(ok = sw_heap_walk(&ix, &maps, walk_skip, nwalk))) *fallback = SW_FALLBACK_HEAP;
     chunk_of = ok ? sw_os_map(chunk_of_bytes, true) : NULL;
+    if (ok && !chunk_of) ok = false, *fallback = SW_FALLBACK_MEMORY;
     size_t distinct = 0;
-    ok = ok && chunk_of && check_sampled(&ix, objects, n, chunk_of, &distinct) && sw_flood_begin(&f, &ix, distinct);
+    if (ok && !(ok = check_sampled(&ix, objects, n, chunk_of, &distinct))) *fallback = SW_FALLBACK_SAMPLED;
+    if (ok && !(ok = sw_flood_begin(&f, &ix, distinct))) *fallback = SW_FALLBACK_MEMORY;
 
     if (ok) {
         /* Roots are the list without the stacks, plus what the scan itself mapped. */
@@ -273,6 +279,7 @@ bool sw_scan_reachability(sw_snapshot_entry *objects, size_t n, bool *unreferenc
         add_skip(&r, f.buffer, SW_SCAN_CHUNK);
         add_skip(&r, f.windows, SW_FLOOD_WINDOW_BYTES);
         ok = skip_main_arena(&r, ix.main_top, f.buffer, SW_SCAN_CHUNK);
+        if (!ok) *fallback = SW_FALLBACK_ARENA;
         sort_ranges(r.skip, r.nskip);
     }
     if (ok) {
@@ -298,5 +305,6 @@ bool sw_scan_reachability(sw_snapshot_entry *objects, size_t n, bool *unreferenc
     sw_chunk_index_free(&ix);
     sw_maps_free(&maps);
     sw_os_unmap(r.modules, module_bytes);
+    if (ok) *fallback = SW_FALLBACK_NONE;
     return ok;
 }

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "sw_os.h"
 #include "sw_scan_threads.h"
+#include "swheap_format.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -193,11 +194,17 @@ static bool accept_asleep(sw_stopped_thread *t) {
     return true;
 }
 
+static bool fail(sw_world *w, uint32_t why) {
+    w->failure = why;
+    return false;
+}
+
 bool sw_world_stop(sw_world *w, uint64_t timeout_ns) {
     *w = (sw_world){.cap = MAX_THREADS};
     w->bytes = (MAX_THREADS * sizeof(sw_stopped_thread) + 4095) & ~(size_t)4095;
     w->threads = sw_os_map(w->bytes, true);
-    if (!w->threads || !install_handler()) return false;
+    if (!w->threads) return fail(w, SW_FALLBACK_MEMORY);
+    if (!install_handler()) return fail(w, SW_FALLBACK_SIGNAL);
     atomic_store(&released, 0);
     atomic_store(&answered, 0);
     atomic_store(&current, w);
@@ -208,7 +215,7 @@ bool sw_world_stop(sw_world *w, uint64_t timeout_ns) {
     for (int round = 0; round < ROUNDS; round++) {
         size_t from = w->n;
         long added = enumerate(w, self);
-        if (added < 0) return false;
+        if (added < 0) return fail(w, SW_FALLBACK_THREADS);
         if (added == 0) return true;
         for (size_t i = from; i < w->n; i++) {
             if (syscall(SYS_tgkill, pid, w->threads[i].tid, stop_signal) == 0) expected++;
@@ -223,13 +230,18 @@ bool sw_world_stop(sw_world *w, uint64_t timeout_ns) {
                     if (atomic_load(&w->threads[i].state) == 0 && accept_asleep(&w->threads[i])) expected--;
                 continue;
             }
-            if (now >= deadline) return false;
+            if (now >= deadline) { /* name the first that did not answer */
+                for (size_t i = 0; i < w->n; i++)
+                    if (atomic_load(&w->threads[i].state) == 0)
+                        return fail(w, SW_FALLBACK_THREAD | ((uint32_t)w->threads[i].tid & 0xFFFFFFu) << 8);
+                return fail(w, SW_FALLBACK_THREAD);
+            }
             uint64_t left = deadline - now < 10000000 ? deadline - now : 10000000;
             struct timespec slice = {0, (long)left};
             futex(&answered, FUTEX_WAIT_PRIVATE, seen, &slice);
         }
     }
-    return false;
+    return fail(w, SW_FALLBACK_THREADS); /* threads kept starting threads */
 }
 
 bool sw_world_stopped(sw_world *w, size_t i) { return i < w->n && atomic_load(&w->threads[i].state) == 1; }

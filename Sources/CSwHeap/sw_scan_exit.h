@@ -5,10 +5,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sw_snapshot.h"
 
 typedef enum { SW_SCAN_CONSERVATIVE, SW_SCAN_REACHABILITY } sw_scan_mode;
-sw_scan_mode sw_scan_mark_unreferenced(sw_snapshot_entry *entries, size_t n, bool *unreferenced);
+/* `fallback`: for SW_SCAN_CONSERVATIVE, why (SW_FALLBACK_* of swheap_format.h, with the
+ * thread id for SW_FALLBACK_THREAD); 0 otherwise. */
+sw_scan_mode sw_scan_mark_unreferenced(sw_snapshot_entry *entries, size_t n, bool *unreferenced, uint32_t *fallback);
 
 #endif

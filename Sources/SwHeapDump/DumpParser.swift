@@ -45,7 +45,7 @@ struct DumpParser {
         }
         try check(DumpValidation.check(raw))
         offset = DumpLayout.headerSize
-        return DumpHeader(
+        var header = DumpHeader(
             version: raw.version,
             isFinal: raw.flags & DumpLayout.flagFinal != 0,
             isScanned: raw.flags & DumpLayout.flagScanned != 0,
@@ -60,6 +60,8 @@ struct DumpParser {
             startMonotonicNs: raw.start_ns,
             rate: raw.rate,
             maxDepth: raw.max_depth)
+        header.scanFallback = raw.scan_fallback
+        return header
     }
 
     // MARK: Sections

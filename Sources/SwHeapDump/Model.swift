@@ -101,6 +101,9 @@ public struct DumpHeader: Hashable, Sendable {
     public var startMonotonicNs: UInt64
     public var rate: UInt64
     public var maxDepth: UInt32
+    /// With `isScanned` and not `heapTraversed`: why the exit scan fell back (header offset 68,
+    /// `SW_FALLBACK_*`; 0 when not recorded).
+    public var scanFallback: UInt32 = 0
 
     public init(version: UInt32 = DumpLayout.oldestVersion, isFinal: Bool = false, isScanned: Bool = false, isTruncated: Bool = false,
                 heapTraversed: Bool = false, isDeflated: Bool = false, pid: Int32, parentPID: Int32, epoch: UInt64, wallTimeNs: UInt64, monotonicNs: UInt64,

@@ -14,6 +14,8 @@ public struct ProcessReport: Sendable {
     public var listed: [SiteVerdict]
     /// Which exit scan produced the unreferenced figures, when there was one.
     public var exitScan: String?
+    /// Why the exit scan fell back to the conservative scan, when it did and the shim said.
+    public var scanFallback: String?
     /// The epoch the live figures are taken at (`ShownEpochText`), when known.
     public var shownEpoch: String?
 
@@ -27,9 +29,10 @@ public struct ProcessReport: Sendable {
         self.ranking = ranking
         listed = Self.listing(ranking, top: top, listsEverySite: listsEverySite)
         shownEpoch = process.epochs.isEmpty ? nil : ShownEpochText.describe(process, process.shownEpoch)
+        scanFallback = process.epochs.last?.fallback?.description
         exitScan = !process.isScanned ? nil : process.heapTraversed
             ? "heap traversed from the roots (LeakSanitizer's rules): unreferenced = unreachable"
-            : "conservative fallback (heap not understood or a thread did not stop): unreferenced figures are lower bounds"
+            : "conservative fallback (\(scanFallback ?? "heap not understood or a thread did not stop")): unreferenced figures are lower bounds"
     }
 
     public init(pid: Int32, parentPID: Int32 = 0, executable: String, commandLine: [String],

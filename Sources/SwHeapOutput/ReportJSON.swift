@@ -41,6 +41,7 @@ public enum ReportJSON {
         var epochs: Int
         var final: Bool
         var scanned: Bool
+        var scan_fallback: String?
         var note: String?
         var live_bytes: Int64
         var suppressed_sites: Int
@@ -56,6 +57,7 @@ public enum ReportJSON {
             try c.encode(command, forKey: .command); try c.encode(executable, forKey: .executable)
             try c.encode(epochs, forKey: .epochs); try c.encode(final, forKey: .final)
             try c.encode(scanned, forKey: .scanned); try c.encode(note, forKey: .note)  // null when none
+            try c.encode(scan_fallback, forKey: .scan_fallback)
             try c.encode(live_bytes, forKey: .live_bytes)
             try c.encode(suppressed_sites, forKey: .suppressed_sites); try c.encode(suppressed_bytes, forKey: .suppressed_bytes)
             try c.encode(top_verdict, forKey: .top_verdict); try c.encode(growth_bytes_per_s, forKey: .growth_bytes_per_s)
@@ -63,7 +65,7 @@ public enum ReportJSON {
             try c.encode(suspects, forKey: .suspects)
         }
         enum Keys: String, CodingKey {
-            case pid, parent_pid, command, executable, epochs, final, scanned, note, live_bytes
+            case pid, parent_pid, command, executable, epochs, final, scanned, scan_fallback, note, live_bytes
             case suppressed_sites, suppressed_bytes, top_verdict, growth_bytes_per_s, roots, suspects
         }
     }
@@ -155,6 +157,7 @@ public enum ReportJSON {
         return Process(pid: report.pid, parent_pid: report.parentPID, command: report.command,
                        executable: report.executable, epochs: report.epochCount,
                        final: timeline.endsWithFinalDump, scanned: timeline.lastEpochScanned,
+                       scan_fallback: report.scanFallback,
                        note: report.evidenceNote, live_bytes: whole(report.ranking.liveBytes),
                        suppressed_sites: report.suppressedCount, suppressed_bytes: whole(report.suppressedBytes),
                        top_verdict: report.topVerdict.rawValue,

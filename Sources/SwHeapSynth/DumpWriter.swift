@@ -176,6 +176,7 @@ public enum DumpWriter {
         raw.start_ns = header.startMonotonicNs
         raw.rate = header.rate
         raw.max_depth = header.maxDepth
+        raw.scan_fallback = header.scanFallback
         out.record(raw)
     }
 

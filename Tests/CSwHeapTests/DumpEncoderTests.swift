@@ -26,11 +26,12 @@ final class DumpEncoderTests: XCTestCase {
         XCTAssertEqual(field(\.start_ns), 1_000_000_000)
         XCTAssertEqual(field(\.rate), 1)
         XCTAssertEqual(field(\.max_depth), 64)
-        XCTAssertEqual(field(\.reserved), 0)
+        XCTAssertEqual(field(\.scan_fallback), 0, "no scan: no fallback reason")
         // The offsets docs/FORMAT.md gives.
         XCTAssertEqual(MemoryLayout<sw_format_header>.offset(of: \.epoch), 24)
         XCTAssertEqual(MemoryLayout<sw_format_header>.offset(of: \.start_ns), 48)
         XCTAssertEqual(MemoryLayout<sw_format_header>.offset(of: \.max_depth), 64)
+        XCTAssertEqual(MemoryLayout<sw_format_header>.offset(of: \.scan_fallback), 68)
     }
 
     /// Every byte of a small plain epoch file, cohorts included: at epoch 20, births 1 and 3

@@ -74,6 +74,8 @@ final class DefaultEpochTests: XCTestCase {
         XCTAssertEqual(Double(table["inuse_bytes"] as? Int ?? 0), running.liveBytes, accuracy: 0.5)
         let text = try Harness.run(Harness.swheap, ["report", dumps.path], environment: [:])
         XCTAssertTrue(text.stdout.contains("live at epoch \(shownNumber), the last dump before exit teardown"), text.stdout)
+        // Nothing sampled was live at exit: nothing to scan, and no fallback to report.
+        XCTAssertTrue(text.stdout.contains("exit scan: heap traversed"), text.stdout)
     }
 
     func testAProgramThatKeepsItsHeapIsShownAtItsFinalDump() throws {

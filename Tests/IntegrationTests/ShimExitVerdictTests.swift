@@ -220,6 +220,7 @@ final class ShimExitVerdictTests: XCTestCase {
         let process = try XCTUnwrap(store.processes.first)
         XCTAssertTrue(process.isScanned)
         XCTAssertFalse(process.heapTraversed)
+        XCTAssertEqual(process.epochs.last?.fallback, .otherAllocator, "the dump says why it fell back")
         let sites = process.figuresBySite(functions: try Harness.functions(of: exe))
         // The fallback errs one way only: what is kept is never called unreferenced.
         for site in ["site_global", "site_static_tls", "site_interior", "site_pthread_key"] {
@@ -240,5 +241,13 @@ final class ShimExitVerdictTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(sites["site_global"]).unreferencedBytes, 0)
         let report = try Harness.run(Harness.swheap, ["report", built.dir.appendingPathComponent("dumps").path], environment: [:])
         XCTAssertTrue(report.stdout.contains("exit scan: conservative fallback"), report.stdout)
+        // Which thread: not the main one (its id is the pid), and the report names it.
+        guard case .threadDidNotStop(let tid?) = process.epochs.last?.fallback else {
+            return XCTFail("no thread recorded: \(String(describing: process.epochs.last?.fallback))")
+        }
+        XCTAssertNotEqual(Int32(tid), process.pid)
+        XCTAssertTrue(report.stdout.contains("conservative fallback (thread \(tid) did not stop within 1 s"), report.stdout)
+        let json = try Harness.run(Harness.swheap, ["report", built.dir.appendingPathComponent("dumps").path, "--json"], environment: [:])
+        XCTAssertTrue(json.stdout.contains("\"scan_fallback\" : \"thread \(tid) did not stop"), json.stdout)
     }
 }

@@ -14,6 +14,7 @@
 /* Everything an epoch file holds besides the live snapshot. */
 typedef struct {
     uint32_t flags;           /* SW_FLAG_* of swheap_format.h (DEFLATED is set by the encoder) */
+    uint32_t scan_fallback;   /* SW_FALLBACK_*: why the exit scan fell back, 0 when it did not */
     uint32_t pid, parent_pid;
     uint64_t epoch;
     uint64_t wall_ns, monotonic_ns, start_ns;

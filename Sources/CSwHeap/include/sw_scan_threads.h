@@ -25,6 +25,7 @@ typedef struct {
     sw_stopped_thread *threads;
     size_t n, cap;
     size_t bytes;
+    uint32_t failure; /* when the stop failed: SW_FALLBACK_* of swheap_format.h, with the thread id */
 } sw_world;
 
 /* Stops every thread but the caller; true when all answered within timeout_ns, or block

@@ -24,6 +24,23 @@
                                  * semantics); without it the scan was the conservative fallback */
 #define SW_FLAG_DEFLATED 16u    /* v2: everything after the header is one zlib stream */
 
+/* Why the exit scan fell back (header offset 68, `scan_fallback`): with SCANNED and without
+ * REACHABILITY, the reason in the low 8 bits and, for SW_FALLBACK_THREAD, the thread id that did
+ * not stop in the upper 24 (Linux thread ids are below 2^22). 0: no reason recorded (files
+ * written before it was, or not a fallback). */
+#define SW_FALLBACK_NONE 0u
+#define SW_FALLBACK_ALLOCATOR 1u   /* the allocator is not glibc's: its chunks cannot be walked */
+#define SW_FALLBACK_MEMORY 2u      /* the scan could not map its own memory */
+#define SW_FALLBACK_SIGNAL 3u      /* the signal that stops threads could not be installed */
+#define SW_FALLBACK_THREAD 4u      /* a thread did not stop in time (its id in the upper bits) */
+#define SW_FALLBACK_THREADS 5u     /* threads kept starting threads, or could not be listed */
+#define SW_FALLBACK_MAPS 6u        /* /proc/self/maps could not be read */
+#define SW_FALLBACK_HEAP 7u        /* the heap's chunk headers were not understood */
+#define SW_FALLBACK_SAMPLED 8u     /* sampled objects were not where the chunk walk put chunks */
+#define SW_FALLBACK_ARENA 9u       /* glibc's main arena was not found in libc's data */
+#define SW_FALLBACK_REASON(v) ((v) & 0xFFu)
+#define SW_FALLBACK_THREAD_ID(v) ((v) >> 8)
+
 /* Section tags. */
 #define SW_TAG_EXE 1u
 #define SW_TAG_CMDLINE 2u
@@ -56,7 +73,7 @@ typedef struct {
     uint64_t start_ns;      /* CLOCK_MONOTONIC when the shim started in this process */
     uint64_t rate;          /* mean bytes between samples; 1 = every allocation */
     uint32_t max_depth;
-    uint32_t reserved;
+    uint32_t scan_fallback; /* SW_FALLBACK_*: why the exit scan fell back (was reserved, 0) */
 } sw_format_header;
 
 /* Before every section body. */

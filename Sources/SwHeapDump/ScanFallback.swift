@@ -1,0 +1,61 @@
+// Why an exit scan fell back to the conservative scan, as the shim records it in the final
+// dump's header (`scan_fallback`, SW_FALLBACK_* of swheap_format.h): shown by the report so
+// that "conservative fallback" always comes with its cause.
+
+import CSwHeapFormat
+
+public enum ScanFallback: Sendable, Equatable {
+    case otherAllocator
+    case noMemory
+    case noSignal
+    case threadDidNotStop(tid: UInt32?)
+    case threadsKeptStarting
+    case mapsUnreadable
+    case heapNotUnderstood
+    case sampledNotInHeap
+    case arenaNotFound
+    /// A code this reader does not know (a newer shim).
+    case unknown(UInt32)
+
+    /// Nil for 0: no reason recorded (files from before it was, or no fallback).
+    public init?(raw: UInt32) {
+        let tid = raw >> 8
+        switch raw & 0xFF {
+        case 0: return nil
+        case SW_FALLBACK_ALLOCATOR: self = .otherAllocator
+        case SW_FALLBACK_MEMORY: self = .noMemory
+        case SW_FALLBACK_SIGNAL: self = .noSignal
+        case SW_FALLBACK_THREAD: self = .threadDidNotStop(tid: tid == 0 ? nil : tid)
+        case SW_FALLBACK_THREADS: self = .threadsKeptStarting
+        case SW_FALLBACK_MAPS: self = .mapsUnreadable
+        case SW_FALLBACK_HEAP: self = .heapNotUnderstood
+        case SW_FALLBACK_SAMPLED: self = .sampledNotInHeap
+        case SW_FALLBACK_ARENA: self = .arenaNotFound
+        default: self = .unknown(raw)
+        }
+    }
+
+    /// One clause: what happened.
+    public var description: String {
+        switch self {
+        case .otherAllocator: return "the allocator is not glibc's (jemalloc, tcmalloc, mimalloc): its chunks cannot be walked"
+        case .noMemory: return "the scan could not map memory for itself"
+        case .noSignal: return "no free real-time signal to stop the other threads with"
+        case .threadDidNotStop(let tid):
+            return "thread \(tid.map(String.init) ?? "?") did not stop within 1 s (it blocks signals and keeps running)"
+        case .threadsKeptStarting: return "threads kept starting threads (or could not be listed) while being stopped"
+        case .mapsUnreadable: return "/proc/self/maps could not be read"
+        case .heapNotUnderstood: return "glibc's chunk headers were not understood (a heap layout the walker does not know, or a corrupted heap)"
+        case .sampledNotInHeap: return "sampled objects were not where the chunk walk found chunks"
+        case .arenaNotFound: return "glibc's main arena was not found in libc's data"
+        case .unknown(let raw): return "reason \(raw & 0xFF) (a newer shim's)"
+        }
+    }
+}
+
+extension DumpHeader {
+    /// Why this dump's exit scan fell back, when it did and the shim said.
+    public var fallback: ScanFallback? {
+        isScanned && !heapTraversed ? ScanFallback(raw: scanFallback) : nil
+    }
+}
