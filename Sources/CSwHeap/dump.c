@@ -5,6 +5,7 @@
  * Everything is assembled in mmap'd memory; no lock of the allocator path is held while
  * the modules are listed or memory is scanned. */
 #define _GNU_SOURCE
+#include "sw_census.h"
 #include "sw_dump.h"
 #include "sw_dumpfile.h"
 #include "sw_encode.h"
@@ -70,8 +71,9 @@ bool sw_dump_write(bool final) {
 
     char exe[4096];
     ssize_t exe_len = readlink("/proc/self/exe", exe, sizeof exe);
-    sw_buffer cmdline = {0}, modules = {0};
+    sw_buffer cmdline = {0}, modules = {0}, threads = {0};
     read_proc_file(&cmdline, "/proc/self/cmdline");
+    sw_census_write(&threads, sw_state_own_threads());
     sw_modules_write(&modules);
 
     bool truncated = sw_state_truncated() || snapshot.failed;
@@ -80,7 +82,7 @@ bool sw_dump_write(bool final) {
     const char *log_name = NULL;
     size_t log_name_len = 0;
     uint32_t log_first = 0;
-    bool ok = !cmdline.failed && !modules.failed &&
+    bool ok = !cmdline.failed && !modules.failed && !threads.failed &&
               sw_imagelog_append(epoch, modules.data, modules.len, sw_retention_rotate_at(), &log_length, &log_name,
                                  &log_name_len, &log_first);
     sw_dump_meta meta = {
@@ -102,6 +104,8 @@ bool sw_dump_write(bool final) {
         .log_length = log_length,
         .log_name = log_name,
         .log_name_len = log_name_len,
+        .threads = threads.data,
+        .threads_len = threads.len,
         .deflate = true,
     };
     sw_buffer out = {0};
@@ -111,6 +115,7 @@ bool sw_dump_write(bool final) {
     sw_buf_free(&out);
     sw_buf_free(&modules);
     sw_buf_free(&cmdline);
+    sw_buf_free(&threads);
     sw_buf_free(&snapshot);
     if (unreferenced) sw_os_unmap(unreferenced, unref_bytes);
     return ok;

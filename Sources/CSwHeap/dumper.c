@@ -84,6 +84,7 @@ static struct timespec at_ns(uint64_t ns) {
 static void *dumper_main(void *unused) {
     (void)unused;
     sw_tls.busy = 1; /* this thread's own allocations are never sampled */
+    sw_state_own_thread(1);
     uint64_t interval = sw.config.interval_ns;
     uint64_t next = interval ? sw.start_ns + interval : UINT64_MAX;
     while (!atomic_load(&stopping)) {
@@ -100,6 +101,7 @@ static void *dumper_main(void *unused) {
             if (next <= now) next = now + interval; /* fell behind: skip, do not burst */
         }
     }
+    sw_state_own_thread(-1);
     return NULL;
 }
 

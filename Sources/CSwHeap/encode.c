@@ -102,6 +102,8 @@ static void write_sections(sw_buffer *out, const sw_dump_meta *m, const sw_snaps
     write_cohorts(out, m->rate, (uint32_t)m->epoch, entries, n, unreferenced);
     sw_buf_end_section(out, at);
 
+    if (m->threads) write_section(out, SW_TAG_THREADS, m->threads, m->threads_len);
+
     write_section(out, SW_TAG_END, NULL, 0);
 }
 

@@ -3,6 +3,7 @@
  * order. Called from the preload library's constructor and destructor (hooks.c), so a
  * process that merely links the core (the unit tests) starts nothing. */
 #define _GNU_SOURCE
+#include "sw_census.h"
 #include "sw_config.h"
 #include "sw_dump.h"
 #include "sw_dumper.h"
@@ -29,16 +30,19 @@ static pid_t own_pid;
  * a lock held by another would stay held forever); the child starts with clean books. */
 static void prefork(void) {
     sw_tls.busy++;
+    sw_census_prefork();
     sw_state_prefork();
 }
 
 static void postfork_parent(void) {
     sw_state_postfork_parent();
+    sw_census_postfork_parent();
     sw_tls.busy--;
 }
 
 static void postfork_child(void) {
     sw_state_postfork_child();
+    sw_census_postfork_child();
     sw_dumper_postfork_child();
     sw_next_postfork_child();
     sw_note_postfork_child(); /* the parent's note, not ours */
@@ -68,6 +72,7 @@ void sw_lifecycle_start(void) {
         sw_warn(SW_WARN_MEMORY, "cannot map memory for its tables", NULL, "the program runs on unprofiled");
         goto done;
     }
+    if (!sw_census_init()) sw_warn(SW_WARN_MEMORY, "cannot map memory for the thread census", NULL, "threads are not counted");
     sw_allocator_is_glibc(); /* look the allocator up now, not inside a later hook */
     sw_unwind_init(sw.config.frame_pointers);
     sw_stack_cache_init(sw.config.depth);

@@ -13,6 +13,7 @@ static atomic_int open_for_samples;
 static _Atomic uint32_t epoch;               /* birth epoch of allocations made now */
 static _Atomic uint64_t sampled_bytes;       /* estimated bytes allocated since the last dump (double bits) */
 static atomic_int live_table_full, stack_table_full;
+static atomic_int own_threads;
 
 enum { STACK_IDS = 1u << 20 };
 #define STACK_ARENA_BYTES ((size_t)1 << 30)
@@ -73,6 +74,12 @@ size_t sw_state_own_memory(sw_range *out, size_t cap) {
     return n;
 }
 
+void sw_state_own_thread(int delta) { atomic_fetch_add(&own_threads, delta); }
+uint32_t sw_state_own_threads(void) {
+    int n = atomic_load(&own_threads);
+    return n > 0 ? (uint32_t)n : 0;
+}
+
 void sw_state_prefork(void) {
     sw_stacks_prefork(sw.stacks);
     sw_live_prefork(&sw_live_storage);
@@ -88,5 +95,6 @@ void sw_state_postfork_child(void) {
     sw_stacks_postfork_child(sw.stacks);
     atomic_store(&live_table_full, 0);
     atomic_store(&stack_table_full, 0);
+    atomic_store(&own_threads, 0); /* the writer did not survive fork */
     sw_state_clear_sampled_bytes();
 }

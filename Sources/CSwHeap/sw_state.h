@@ -68,6 +68,10 @@ bool sw_state_snapshot_live(sw_buffer *out);
  * returns how many. */
 size_t sw_state_own_memory(sw_range *out, size_t cap);
 
+/* The shim's own threads alive now (the writer), which the thread census leaves out. */
+void sw_state_own_thread(int delta);
+uint32_t sw_state_own_threads(void);
+
 /* fork: the tables' locks are not held across it; the child's tables start empty and its
  * counters and warnings afresh. */
 void sw_state_prefork(void);

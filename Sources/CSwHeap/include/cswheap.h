@@ -20,5 +20,6 @@
 #include "sw_deflate.h"
 #include "sw_stacklog.h"
 #include "sw_dumpfile.h"
+#include "sw_census.h"
 
 #endif

@@ -27,12 +27,15 @@ typedef struct {
     uint64_t log_length;      /* LOG section: the stack log's length this dump uses */
     const char *log_name;     /* ... and its file name, without directory or terminator */
     size_t log_name_len;
+    const char *threads;      /* THREADS section body (sw_census_write), or NULL: no section */
+    size_t threads_len;
     bool deflate;             /* deflate everything after the header (the shim always does) */
 } sw_dump_meta;
 
 /* Appends one complete v2 epoch file to `out`: header, then EXE, CMDLINE, LOG, COHORTS (the
  * entries summed per (stack, birth cohort of sw_cohort_of), sorted by stack id then cohort,
- * unreferenced[i] adding entry i to the unreferenced figures when given), END; with
+ * unreferenced[i] adding entry i to the unreferenced figures when given), THREADS (when
+ * meta->threads is given), END; with
  * meta->deflate the sections are one zlib stream and the header says DEFLATED (plain when
  * deflate fails). Pure: no clock, no files, no globals. false when out of memory. */
 bool sw_encode_dump(sw_buffer *out, const sw_dump_meta *meta, const sw_snapshot_entry *entries, size_t n,

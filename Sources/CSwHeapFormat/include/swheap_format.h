@@ -50,6 +50,7 @@
 #define SW_TAG_LOG 6u      /* v2 epoch file: the process's stack log and how much of it this dump uses */
 #define SW_TAG_COHORTS 7u  /* v2 epoch file: live per (stack, birth cohort); replaces LIVE */
 #define SW_TAG_ALLOC 8u    /* v2 log chunk: cumulative allocation of the stacks that changed */
+#define SW_TAG_THREADS 9u  /* v2 epoch file: the thread census by creation stack (optional: older dumps lack it) */
 #define SW_TAG_END 0xFFFFFFFFu
 
 /* Format v2 (docs/FORMAT.md): each process image keeps one append-only stack log beside its
@@ -151,6 +152,33 @@ typedef struct {
     double unref_objects, unref_bytes;
 } sw_format_cohort;
 
+/* THREADS (in the epoch file): the thread census at this dump. The fixed part, then u32 count
+ * and that many sw_format_thread_site records sorted by stack id. Threads made by
+ * pthread_create while profiling are tracked one by one, by creation stack; the others (the
+ * main thread, threads started before the shim, threads made by raw clone) only as counts
+ * read from /proc/self/task. */
+typedef struct {
+    uint32_t tasks;            /* threads in /proc/self/task at this dump (0: could not be read) */
+    uint32_t before_profiling; /* threads in /proc/self/task when the shim started (1 in a forked child) */
+    uint32_t untracked;        /* of `tasks`, those not made by pthread_create while profiling, nor the
+                                * shim's own: before profiling, or raw clone */
+    uint32_t flags;            /* SW_THREADS_FLAG_* */
+} sw_format_threads;
+
+#define SW_THREADS_FLAG_TRUNCATED 1u /* the census table was full: some threads are counted under stack 0 */
+
+/* THREADS: one creation site. Stack id 0 stands for threads whose creation stack is unknown
+ * (the stack table or the census was full). */
+typedef struct {
+    uint32_t stack_id;
+    uint32_t reserved;
+    uint64_t running;          /* started and not yet ended */
+    uint64_t exited_unjoined;  /* ended, joinable, never joined: their stacks stay mapped */
+    uint64_t gone;             /* joined, or detached and ended: counted, not kept */
+    uint64_t stack_bytes;      /* stack mappings held by the running and exited-unjoined threads
+                                * (requested stack size plus guard) */
+} sw_format_thread_site;
+
 /* Birth cohorts coarsen with age: seen from dump `epoch`, an object born in `birth` belongs
  * to the aligned block of 2^k epochs containing `birth` (block j = epochs j*2^k+1 .. (j+1)*2^k)
  * with the largest k whose block ends at least SW_COHORT_DETAIL * 2^k epochs before `epoch`.
@@ -232,6 +260,8 @@ static inline double sw_sample_probability(double size, double rate) {
 #define SW_FORMAT_STACK_FRAMES_SIZE 8u
 #define SW_FORMAT_ALLOC_SIZE 24u
 #define SW_FORMAT_COHORT_SIZE 48u
+#define SW_FORMAT_THREADS_SIZE 16u
+#define SW_FORMAT_THREAD_SITE_SIZE 40u
 
 #if !defined(__cplusplus) && !defined(__swift__)
 _Static_assert(sizeof(sw_format_header) == SW_FORMAT_HEADER_SIZE, "header layout");
@@ -247,6 +277,9 @@ _Static_assert(sizeof(sw_format_log_chunk) == SW_FORMAT_LOG_CHUNK_SIZE, "log chu
 _Static_assert(sizeof(sw_format_stack_frames) == SW_FORMAT_STACK_FRAMES_SIZE, "stack frames layout");
 _Static_assert(sizeof(sw_format_alloc) == SW_FORMAT_ALLOC_SIZE, "alloc layout");
 _Static_assert(sizeof(sw_format_cohort) == SW_FORMAT_COHORT_SIZE, "cohort layout");
+_Static_assert(sizeof(sw_format_threads) == SW_FORMAT_THREADS_SIZE, "threads layout");
+_Static_assert(sizeof(sw_format_thread_site) == SW_FORMAT_THREAD_SITE_SIZE, "thread site layout");
+_Static_assert(offsetof(sw_format_thread_site, running) == 8, "thread site layout");
 _Static_assert(sizeof(SW_FORMAT_MAGIC) - 1 == SW_FORMAT_MAGIC_SIZE, "magic");
 _Static_assert(sizeof(SW_LOG_MAGIC) - 1 == SW_FORMAT_MAGIC_SIZE, "log magic");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the format is little-endian, written in host order");
