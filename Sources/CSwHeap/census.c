@@ -34,7 +34,7 @@ struct sw_census_thread {
 typedef struct {
     uint32_t stack_id;
     uint32_t used;
-    uint64_t running, exited_unjoined, gone, stack_bytes;
+    uint64_t running, exited_unjoined, gone, stack_bytes, unjoined_bytes;
 } census_site;
 
 static struct {
@@ -165,7 +165,7 @@ static uint32_t site_for(uint32_t stack_id) {
 static void to_gone(sw_census_thread *t) {
     census_site *s = &census.sites[t->site];
     if (t->state == RUNNING) s->running--;
-    else if (t->state == EXITED) s->exited_unjoined--;
+    else if (t->state == EXITED) s->exited_unjoined--, s->unjoined_bytes -= t->stack_bytes;
     s->gone++;
     s->stack_bytes -= t->stack_bytes;
     t->state = GONE;
@@ -244,6 +244,7 @@ void sw_census_end(void) {
         else {
             census.sites[t->site].running--;
             census.sites[t->site].exited_unjoined++;
+            census.sites[t->site].unjoined_bytes += t->stack_bytes;
             t->state = EXITED;
         }
     }
@@ -316,7 +317,8 @@ void sw_census_write(sw_buffer *out, uint32_t shim_threads) {
         const census_site *s = &census.sites[i];
         if (!s->used) continue;
         sw_format_thread_site r = {.stack_id = s->stack_id, .running = s->running, .exited_unjoined = s->exited_unjoined,
-                                   .gone = s->gone, .stack_bytes = s->stack_bytes};
+                                   .gone = s->gone, .stack_bytes = s->stack_bytes,
+                                   .unjoined_bytes = s->unjoined_bytes};
         sw_buf_put(out, &r, sizeof r);
         running += s->running;
         n++;

@@ -30,7 +30,7 @@ public enum DumpLayout {
 
     /// The known section tags.
     public enum Tag: CaseIterable, Sendable {
-        case exe, cmdline, modules, stacks, live, log, cohorts, alloc, end
+        case exe, cmdline, modules, stacks, live, log, cohorts, alloc, threads, end
 
         public var rawValue: UInt32 {
             switch self {
@@ -42,6 +42,7 @@ public enum DumpLayout {
             case .log: SW_TAG_LOG
             case .cohorts: SW_TAG_COHORTS
             case .alloc: SW_TAG_ALLOC
+            case .threads: SW_TAG_THREADS
             case .end: SW_TAG_END
             }
         }
@@ -62,6 +63,7 @@ public enum DumpLayout {
             case .log: "LOG"
             case .cohorts: "COHORTS"
             case .alloc: "ALLOC"
+            case .threads: "THREADS"
             case .end: "END"
             }
         }
@@ -73,6 +75,9 @@ public enum DumpLayout {
     public static let stackFramesRecordSize = UInt64(SW_FORMAT_STACK_FRAMES_SIZE)
     public static let allocRecordSize = UInt64(SW_FORMAT_ALLOC_SIZE)
     public static let cohortRecordSize = UInt64(SW_FORMAT_COHORT_SIZE)
+    public static let threadsSize = UInt64(SW_FORMAT_THREADS_SIZE)
+    public static let threadSiteRecordSize = UInt64(SW_FORMAT_THREAD_SITE_SIZE)
+    public static let threadsFlagTruncated: UInt32 = SW_THREADS_FLAG_TRUNCATED
     static let moduleRecordMinimum = UInt64(SW_FORMAT_MODULE_MINIMUM)
     static let segmentRecordSize = UInt64(SW_FORMAT_SEGMENT_SIZE)
 }
@@ -88,6 +93,8 @@ public typealias RawLogChunk = sw_format_log_chunk
 public typealias RawStackFrames = sw_format_stack_frames
 public typealias RawAlloc = sw_format_alloc
 public typealias RawCohort = sw_format_cohort
+public typealias RawThreads = sw_format_threads
+public typealias RawThreadSite = sw_format_thread_site
 
 /// Birth cohorts and retention, the policies of swheap_format.h (defined there once, for the
 /// shim and the reader).

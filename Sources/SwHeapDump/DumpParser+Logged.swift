@@ -61,6 +61,26 @@ extension DumpParser {
         }
     }
 
+    /// THREADS: the fixed part, then the sites, sorted by stack id.
+    mutating func threadCensus() throws(DumpError) -> ThreadCensus {
+        let name = DumpLayout.Tag.threads.name
+        try need(DumpLayout.threadsSize, in: name)
+        let raw = base.loadUnaligned(fromByteOffset: offset, as: RawThreads.self)
+        offset += Int(DumpLayout.threadsSize)
+        try check(DumpValidation.check(raw))
+        var previous: UInt32?
+        let sites = try fixedRecords(in: .threads, as: RawThreadSite.self, size: DumpLayout.threadSiteRecordSize,
+                                     check: { raw, index in
+                                         defer { previous = raw.stack_id }
+                                         return DumpValidation.check(raw, index: index, previous: previous)
+                                     }) { raw in
+            ThreadSiteCount(stackID: raw.stack_id, running: raw.running, exitedUnjoined: raw.exited_unjoined,
+                            gone: raw.gone, stackBytes: raw.stack_bytes, unjoinedBytes: raw.unjoined_bytes)
+        }
+        return ThreadCensus(tasks: raw.tasks, beforeProfiling: raw.before_profiling, untracked: raw.untracked,
+                            isTruncated: raw.flags & DumpLayout.threadsFlagTruncated != 0, sites: sites)
+    }
+
     /// A chunk's STACKS: the stacks new since the previous chunk, frames only.
     mutating func loggedStacks() throws(DumpError) -> [StackRecord] {
         try stackRecords(in: .stacks, as: RawStackFrames.self, size: DumpLayout.stackFramesRecordSize, depth: \.depth,

@@ -78,7 +78,7 @@ struct DumpParser {
     }
 
     static let version1Sections: [DumpLayout.Tag] = [.exe, .cmdline, .modules, .stacks, .live, .end]
-    static let epochSections: [DumpLayout.Tag] = [.exe, .cmdline, .log, .cohorts, .end]
+    static let epochSections: [DumpLayout.Tag] = [.exe, .cmdline, .log, .cohorts, .threads, .end]
     static let chunkSections: [DumpLayout.Tag] = [.stacks, .modules, .alloc, .end]
 
     /// Reads sections from here to the end; tags outside `known` are skipped as unknown.
@@ -118,6 +118,7 @@ struct DumpParser {
                 case .live: dump.live = try section.live(dumpEpoch: dump.header.epoch)
                 case .log: dump.log = try section.logReference(header: dump.header)
                 case .cohorts: dump.live = try section.cohorts(dumpEpoch: dump.header.epoch)
+                case .threads: dump.threads = try section.threadCensus()
                 case .alloc, .end: break
                 }
             }

@@ -124,6 +124,34 @@ enum DumpValidation {
         return nil
     }
 
+    static func check(_ raw: RawThreads) -> DumpError.Problem? {
+        if raw.flags & ~DumpLayout.threadsFlagTruncated != 0 {
+            return .invalidField(field: "THREADS flags", value: hex(UInt64(raw.flags)), rule: "only bit 0 is defined")
+        }
+        if raw.untracked > raw.tasks {
+            return .invalidField(field: "THREADS untracked", value: "\(raw.untracked)",
+                                 rule: "must be at most the threads counted in /proc, \(raw.tasks)")
+        }
+        return nil
+    }
+
+    static func check(_ raw: RawThreadSite, index: Int, previous: UInt32?) -> DumpError.Problem? {
+        let record = "THREADS record \(index) (stack \(raw.stack_id))"
+        if let previous, raw.stack_id <= previous {
+            return .invalidField(field: "\(record) stack id", value: "\(raw.stack_id)",
+                                 rule: "must be above the previous record's \(previous) (sorted, each once)")
+        }
+        if raw.running == 0 && raw.exited_unjoined == 0 && raw.stack_bytes != 0 {
+            return .invalidField(field: "\(record) stack_bytes", value: "\(raw.stack_bytes)",
+                                 rule: "must be 0 when no thread is running or exited-unjoined")
+        }
+        if raw.unjoined_bytes > raw.stack_bytes || (raw.exited_unjoined == 0 && raw.unjoined_bytes != 0) {
+            return .invalidField(field: "\(record) unjoined_bytes", value: "\(raw.unjoined_bytes)",
+                                 rule: "must be at most stack_bytes \(raw.stack_bytes), and 0 without exited-unjoined threads")
+        }
+        return nil
+    }
+
     /// Estimates are finite, not negative, and at most 2^64.
     private static func estimate(_ value: Double, _ field: String) -> DumpError.Problem? {
         guard value.isFinite, value >= 0, value <= maxEstimate else {

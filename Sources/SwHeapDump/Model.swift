@@ -128,11 +128,13 @@ public struct Dump: Sendable {
     public var live: [LiveCell]
     /// v2: the stack log this dump uses (nil for a self-contained v1 file).
     public var log: LogReference?
+    /// The THREADS section: the thread census at this dump (nil in dumps written before it).
+    public var threads: ThreadCensus?
 
     public init(header: DumpHeader, executable: String, commandLine: [String], modules: [Module],
-                stacks: [StackRecord], live: [LiveCell], log: LogReference? = nil) {
+                stacks: [StackRecord], live: [LiveCell], log: LogReference? = nil, threads: ThreadCensus? = nil) {
         self.header = header; self.executable = executable; self.commandLine = commandLine
-        self.modules = modules; self.stacks = stacks; self.live = live; self.log = log
+        self.modules = modules; self.stacks = stacks; self.live = live; self.log = log; self.threads = threads
     }
 }
 
@@ -144,4 +146,53 @@ public struct LogReference: Hashable, Sendable {
     public var length: UInt64
 
     public init(name: String, length: UInt64) { self.name = name; self.length = length }
+}
+
+/// The threads of one creation stack at one dump (a THREADS record). Counts are exact: every
+/// thread creation is recorded, none is sampled.
+public struct ThreadSiteCount: Hashable, Sendable {
+    /// The creation stack (a stack of the log); 0: unknown (the shim's tables were full).
+    public var stackID: UInt32
+    public var running: UInt64
+    /// Ended, joinable and never joined: each keeps its stack mapped until pthread_join.
+    public var exitedUnjoined: UInt64
+    /// Joined, or detached and ended, since the process started.
+    public var gone: UInt64
+    /// Stack mappings held by the running and exited-unjoined threads.
+    public var stackBytes: UInt64
+    /// The part of `stackBytes` held by the exited-unjoined threads.
+    public var unjoinedBytes: UInt64
+
+    public init(stackID: UInt32, running: UInt64, exitedUnjoined: UInt64, gone: UInt64, stackBytes: UInt64,
+                unjoinedBytes: UInt64 = 0) {
+        self.stackID = stackID; self.running = running; self.exitedUnjoined = exitedUnjoined
+        self.gone = gone; self.stackBytes = stackBytes; self.unjoinedBytes = unjoinedBytes
+    }
+}
+
+/// The THREADS section of one dump: the process's threads by creation site, and those it
+/// could only count.
+public struct ThreadCensus: Hashable, Sendable {
+    /// Threads in /proc/self/task at the dump (0: unreadable).
+    public var tasks: UInt32
+    /// Threads when the shim started in this image (the main thread; with attach, every
+    /// thread already running; 1 in a forked child).
+    public var beforeProfiling: UInt32
+    /// Threads alive now that the census did not see created: before profiling, or made by
+    /// raw clone. The shim's own threads are not counted.
+    public var untracked: UInt32
+    /// The census table was full: some threads are counted under stack 0 or not at all.
+    public var isTruncated: Bool
+    /// Sorted by stack id.
+    public var sites: [ThreadSiteCount]
+
+    public init(tasks: UInt32, beforeProfiling: UInt32, untracked: UInt32, isTruncated: Bool = false,
+                sites: [ThreadSiteCount]) {
+        self.tasks = tasks; self.beforeProfiling = beforeProfiling; self.untracked = untracked
+        self.isTruncated = isTruncated; self.sites = sites
+    }
+
+    public var running: UInt64 { sites.reduce(0) { $0 &+ $1.running } }
+    public var exitedUnjoined: UInt64 { sites.reduce(0) { $0 &+ $1.exitedUnjoined } }
+    public var stackBytes: UInt64 { sites.reduce(0) { $0 &+ $1.stackBytes } }
 }

@@ -179,6 +179,11 @@ public struct StackLog: Sendable {
         for cell in file.live where index[cell.stackID] == nil {
             throw DumpError(path: filePath, problem: .cohortForUnknownStack(cell.stackID, log: path, length: length))
         }
+        for site in file.threads?.sites ?? [] where site.stackID != 0 && index[site.stackID] == nil {
+            throw DumpError(path: filePath, problem: .invalidField(
+                field: "THREADS stack id", value: "\(site.stackID)",
+                rule: "must be 0 or a stack \(path) lists in its first \(length) bytes"))
+        }
         var whole = file
         whole.modules = modules
         whole.stacks = stacks

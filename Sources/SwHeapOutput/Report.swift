@@ -74,8 +74,9 @@ public struct ProcessReport: Sendable {
     public var growthBytesPerSecond: Double {
         ranking.suspects.filter { $0.verdict == .growing }.reduce(0) { $0 + $1.growthBytesPerSecond }
     }
-    /// Something to look at: a growing or leaked-at-exit site no suppression hides.
-    public var hasFindings: Bool { !ranking.suspects.isEmpty }
+    /// Something to look at: a growing or leaked-at-exit site no suppression hides, or a
+    /// thread creation site whose threads pile up or are never joined.
+    public var hasFindings: Bool { !ranking.suspects.isEmpty || !(ranking.threads?.suspects.isEmpty ?? true) }
     public var suppressedCount: Int { ranking.suppressed.count }
     public var suppressedBytes: Double { ranking.suppressed.reduce(0) { $0 + $1.liveBytes } }
 

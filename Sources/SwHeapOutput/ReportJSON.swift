@@ -50,6 +50,7 @@ public enum ReportJSON {
         var growth_bytes_per_s: Double
         var roots: [Root]
         var suspects: [Suspect]
+        var threads: Threads?
 
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: Keys.self)
@@ -63,11 +64,46 @@ public enum ReportJSON {
             try c.encode(top_verdict, forKey: .top_verdict); try c.encode(growth_bytes_per_s, forKey: .growth_bytes_per_s)
             try c.encode(roots, forKey: .roots)
             try c.encode(suspects, forKey: .suspects)
+            try c.encode(threads, forKey: .threads)  // null: the dumps have no thread census
         }
         enum Keys: String, CodingKey {
             case pid, parent_pid, command, executable, epochs, final, scanned, scan_fallback, note, live_bytes
-            case suppressed_sites, suppressed_bytes, top_verdict, growth_bytes_per_s, roots, suspects
+            case suppressed_sites, suppressed_bytes, top_verdict, growth_bytes_per_s, roots, suspects, threads
         }
+    }
+
+    /// The thread census at the last dump, its creation sites and each dump's figures.
+    struct Threads: Encodable {
+        var running: UInt64
+        var exited_unjoined: UInt64
+        var stack_bytes: UInt64
+        var gone: UInt64
+        var before_profiling: UInt32
+        var untracked: UInt32
+        var truncated: Bool
+        var sites: [ThreadSite]
+        var timeline: [ThreadEpoch]
+    }
+
+    struct ThreadSite: Encodable {
+        var site: String
+        var stack: [String]
+        var stack_id: UInt32
+        var running: UInt64
+        var exited_unjoined: UInt64
+        var gone: UInt64
+        var stack_bytes: UInt64
+        var unjoined_bytes: UInt64
+        var verdict: String
+        var reason: String
+        var growth_per_s: Double
+    }
+
+    struct ThreadEpoch: Encodable {
+        var epoch: UInt64
+        var running: UInt64
+        var exited_unjoined: UInt64
+        var stack_bytes: UInt64
     }
 
     /// Sites growing together under a common caller; `sites` are the members' ranks.
@@ -163,7 +199,22 @@ public enum ReportJSON {
                        top_verdict: report.topVerdict.rawValue,
                        growth_bytes_per_s: finite((report.growthBytesPerSecond * 10).rounded() / 10),
                        roots: report.ranking.roots.map(root),
-                       suspects: report.listed.map(suspect))
+                       suspects: report.listed.map(suspect),
+                       threads: report.ranking.threads.map(threads))
+    }
+
+    static func threads(_ t: ThreadRanking) -> Threads {
+        Threads(running: t.running, exited_unjoined: t.exitedUnjoined, stack_bytes: t.stackBytes, gone: t.gone,
+                before_profiling: t.beforeProfiling, untracked: t.untracked, truncated: t.isTruncated,
+                sites: t.sites.map { v in
+                    ThreadSite(site: v.site, stack: v.stack.frames.map(\.displayText), stack_id: v.stackID,
+                               running: v.running, exited_unjoined: v.exitedUnjoined, gone: v.gone,
+                               stack_bytes: v.stackBytes, unjoined_bytes: v.unjoinedBytes, verdict: v.verdict.rawValue,
+                               reason: v.reason, growth_per_s: finite((v.growthPerSecond * 1000).rounded() / 1000))
+                },
+                timeline: t.timeline.map {
+                    ThreadEpoch(epoch: $0.epoch, running: $0.running, exited_unjoined: $0.exitedUnjoined, stack_bytes: $0.stackBytes)
+                })
     }
 
     static func root(_ r: LeakRoot) -> Root {

@@ -53,7 +53,7 @@ public struct ReportTable {
         if report.suppressedCount > 0 {
             out += style.dim("  \(report.suppressedCount) site(s), \(Quantity.bytes(report.suppressedBytes)) live, hidden by suppressions") + "\n"
         }
-        guard !report.listed.isEmpty else { return out + "  no suspects and no site holds 1% of the heap\n" }
+        guard !report.listed.isEmpty else { return out + "  no suspects and no site holds 1% of the heap\n" + threads(report) }
 
         // Roots first, each followed by its member sites; then the other listed sites.
         enum Row { case root(Int, LeakRoot), site(SiteVerdict, member: Bool) }
@@ -114,7 +114,55 @@ public struct ReportTable {
             }
             if v.stacks.count > stacksShown { out += style.dim("    ... \(v.stacks.count - stacksShown) more stacks") + "\n" }
         }
+        return out + threads(report)
+    }
+
+    /// How many thread creation sites the Threads block lists (suspects are always listed).
+    public var threadSitesShown = 10
+
+    /// The Threads block: totals at the last census, then the creation sites, suspects first,
+    /// then the stacks of the suspects. Empty when the dumps have no thread census.
+    func threads(_ report: ProcessReport) -> String {
+        guard let threads = report.ranking.threads else { return "" }
+        var out = "\n" + style.bold("  Threads") + ": \(threads.running) running"
+        if threads.untracked > 0 { out += " (\(threads.untracked) before profiling or not from pthread_create)" }
+        out += ", \(threads.exitedUnjoined) exited and never joined, \(Quantity.bytes(Double(threads.stackBytes))) of stacks held"
+        out += ", \(threads.gone) gone\n"
+        if threads.isTruncated { out += style.dim("  the thread census was full: some threads are counted under an unknown stack") + "\n" }
+        let shown = threads.sites.enumerated().filter { $0.offset < threadSitesShown || $0.element.verdict.isSuspect }.map(\.element)
+        guard !shown.isEmpty else { return out }
+        let headers = ["verdict", "site", "running", "unjoined", "gone", "stacks", "reason"]
+        let rows = shown.map { v -> [String] in
+            [v.verdict.rawValue, truncated(v.site, 40), "\(v.running)", "\(v.exitedUnjoined)", "\(v.gone)",
+             Quantity.bytes(Double(v.stackBytes)), v.reason]
+        }
+        let padded = Columns([.left, .left, .right, .right, .right, .right, .left]).pad([headers] + rows)
+        out += style.bold("  " + padded[0].joined(separator: "  ")) + "\n"
+        for (cells, v) in zip(padded.dropFirst(), shown) {
+            var cells = cells
+            cells[0] = style.verdict(Self.colour(v.verdict), text: cells[0])
+            out += "  " + cells.joined(separator: "  ") + "\n"
+        }
+        if threads.sites.count > shown.count {
+            out += style.dim("  ... \(threads.sites.count - shown.count) more thread sites") + "\n"
+        }
+        for v in shown.filter({ $0.verdict.isSuspect && !$0.stack.frames.isEmpty }).prefix(stacksShown) {
+            out += "\n  \(style.verdict(Self.colour(v.verdict), text: v.verdict.rawValue)) threads of \(v.site), created at:\n"
+            out += frames(v.stack)
+        }
         return out
+    }
+
+    /// A thread verdict painted like the heap verdict that means the same.
+    static func colour(_ verdict: ThreadVerdict) -> Verdict {
+        switch verdict {
+        case .growing: .growing
+        case .neverJoined: .leakedAtExit
+        case .plateau: .plateau
+        case .sawtooth: .sawtooth
+        case .stable: .stable
+        case .tooFewEpochs: .tooFewEpochs
+        }
     }
 
     private func frames(_ stack: StackNames) -> String {

@@ -12,6 +12,8 @@ public struct ProcessRanking: Sendable {
     public var timeline: EpochTimeline
     /// The thresholds the sites were ranked with.
     public var thresholds: RankingThresholds
+    /// Thread creation sites (nil when no dump has a thread census: an older shim).
+    public var threads: ThreadRanking?
 
     public var suspects: [SiteVerdict] { sites.filter(\.isSuspect) }
     public var suppressed: [SiteVerdict] { sites.filter { $0.suppressedBy != nil } }
@@ -38,8 +40,11 @@ public enum LeakRanker {
                                suppressions: Suppressions = .builtIn,
                                classifier: ShapeClassifier = ShapeClassifier()) -> ProcessRanking {
         let frames = Dictionary(process.sites.map { ($0.stackID, $0.frames) }, uniquingKeysWith: { first, _ in first })
-        return ranking(timeline: EpochTimeline(process: process), sites: process.sites.map(SiteHistory.init(site:)),
-                       frames: frames, names: names, suppressions: suppressions, classifier: classifier)
+        let timeline = EpochTimeline(process: process)
+        var result = ranking(timeline: timeline, sites: process.sites.map(SiteHistory.init(site:)),
+                             frames: frames, names: names, suppressions: suppressions, classifier: classifier)
+        result.threads = ThreadRanker.rank(process: process, timeline: timeline, names: names, thresholds: classifier.thresholds)
+        return result
     }
 
     /// The same from plain histories (tests, synthetic series).

@@ -59,15 +59,21 @@ public struct ProcessHeap: Sendable {
     public var sites: [Site]
     /// Sums over all sites, aligned with `epochs`.
     public var totals: [EpochTotals]
+    /// The thread census of each dump, aligned with `epochs`; nil for a dump written before
+    /// the shim counted threads (or an empty array for a process built without them).
+    public var threads: [ThreadCensus?]
 
     public init(pid: Int32, parentPID: Int32, executable: String, commandLine: [String], rate: UInt64,
                 maxDepth: UInt32, epochs: [DumpHeader], files: [String], modules: [Module], sites: [Site],
-                totals: [EpochTotals]) {
+                totals: [EpochTotals], threads: [ThreadCensus?] = []) {
         self.pid = pid; self.parentPID = parentPID; self.executable = executable
         self.commandLine = commandLine; self.rate = rate; self.maxDepth = maxDepth
         self.epochs = epochs; self.files = files; self.modules = modules; self.sites = sites
-        self.totals = totals
+        self.totals = totals; self.threads = threads
     }
+
+    /// Whether any dump has a thread census.
+    public var hasThreadCensus: Bool { threads.contains { $0 != nil } }
 
     public var lastEpochIndex: Int { epochs.count - 1 }
     /// The process exited normally and wrote its final dump.

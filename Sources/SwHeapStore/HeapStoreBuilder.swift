@@ -99,6 +99,7 @@ struct ProcessHeapBuilder {
         precondition(index < epochCount, "more dumps than announced")
         heap.epochs.append(dump.header)
         heap.files.append(file)
+        heap.threads.append(dump.threads)
         heap.parentPID = dump.header.parentPID
         heap.rate = dump.header.rate
         heap.maxDepth = dump.header.maxDepth

@@ -90,7 +90,7 @@ public enum DumpWriter {
 
     /// The bytes of a v2 epoch file for `dump` (header version 2): EXE, CMDLINE, LOG naming
     /// `log`, COHORTS from `dump.live` (single-epoch cells are merged into the cohorts the shim
-    /// would write, `Cohort.of`), END; the body deflated as one zlib stream when `deflated`.
+    /// would write, `Cohort.of`), THREADS from `dump.threads` when set, END; the body deflated as one zlib stream when `deflated`.
     public static func encodeEpoch(_ dump: Dump, log: LogReference, deflated: Bool,
                                    extraSections: [ExtraSection] = []) -> [UInt8] {
         var header = dump.header
@@ -117,6 +117,19 @@ public enum DumpWriter {
                 section.record(RawCohort(stack_id: cell.stackID, birth_first: cell.birthEpoch, birth_last: cell.birthLast,
                                          reserved: 0, live_objects: cell.liveObjects, live_bytes: cell.liveBytes,
                                          unref_objects: cell.unreferencedObjects, unref_bytes: cell.unreferencedBytes))
+            }
+        }
+        if let threads = dump.threads {
+            body.section(.threads) { section in
+                section.record(RawThreads(tasks: threads.tasks, before_profiling: threads.beforeProfiling,
+                                          untracked: threads.untracked,
+                                          flags: threads.isTruncated ? DumpLayout.threadsFlagTruncated : 0))
+                section.u32(UInt32(threads.sites.count))
+                for site in threads.sites {
+                    section.record(RawThreadSite(stack_id: site.stackID, reserved: 0, running: site.running,
+                                                 exited_unjoined: site.exitedUnjoined, gone: site.gone,
+                                                 stack_bytes: site.stackBytes, unjoined_bytes: site.unjoinedBytes))
+                }
             }
         }
         for extra in extraSections {

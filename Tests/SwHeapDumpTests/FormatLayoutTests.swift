@@ -10,11 +10,11 @@ final class FormatLayoutTests: XCTestCase {
         XCTAssertEqual(DumpLayout.magic, Array("SWHEAPD1".utf8))
         XCTAssertEqual(DumpLayout.version, 2, "the shim writes v2")
         XCTAssertEqual([DumpLayout.flagFinal, DumpLayout.flagScanned, DumpLayout.flagTruncated], [1, 2, 4])
-        XCTAssertEqual(DumpLayout.Tag.allCases.map(\.rawValue), [1, 2, 3, 4, 5, 6, 7, 8, 0xFFFF_FFFF])
+        XCTAssertEqual(DumpLayout.Tag.allCases.map(\.rawValue), [1, 2, 3, 4, 5, 6, 7, 8, 9, 0xFFFF_FFFF])
         XCTAssertEqual(DumpLayout.Tag.allCases.map(\.name),
-                       ["EXE", "CMDLINE", "MODULES", "STACKS", "LIVE", "LOG", "COHORTS", "ALLOC", "END"])
+                       ["EXE", "CMDLINE", "MODULES", "STACKS", "LIVE", "LOG", "COHORTS", "ALLOC", "THREADS", "END"])
         XCTAssertEqual(DumpLayout.Tag(rawValue: 4), .stacks)
-        XCTAssertNil(DumpLayout.Tag(rawValue: 9))
+        XCTAssertEqual(DumpLayout.Tag(rawValue: 9), .threads)
         XCTAssertEqual(DumpLayout.logMagic, Array("SWHEAPL2".utf8))
         XCTAssertEqual([DumpLayout.oldestVersion, DumpLayout.logVersion], [1, 2])
         XCTAssertEqual(DumpLayout.flagDeflated, 16)
@@ -34,6 +34,9 @@ final class FormatLayoutTests: XCTestCase {
         XCTAssertEqual(try format.segmentSize(under: "MODULES"), Int(DumpLayout.segmentRecordSize))
         XCTAssertEqual(try format.fixedSize(under: "STACKS"), Int(DumpLayout.stackFramesRecordSize))
         XCTAssertEqual(try format.fixedSize(under: "ALLOC"), Int(DumpLayout.allocRecordSize))
+        // THREADS: the fixed part and its u32 count, then the site records.
+        XCTAssertEqual(try format.fixedSize(under: "THREADS", table: 0), Int(DumpLayout.threadsSize) + 4)
+        XCTAssertEqual(try format.fixedSize(under: "THREADS", table: 1), Int(DumpLayout.threadSiteRecordSize))
         XCTAssertEqual(try format.fixedSize(under: "STACKS (version 1)"), Int(DumpLayout.stackRecordSize))
         XCTAssertEqual(try format.fixedSize(under: "LIVE (version 1)"), Int(DumpLayout.liveRecordSize))
     }

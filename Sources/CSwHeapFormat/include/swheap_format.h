@@ -177,6 +177,7 @@ typedef struct {
     uint64_t gone;             /* joined, or detached and ended: counted, not kept */
     uint64_t stack_bytes;      /* stack mappings held by the running and exited-unjoined threads
                                 * (requested stack size plus guard) */
+    uint64_t unjoined_bytes;   /* the part of stack_bytes the exited-unjoined threads hold */
 } sw_format_thread_site;
 
 /* Birth cohorts coarsen with age: seen from dump `epoch`, an object born in `birth` belongs
@@ -261,7 +262,7 @@ static inline double sw_sample_probability(double size, double rate) {
 #define SW_FORMAT_ALLOC_SIZE 24u
 #define SW_FORMAT_COHORT_SIZE 48u
 #define SW_FORMAT_THREADS_SIZE 16u
-#define SW_FORMAT_THREAD_SITE_SIZE 40u
+#define SW_FORMAT_THREAD_SITE_SIZE 48u
 
 #if !defined(__cplusplus) && !defined(__swift__)
 _Static_assert(sizeof(sw_format_header) == SW_FORMAT_HEADER_SIZE, "header layout");
