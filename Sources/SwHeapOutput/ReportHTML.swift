@@ -58,6 +58,31 @@ public enum ReportHTML {
         var roots: [RootData]
         var charted: [ChartLine]   // roots first, then suspects outside them
         var flame: String
+        var threads: ThreadsData?  // nil: the dumps have no thread census
+    }
+
+    /// The thread census: a chart of threads held over time (all, and the top creation sites)
+    /// and a table of the creation sites.
+    struct ThreadsData: Encodable {
+        var summary: String
+        var times: [Double]
+        var total: [Double]
+        var xticks: [Tick]
+        var yticks: [Tick]
+        var charted: [ChartLine]
+        var sites: [ThreadSiteData]
+    }
+
+    struct ThreadSiteData: Encodable {
+        var site: String
+        var verdict: String
+        var running: String
+        var unjoined: String
+        var gone: String
+        var stacks: String
+        var reason: String
+        var stack: [String]
+        var series: [Double]
     }
 
     /// One process of the page: its report, its heap (for the per-epoch series) and the flame
@@ -130,7 +155,32 @@ public enum ReportHTML {
             note: report.evidenceNote, times: times, total: total,
             xticks: niceTicks(upTo: times.last ?? 0).map { Tick(v: $0, l: Quantity.seconds($0)) },
             yticks: niceTicks(upTo: highest, binary: true).map { Tick(v: $0, l: Quantity.bytes($0)) },
-            sites: sites, roots: roots, charted: charted, flame: section.flameGraph)
+            sites: sites, roots: roots, charted: charted, flame: section.flameGraph,
+            threads: report.ranking.threads.map { threadsData($0, timeline: report.ranking.timeline) })
+    }
+
+    /// Threads held (running + exited-unjoined) per dump with a census, and the sites.
+    static func threadsData(_ threads: ThreadRanking, timeline: EpochTimeline) -> ThreadsData {
+        let indices = threads.sites.first.map { site in site.held.indices.filter { site.held[$0] != nil } }
+            ?? Array(timeline.elapsedSeconds.indices.suffix(threads.timeline.count))
+        let times = indices.map { finite(timeline.elapsedSeconds[$0]) }
+        let total = threads.timeline.map { Double($0.running + $0.exitedUnjoined) }
+        let sites = threads.sites.map { v in
+            ThreadSiteData(site: v.site, verdict: v.verdict.rawValue, running: String(v.running),
+                           unjoined: String(v.exitedUnjoined), gone: String(v.gone), stacks: Quantity.bytes(Double(v.stackBytes)),
+                           reason: v.reason, stack: v.stack.frames.map(\.displayText),
+                           series: indices.map { v.held[$0] ?? 0 })
+        }
+        let charted = Array(sites.filter { $0.verdict != ThreadVerdict.stable.rawValue || sites.count <= chartedSites }
+            .prefix(chartedSites).map { ChartLine(name: $0.site, series: $0.series) })
+        let highest = ([total.max() ?? 0] + charted.map { $0.series.max() ?? 0 }).max() ?? 0
+        return ThreadsData(
+            summary: "\(threads.running) running, \(threads.exitedUnjoined) exited and never joined, "
+                + "\(Quantity.bytes(Double(threads.stackBytes))) of stacks held, \(threads.gone) gone",
+            times: times, total: total,
+            xticks: niceTicks(upTo: times.last ?? 0).map { Tick(v: $0, l: Quantity.seconds($0)) },
+            yticks: niceTicks(upTo: max(highest, 5)).map { Tick(v: $0, l: String(Int($0))) },
+            charted: charted, sites: sites)
     }
 
     /// 0 and about five round steps reaching at least `limit`: 1, 2 or 5 times a power of ten
@@ -168,6 +218,7 @@ public enum ReportHTML {
         td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
         .v-growing { color: #c0262d; font-weight: 600; } .v-leaked-at-exit { color: #7b4fb0; font-weight: 600; }
         .v-plateau, .v-sawtooth, .v-stable { color: #2f6f3e; } .v-too-few-samples, .v-too-few-epochs { color: #777; }
+        .v-never-joined { color: #7b4fb0; font-weight: 600; }
         tr.root td { background: #f6efe4; } td.caller { font-weight: 600; } ul.roots { font-size: 13px; }
         details summary { cursor: pointer; } details pre { margin: 4px 0 0; font-size: 12px; color: #444; }
         svg.chart text { font-size: 11px; fill: #555; }
@@ -198,7 +249,7 @@ public enum ReportHTML {
           function polyline(times, values, x, y) {
             return values.map(function (v, i) { return x(times[i]).toFixed(1) + ',' + y(v).toFixed(1); }).join(' ');
           }
-          function chart(p) {
+          function chart(p, totalName) {
             var W = 900, H = 260, L = 70, R = 10, T = 10, B = 30;
             var xmax = p.xticks[p.xticks.length - 1].v || 1, ymax = p.yticks[p.yticks.length - 1].v || 1;
             var x = function (t) { return L + (W - L - R) * t / xmax; };
@@ -218,7 +269,7 @@ public enum ReportHTML {
               var item = el('span'); item.appendChild(el('i', { style: 'background:' + colour })); item.appendChild(document.createTextNode(name));
               legend.appendChild(item);
             }
-            line(p.total, '#222', 'total live heap', 2);
+            line(p.total, '#222', totalName, 2);
             p.charted.forEach(function (c, i) { line(c.series, COLOURS[i % COLOURS.length], c.name, 1.5); });
             var box = el('div'); box.appendChild(s); box.appendChild(legend);
             return box;
@@ -289,6 +340,24 @@ public enum ReportHTML {
             });
             return list;
           }
+          function threadTable(th) {
+            var t = el('table', { 'class': 'threads' });
+            var head = el('tr');
+            ['verdict', 'creation site', 'running', 'never joined', 'gone', 'stacks', 'threads over time', 'reason and stack'].forEach(function (h) { head.appendChild(el('th', {}, h)); });
+            t.appendChild(head);
+            th.sites.forEach(function (site) {
+              var row = el('tr', { 'class': 'thread-site', 'data-site': site.site });
+              row.appendChild(el('td', { 'class': 'v-' + site.verdict }, site.verdict));
+              row.appendChild(el('td', {}, site.site));
+              [site.running, site.unjoined, site.gone, site.stacks].forEach(function (v) { row.appendChild(el('td', { 'class': 'n' }, v)); });
+              var spark = el('td'); spark.appendChild(sparkline(site.series)); row.appendChild(spark);
+              var details = el('details'); details.appendChild(el('summary', {}, site.reason));
+              details.appendChild(el('pre', {}, site.stack.join('\\n')));
+              var cell = el('td'); cell.appendChild(details); row.appendChild(cell);
+              t.appendChild(row);
+            });
+            return t;
+          }
           var root = document.getElementById('processes');
           data.forEach(function (p) {
             var section = el('section', { 'class': 'process', 'data-pid': String(p.pid) });
@@ -300,9 +369,15 @@ public enum ReportHTML {
               section.appendChild(rootList(p));
             }
             section.appendChild(el('h3', {}, 'Estimated live heap over time'));
-            section.appendChild(chart(p));
+            section.appendChild(chart(p, 'total live heap'));
             section.appendChild(el('h3', {}, 'Findings'));
             section.appendChild(p.sites.length ? table(p) : el('div', { 'class': 'summary' }, 'no sites to list'));
+            if (p.threads) {
+              section.appendChild(el('h3', {}, 'Threads held over time (running and never joined), by creation site'));
+              section.appendChild(el('div', { 'class': 'summary' }, p.threads.summary));
+              section.appendChild(chart(p.threads, 'all threads held'));
+              section.appendChild(threadTable(p.threads));
+            }
             section.appendChild(el('h3', {}, 'Flame graph of the last epoch (click to zoom, hover for figures)'));
             var frame = el('iframe', { 'class': 'flame', title: 'flame graph' });
             frame.srcdoc = '<!DOCTYPE html><html><body style="margin:0">' + p.flame + '</body></html>';

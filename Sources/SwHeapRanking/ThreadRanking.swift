@@ -151,7 +151,8 @@ public enum ThreadRanker {
         let n = series.count
         let heldNow = v.running + v.exitedUnjoined
         var verdict: ThreadVerdict = v.exitedUnjoined > 0 ? .neverJoined : .stable
-        var reason = heldNow == 0 ? "no thread held (\(v.gone) gone)" : "\(v.running) running"
+        var reason = heldNow == 0 ? "no thread held (\(v.gone) gone)"
+            : v.running > 0 ? "\(v.running) running" : "\(v.exitedUnjoined) exited"
         if n < t.minimumEpochsForTrend {
             reason += ", only \(n) dump(s) with a thread count: no trend"
         } else {
@@ -162,8 +163,9 @@ public enum ThreadRanker {
             let rising = trend.significance >= t.minimumSignificance && trend.tau >= t.minimumTau
                 && trend.relativeRise >= t.minimumRelativeRise && rise >= 1 && trend.risesAtEnd
                 && trend.lateLevel > trend.earlyLevel
-            let first = series[min(trend.windowStart, n - 1)], peak = trend.peakBytes
-            if trend.drops >= 2 {
+            let first = series[min(trend.windowStart, n - 1)], peak = series.max() ?? 0
+            // Two threads at least: a single short thread caught running by a dump is no batch.
+            if trend.drops >= 2 && peak >= 2 {
                 verdict = .sawtooth
                 reason += ", filled and emptied \(trend.drops) times (peak \(whole(peak)))"
             } else if rising {

@@ -4,6 +4,8 @@
 //   swheap_site_live_bytes, swheap_site_growth_bytes_per_second,
 //   swheap_site_unreferenced_bytes                                                  per finding
 //   swheap_site_verdict                                                             per finding, = 1
+//   swheap_threads{state="running"|"exited_unjoined"}, swheap_thread_stack_bytes    per process
+//   swheap_site_threads{state=...}                                   per top thread creation site
 // Process labels: pid, command (trailing spaces and NULs cut, then cut to 80 characters).
 // Finding labels add site only, so a site keeps one series for as long as it is listed
 // whatever its verdict or rank does: graphs do not break and alerts do not reset when a site
@@ -74,8 +76,28 @@ enum HeapMetrics {
                       "The verdict on a top finding, as its verdict label (always 1; one series per site at a time).",
                       siteLabels + [("verdict", site.verdict.rawValue)], 1)
             }
+            if let threads = report.ranking.threads { threadGauges(registry, threads, labels: labels, top: report.listed.count) }
         }
         return registry.emitToString()
+    }
+
+    /// Per process the thread census's totals; per top creation site (suspects, then the sites
+    /// holding most threads, as many as the heap findings listed, at least 5) its threads.
+    private static func threadGauges(_ registry: PrometheusCollectorRegistry, _ threads: ThreadRanking,
+                                     labels: [(String, String)], top: Int) {
+        let help = "Threads of the process by state at the latest dump (exited_unjoined: ended, never joined, stack still mapped)."
+        gauge(registry, "swheap_threads", help, labels + [("state", "running")], Double(threads.running))
+        gauge(registry, "swheap_threads", help, labels + [("state", "exited_unjoined")], Double(threads.exitedUnjoined))
+        gauge(registry, "swheap_thread_stack_bytes", "Stack mappings held by running and never-joined threads.", labels,
+              Double(threads.stackBytes))
+        let shown = threads.sites.enumerated().filter { $0.offset < max(top, 5) || $0.element.verdict.isSuspect }
+        for (rank, site) in shown {
+            let siteLabels = labels + [("site", site.site), ("verdict", site.verdict.rawValue), ("rank", String(rank + 1))]
+            let siteHelp = "Threads of a top thread creation site by state at the latest dump."
+            gauge(registry, "swheap_site_threads", siteHelp, siteLabels + [("state", "running")], Double(site.running))
+            gauge(registry, "swheap_site_threads", siteHelp, siteLabels + [("state", "exited_unjoined")],
+                  Double(site.exitedUnjoined))
+        }
     }
 
     private static func gauge(_ registry: PrometheusCollectorRegistry, _ name: String, _ help: String,
