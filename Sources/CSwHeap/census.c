@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "sw_census.h"
 #include "sw_os.h"
+#include "sw_state.h"
 #include "swheap_format.h"
 
 #include <fcntl.h>
@@ -48,6 +49,19 @@ static struct {
     bool truncated;
     bool ready;
 } census;
+
+/* The lock, with the thread marked busy while it holds it: an _exit from a signal handler that
+ * interrupted it then writes no exit dump, which would wait for this lock for ever
+ * (sw_lifecycle_exit). */
+static void lock(void) {
+    sw_tls.busy++;
+    sw_lock_acquire(&census.lock);
+}
+
+static void unlock(void) {
+    sw_lock_release(&census.lock);
+    sw_tls.busy--;
+}
 
 static __thread sw_census_thread *self_record __attribute__((tls_model("initial-exec")));
 
@@ -176,7 +190,7 @@ static void to_gone(sw_census_thread *t) {
 sw_census_thread *sw_census_reserve(uint32_t stack_id, uint64_t stack_bytes, bool detached, void *(*start)(void *),
                                     void *arg) {
     if (!census.ready) return NULL;
-    sw_lock_acquire(&census.lock);
+    lock();
     sw_census_thread *t = NULL;
     if (census.free_list) {
         t = &census.records[census.free_list - 1];
@@ -186,7 +200,7 @@ sw_census_thread *sw_census_reserve(uint32_t stack_id, uint64_t stack_bytes, boo
     }
     if (!t) {
         census.truncated = true;
-        sw_lock_release(&census.lock);
+        unlock();
         return NULL;
     }
     memset(t, 0, sizeof *t);
@@ -197,40 +211,40 @@ sw_census_thread *sw_census_reserve(uint32_t stack_id, uint64_t stack_bytes, boo
     s->used = 1;
     s->running++;
     s->stack_bytes += stack_bytes;
-    sw_lock_release(&census.lock);
+    unlock();
     return t;
 }
 
 void sw_census_created(sw_census_thread *t, pthread_t id) {
-    sw_lock_acquire(&census.lock);
+    lock();
     if (!t->has_id && t->state != GONE) {
         t->id = id, t->has_id = true;
         hash_insert(t);
     }
     t->creator_done = true;
     if (t->state == GONE) release(t); /* it ended and was detached before pthread_create returned */
-    sw_lock_release(&census.lock);
+    unlock();
 }
 
 void sw_census_failed(sw_census_thread *t) {
-    sw_lock_acquire(&census.lock);
+    lock();
     census_site *s = &census.sites[t->site];
     s->running--;
     s->stack_bytes -= t->stack_bytes;
     hash_remove(t);
     release(t);
-    sw_lock_release(&census.lock);
+    unlock();
 }
 
 void sw_census_begin(sw_census_thread *t, void *(**start)(void *), void **arg) {
-    sw_lock_acquire(&census.lock);
+    lock();
     *start = t->start, *arg = t->arg;
     t->start = NULL, t->arg = NULL;
     if (!t->has_id) {
         t->id = pthread_self(), t->has_id = true;
         hash_insert(t);
     }
-    sw_lock_release(&census.lock);
+    unlock();
     self_record = t;
 }
 
@@ -238,7 +252,7 @@ void sw_census_end(void) {
     sw_census_thread *t = self_record;
     if (!t) return;
     self_record = NULL;
-    sw_lock_acquire(&census.lock);
+    lock();
     if (t->state == RUNNING) {
         if (t->detached) to_gone(t);
         else {
@@ -248,35 +262,35 @@ void sw_census_end(void) {
             t->state = EXITED;
         }
     }
-    sw_lock_release(&census.lock);
+    unlock();
 }
 
 sw_census_thread *sw_census_join_begin(pthread_t id) {
     if (!census.ready) return NULL;
-    sw_lock_acquire(&census.lock);
+    lock();
     sw_census_thread *t = find(id, EXITED);
     if (!t) t = find(id, RUNNING);
     if (t) t->joining = true;
-    sw_lock_release(&census.lock);
+    unlock();
     return t;
 }
 
 void sw_census_join_end(sw_census_thread *t, bool joined) {
-    sw_lock_acquire(&census.lock);
+    lock();
     t->joining = false;
     if (joined && t->state != GONE) to_gone(t);
-    sw_lock_release(&census.lock);
+    unlock();
 }
 
 void sw_census_detached(pthread_t id) {
     if (!census.ready) return;
-    sw_lock_acquire(&census.lock);
+    lock();
     /* An exited thread first: its id cannot have been reused, a running one with that id may
      * be a newer thread if this one ended and was freed since pthread_detach returned. */
     sw_census_thread *t = find(id, EXITED);
     if (t) to_gone(t);
     else if ((t = find(id, RUNNING))) t->detached = true;
-    sw_lock_release(&census.lock);
+    unlock();
 }
 
 /* Shell sort by stack id, through memcpy: the records in the buffer need not be aligned. */
@@ -310,12 +324,12 @@ void sw_census_write(sw_buffer *out, uint32_t shim_threads) {
         if (!out->failed) memcpy(out->data + head_at, &head, sizeof head);
         return;
     }
-    sw_lock_acquire(&census.lock);
+    lock();
     uint32_t n = 0;
     uint64_t running = 0;
     for (uint32_t i = 0; i < SITES; i++) {
         const census_site *s = &census.sites[i];
-        if (!s->used) continue;
+        if (!s->used || (!s->running && !s->exited_unjoined && !s->gone)) continue; /* only failed creations */
         sw_format_thread_site r = {.stack_id = s->stack_id, .running = s->running, .exited_unjoined = s->exited_unjoined,
                                    .gone = s->gone, .stack_bytes = s->stack_bytes,
                                    .unjoined_bytes = s->unjoined_bytes};
@@ -324,7 +338,7 @@ void sw_census_write(sw_buffer *out, uint32_t shim_threads) {
         n++;
     }
     head.flags = census.truncated ? SW_THREADS_FLAG_TRUNCATED : 0;
-    sw_lock_release(&census.lock);
+    unlock();
     uint64_t known = running + shim_threads;
     head.untracked = head.tasks > known ? (uint32_t)(head.tasks - known) : 0;
     if (out->failed) return;

@@ -9,6 +9,7 @@ public enum PprofError: SwHeapError, Equatable {
     case unknownPID(pid: Int32, available: [Int32])
     case cannotWrite(path: String, reason: String)
     case cannotRead(path: String, reason: String)
+    case noThreadCensus(pid: Int32, epoch: UInt64)
 
     public var description: String {
         switch self {
@@ -24,6 +25,8 @@ public enum PprofError: SwHeapError, Equatable {
             return "cannot write \(path): \(reason)"
         case let .cannotRead(path, reason):
             return "cannot read \(path): \(reason)"
+        case let .noThreadCensus(pid, epoch):
+            return "process \(pid) has no thread census at epoch \(epoch) (dumps written by a shim without one)"
         }
     }
 

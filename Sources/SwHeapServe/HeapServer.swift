@@ -2,6 +2,7 @@
 //   /metrics             Prometheus text exposition (HeapMetrics)
 //   /debug/pprof/heap    the latest epoch as gzipped pprof, as Go services serve it, so
 //                        Pyroscope's and Parca's scrape configs for Go work unchanged (?pid=)
+//   /debug/pprof/threadcreate  threads per creation stack at the latest census (?pid=)
 //   /                    the HTML report, reloading itself
 // Each request first refreshes the directory (HeapStoreWatcher: only new dumps are read); the
 // outputs are recomputed only when a dump arrived or went.
@@ -37,6 +38,15 @@ public struct HeapServer: Sendable {
             return try respond(state.snapshot(), contentType: "application/octet-stream") { snapshot in
                 guard let key = pid ?? snapshot.pprofDefault, let bytes = snapshot.pprof[key] else {
                     throw HTTPError(.notFound, message: "no process \(pid.map(String.init) ?? "") in \(directory)\n")
+                }
+                return bytes
+            }
+        }
+        router.get("/debug/pprof/threadcreate") { request, _ -> Response in
+            let pid = request.uri.queryParameters.get("pid").flatMap { Int32($0) }
+            return try respond(state.snapshot(), contentType: "application/octet-stream") { snapshot in
+                guard let key = pid ?? snapshot.pprofDefault, let bytes = snapshot.threadcreate[key] else {
+                    throw HTTPError(.notFound, message: "no thread census of process \(pid.map(String.init) ?? "") in \(directory)\n")
                 }
                 return bytes
             }

@@ -14,6 +14,8 @@ public struct ServeSnapshot: Sendable {
     /// Gzipped pprof of the latest epoch of each process, by pid; `pprofDefault` is the first.
     public var pprof: [Int32: [UInt8]]
     public var pprofDefault: Int32?
+    /// Gzipped threads profile (threadcreate) of the latest census of each process that has one.
+    public var threadcreate: [Int32: [UInt8]] = [:]
 
     /// - Parameters:
     ///   - top: findings per process that get their own metric series (bounds label cardinality).
@@ -23,7 +25,7 @@ public struct ServeSnapshot: Sendable {
                             wrappers: WrapperRules = WrapperRules(names: WrapperRules.environmentNames())) -> ServeSnapshot {
         let symbolizer = Symbolizer(options: .init(showsProgress: false))
         var sections: [ReportHTML.Section] = []
-        var pprof: [Int32: [UInt8]] = [:]
+        var pprof: [Int32: [UInt8]] = [:], threadcreate: [Int32: [UInt8]] = [:]
         for process in store.processes {
             let names = SymbolizedSiteNaming(process: process, symbolizer: symbolizer, wrappers: wrappers)
             let ranking = LeakRanker.ranking(process: process, names: names)
@@ -36,10 +38,13 @@ public struct ServeSnapshot: Sendable {
             let profile = PprofBuilder(process: process).profile(epochIndex: process.shownEpoch.index, symbolizer: symbolizer,
                                                                  wrappers: wrappers)
             pprof[process.pid] = try? PprofFile.encode(profile)
+            if let threads = try? PprofBuilder(process: process).threadProfile(epochIndex: process.lastEpochIndex, symbolizer: symbolizer) {
+                threadcreate[process.pid] = try? PprofFile.encode(threads)
+            }
         }
         return ServeSnapshot(
             metrics: HeapMetrics.exposition(sections),
             html: ReportHTML.render(sections, title: "swheap: \(store.directory)", refreshSeconds: refreshSeconds),
-            pprof: pprof, pprofDefault: store.processes.first?.pid)
+            pprof: pprof, pprofDefault: store.processes.first?.pid, threadcreate: threadcreate)
     }
 }

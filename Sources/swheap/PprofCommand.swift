@@ -37,8 +37,15 @@ struct PprofCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The file to write.", valueName: "file"))
     var output = "heap.pb.gz"
 
+    enum ProfileType: String, ExpressibleByArgument, CaseIterable { case heap, threads }
+
+    @Option(help: ArgumentHelp("heap, or threads: thread counts per creation stack, like Go's threadcreate profile.",
+                               valueName: "type"))
+    var type: ProfileType = .heap
+
     func validate() throws {
         if last && epochOption.number != nil { throw ValidationError("--epoch and --last exclude each other") }
+        if type == .threads && base != nil { throw ValidationError("--base applies to heap profiles only") }
     }
 
     func run() throws {
@@ -63,8 +70,9 @@ struct PprofCommand: ParsableCommand {
         let chosen = byDefault ? shown.map { process.epochs[$0.index].epoch } : (last ? nil : epochOption.number)
         let indices = try builder.epochIndices(epoch: chosen, base: base)
         let symbolizer = Symbolizer()
-        let profile = builder.profile(epochIndex: indices.epoch, baseIndex: indices.base, symbolizer: symbolizer,
-                                      wrappers: wrapperOption.rules())
+        let profile = type == .threads ? try builder.threadProfile(epochIndex: indices.epoch, symbolizer: symbolizer)
+            : builder.profile(epochIndex: indices.epoch, baseIndex: indices.base, symbolizer: symbolizer,
+                              wrappers: wrapperOption.rules())
         if let reason = symbolizer.unavailableReason { writeToStandardError("swheap: warning: \(reason)\n") }
         try PprofFile.write(profile, to: output)
         let epochNumber = process.epochs[indices.epoch].epoch

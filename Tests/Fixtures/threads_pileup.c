@@ -5,13 +5,18 @@
  *                                 never joined (site_start_task, 256 KiB stacks); a pool of
  *                                 POOL workers filled over the first ticks and kept
  *                                 (site_start_pool); short detached threads (site_fire_and_forget)
+ *                                 and one pthread_create that fails (site_create_fails: EAGAIN)
+ *   threads_pileup fork           3 blocked threads (site_serve_request), then a forked child
+ *                                 that starts one never-joined task (site_start_task) and exits
  *   threads_pileup short N        N short threads, each created and joined (site_short_task),
  *                                 printing the process's RSS after 1,000 and after N
  *
  * Each prints what it knows of its own threads ("expect <site> running=R exited_unjoined=U
  * gone=G stack_bytes=B"), which the test compares with the census. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
+#include <sys/wait.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +102,17 @@ SITE void site_fire_and_forget(void) {
     pthread_attr_destroy(&a);
 }
 
+/* A stack no address space can hold: the thread library's mmap fails, pthread_create says EAGAIN. */
+SITE int site_create_fails(void) {
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, (size_t)1 << 50);
+    pthread_t t;
+    int r = pthread_create(&t, &a, short_joined, NULL);
+    pthread_attr_destroy(&a);
+    return r;
+}
+
 SITE void site_short_task(long i) {
     pthread_t t;
     void *r;
@@ -131,14 +147,36 @@ static int pileup(int ticks) {
         site_fire_and_forget();
         sleep_ms(60);
     }
+    int failed = site_create_fails();
+    printf("create_fails=%s\n", failed == EAGAIN ? "EAGAIN" : failed == 0 ? "0" : "other");
     sleep_ms(60); /* the last task and detached thread have ended */
     size_t mapping = default_mapping();
     expect("site_serve_request", ticks, 0, 0, (size_t)ticks * mapping);
     expect("site_start_task", 0, ticks, 0, (size_t)ticks * (TASK_STACK + guard));
-    expect("site_start_pool", POOL, 0, 0, POOL * mapping);
+    expect("site_start_pool", pool, 0, 0, (size_t)pool * mapping);
     expect("site_fire_and_forget", 0, 0, ticks, 0);
     fflush(stdout);
     return 0;
+}
+
+static int forking(void) {
+    for (int i = 0; i < 3; i++) site_serve_request();
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        size_t guard = 0;
+        site_start_task(&guard);
+        sem_wait(&done_tasks);
+        sleep_ms(100);
+        expect("child:site_start_task", 0, 1, 0, TASK_STACK + guard);
+        fflush(stdout);
+        return 0;
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    expect("parent:site_serve_request", 3, 0, 0, 3 * default_mapping());
+    fflush(stdout);
+    return status;
 }
 
 static int short_threads(long n) {
@@ -158,6 +196,7 @@ int main(int argc, char **argv) {
     sem_init(&done_tasks, 0, 0);
     if (argc == 3 && strcmp(argv[1], "pileup") == 0) return pileup(atoi(argv[2]));
     if (argc == 3 && strcmp(argv[1], "short") == 0) return short_threads(atol(argv[2]));
-    fprintf(stderr, "usage: threads_pileup pileup TICKS | short N\n");
+    if (argc == 2 && strcmp(argv[1], "fork") == 0) return forking();
+    fprintf(stderr, "usage: threads_pileup pileup TICKS | fork | short N\n");
     return 2;
 }

@@ -26,11 +26,14 @@ final class ThreadCensusTests: XCTestCase {
     }
 
     private func reportJSON(_ dumps: URL) throws -> [String: Any] {
+        try XCTUnwrap(try reportProcesses(dumps).first)
+    }
+
+    private func reportProcesses(_ dumps: URL) throws -> [[String: Any]] {
         let result = try Harness.run(Harness.swheap, ["report", dumps.path, "--json"], environment: [:])
         XCTAssertEqual(result.status, 0, result.stderr)
         let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        let processes = try XCTUnwrap(document["processes"] as? [[String: Any]])
-        return try XCTUnwrap(processes.first)
+        return try XCTUnwrap(document["processes"] as? [[String: Any]])
     }
 
     private func sites(_ threads: [String: Any]) throws -> [String: [String: Any]] {
@@ -75,6 +78,9 @@ final class ThreadCensusTests: XCTestCase {
         let pool = try XCTUnwrap(bySite["site_start_pool"]?["verdict"] as? String)
         XCTAssertTrue(["plateau", "stable"].contains(pool), "a pool that fills and stays is not growing: \(pool)")
         XCTAssertEqual(bySite["site_fire_and_forget"]?["verdict"] as? String, "stable")
+        // A failed pthread_create returns its error and records nothing.
+        XCTAssertTrue(result.stdout.contains("create_fails=EAGAIN"), result.stdout)
+        XCTAssertNil(bySite["site_create_fails"], "a failed creation is not a site")
 
         // Process totals: every site's threads plus the main thread (before profiling).
         let running = expected.values.reduce(0) { $0 + ($1["running"] ?? 0) }
@@ -98,6 +104,74 @@ final class ThreadCensusTests: XCTestCase {
         XCTAssertTrue(text.stdout.contains("Threads"), text.stdout)
         XCTAssertTrue(text.stdout.contains("site_serve_request"), text.stdout)
         XCTAssertTrue(text.stdout.contains("never joined"), text.stdout)
+    }
+
+    /// A forked child starts with one thread (the forking one, before its profiling) and a
+    /// census of its own: none of the parent's threads.
+    func testAForkedChildHasACensusOfItsOwn() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("threads_pileup.c", into: dir)
+        let dumps = dir.appendingPathComponent("dumps")
+        let (result, _) = try Harness.profile(exe, ["fork"], dumps: dumps, rate: 524_288, interval: 0.05)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let expected = expectations(result.stdout)
+        let processes = try reportProcesses(dumps)
+        XCTAssertEqual(processes.count, 2)
+        let child = try XCTUnwrap(processes.first { p in processes.contains { ($0["pid"] as? Int) == (p["parent_pid"] as? Int) } })
+        let parent = try XCTUnwrap(processes.first { ($0["pid"] as? Int) == (child["parent_pid"] as? Int) })
+
+        let childThreads = try XCTUnwrap(child["threads"] as? [String: Any])
+        let childSites = try sites(childThreads)
+        XCTAssertEqual(number(childThreads["before_profiling"]), 1)
+        XCTAssertNil(childSites["site_serve_request"], "the parent's threads are not the child's")
+        let task = try XCTUnwrap(childSites["site_start_task"], "\(childSites.keys.sorted())")
+        let want = try XCTUnwrap(expected["child:site_start_task"])
+        XCTAssertEqual(number(task["exited_unjoined"]), want["exited_unjoined"])
+        XCTAssertEqual(number(task["stack_bytes"]), want["stack_bytes"])
+        XCTAssertEqual(number(childThreads["running"]), 1, "the forking thread, counted before profiling")
+
+        let parentSites = try sites(try XCTUnwrap(parent["threads"] as? [String: Any]))
+        let serve = try XCTUnwrap(parentSites["site_serve_request"])
+        XCTAssertEqual(number(serve["running"]), expected["parent:site_serve_request"]?["running"])
+        XCTAssertEqual(number(serve["stack_bytes"]), expected["parent:site_serve_request"]?["stack_bytes"])
+        XCTAssertNil(parentSites["site_start_task"])
+    }
+
+    /// `swheap pprof --type threads` is a threadcreate-like profile `go tool pprof` reads, naming
+    /// the creating functions; `swheap serve` serves it and the thread gauges.
+    func testThreadsProfileAndServedMetrics() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("threads_pileup.c", into: dir)
+        let dumps = dir.appendingPathComponent("dumps")
+        let (result, _) = try Harness.profile(exe, ["pileup", "6"], dumps: dumps, rate: 524_288, interval: 0.05)
+        XCTAssertEqual(result.status, 0, result.stderr)
+
+        let profile = dir.appendingPathComponent("threads.pb.gz")
+        let written = try Harness.run(Harness.swheap, ["pprof", dumps.path, "--type", "threads", "-o", profile.path], environment: [:])
+        XCTAssertEqual(written.status, 0, written.stderr)
+
+        for tool in ["curl"] where !ProgramRunner.exists(tool) { throw XCTSkip("\(tool) is not installed") }
+        let server = try ProgramRunner.start(Harness.swheap, ["serve", dumps.path, "--listen", "127.0.0.1:0"],
+                                             environment: ProgramRunner.environment())
+        var port: Int?
+        for _ in 0..<120 where port == nil {
+            if let range = server.standardErrorSoFar.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) {
+                port = Int(server.standardErrorSoFar[range].split(separator: ":").last!)
+            } else { usleep(250_000) }
+        }
+        let servePort = try XCTUnwrap(port, "swheap serve did not say where it listens")
+        let metrics = try ProgramRunner.output("curl", ["-sf", "http://127.0.0.1:\(servePort)/metrics"])
+        let unjoined = metrics.split(separator: "\n").first { $0.hasPrefix("swheap_threads{") && $0.contains(#"state="exited_unjoined""#) }
+        XCTAssertEqual(unjoined?.split(separator: " ").last, "6", metrics)
+        XCTAssertTrue(metrics.contains(#"swheap_site_threads{"#) && metrics.contains(#"site="site_serve_request""#), metrics)
+        let served = dir.appendingPathComponent("served.pb.gz")
+        _ = try ProgramRunner.output("curl", ["-sf", "-o", served.path, "http://127.0.0.1:\(servePort)/debug/pprof/threadcreate"])
+
+        try Harness.requireGo()
+        for file in [profile, served] {
+            let top = try Harness.goToolPprof(["-top", file.path])
+            XCTAssertTrue(top.contains("site_serve_request") && top.contains("site_start_task"), top)
+        }
     }
 
     /// Short threads, each joined: nothing held, every one counted gone, and the census's
