@@ -89,6 +89,7 @@ public enum ReportJSON {
         var site: String
         var stack: [String]
         var stack_id: UInt32
+        var stack_ids: [UInt32]
         var running: UInt64
         var exited_unjoined: UInt64
         var gone: UInt64
@@ -208,7 +209,7 @@ public enum ReportJSON {
                 before_profiling: t.beforeProfiling, untracked: t.untracked, truncated: t.isTruncated,
                 sites: t.sites.map { v in
                     ThreadSite(site: v.site, stack: v.stack.frames.map(\.displayText), stack_id: v.stackID,
-                               running: v.running, exited_unjoined: v.exitedUnjoined, gone: v.gone,
+                               stack_ids: v.stackIDs, running: v.running, exited_unjoined: v.exitedUnjoined, gone: v.gone,
                                stack_bytes: v.stackBytes, unjoined_bytes: v.unjoinedBytes, verdict: v.verdict.rawValue,
                                reason: v.reason, growth_per_s: finite((v.growthPerSecond * 1000).rounded() / 1000))
                 },

@@ -30,9 +30,11 @@ public enum ThreadVerdict: String, Hashable, Sendable, CaseIterable, Codable {
 
 /// One creation site's threads and verdict.
 public struct ThreadSiteVerdict: Sendable {
-    /// The creation stack; 0 for the pseudo-site of threads the census only counted (before
+    /// The creation stack shown (the one holding most threads); 0 for the pseudo-site of threads the census only counted (before
     /// profiling, or made by raw clone), and for creations whose stack was unknown.
     public var stackID: UInt32
+    /// Every creation stack of the site (a site is a function and line, as for heap sites).
+    public var stackIDs: [UInt32]
     /// Named like a heap site: the function that called pthread_create.
     public var site: String
     public var stack: StackNames
@@ -96,16 +98,43 @@ public enum ThreadRanker {
         for census in censuses.compactMap({ $0 }) {
             for site in census.sites where !stackIDs.contains(site.stackID) { stackIDs.append(site.stackID) }
         }
-        var sites = stackIDs.map { id -> ThreadSiteVerdict in
-            let counts = censuses.map { census in census.map { c in c.sites.first { $0.stackID == id } } }
-            let now = last.sites.first { $0.stackID == id }
-                ?? ThreadSiteCount(stackID: id, running: 0, exitedUnjoined: 0, gone: 0, stackBytes: 0)
-            let held = counts.map { count in count.map { Double(($0?.running ?? 0) + ($0?.exitedUnjoined ?? 0)) } }
+        // Stacks are gathered per site (function and line of the first user frame), as heap
+        // sites are: a loop the compiler unrolled is one site, not one per copy of the call.
+        var groups: [(stack: StackNames, ids: [UInt32])] = [], groupOf: [String: Int] = [:]
+        for id in stackIDs {
             let stack = id == 0 ? StackNames(frames: [FrameName(function: "(unknown stack)")])
                 : names.names(stackID: id, frames: frames[id] ?? [])
-            var verdict = ThreadSiteVerdict(stackID: id, site: stack.siteName, stack: stack, running: now.running,
-                                            exitedUnjoined: now.exitedUnjoined, gone: now.gone, stackBytes: now.stackBytes,
-                                            unjoinedBytes: now.unjoinedBytes, held: held, verdict: .stable, growthPerSecond: 0, reason: "", isUntracked: false)
+            let key = id == 0 ? "\u{0}" : stack.siteName + "\u{0}" + (stack.siteLocation ?? "")
+            if let index = groupOf[key] { groups[index].ids.append(id) } else {
+                groupOf[key] = groups.count
+                groups.append((stack, [id]))
+            }
+        }
+        func sum(_ counts: [ThreadSiteCount], stackID: UInt32) -> ThreadSiteCount {
+            counts.reduce(ThreadSiteCount(stackID: stackID, running: 0, exitedUnjoined: 0, gone: 0, stackBytes: 0)) { total, c in
+                ThreadSiteCount(stackID: stackID, running: total.running + c.running, exitedUnjoined: total.exitedUnjoined + c.exitedUnjoined,
+                                gone: total.gone + c.gone, stackBytes: total.stackBytes + c.stackBytes,
+                                unjoinedBytes: total.unjoinedBytes + c.unjoinedBytes)
+            }
+        }
+        var sites = groups.map { group -> ThreadSiteVerdict in
+            let ids = Set(group.ids)
+            let held = censuses.map { census in
+                census.map { c in Double(c.sites.filter { ids.contains($0.stackID) }.reduce(0) { $0 + $1.running + $1.exitedUnjoined }) }
+            }
+            let members = last.sites.filter { ids.contains($0.stackID) }
+            // The stack shown: the one holding most threads now (the first seen on a tie).
+            let shown = group.ids.max { a, b in
+                let heldA = members.first { $0.stackID == a }.map { $0.running + $0.exitedUnjoined } ?? 0
+                let heldB = members.first { $0.stackID == b }.map { $0.running + $0.exitedUnjoined } ?? 0
+                return heldA != heldB ? heldA < heldB : group.ids.firstIndex(of: a)! > group.ids.firstIndex(of: b)!
+            } ?? group.ids[0]
+            let stack = shown == group.ids[0] ? group.stack : names.names(stackID: shown, frames: frames[shown] ?? [])
+            let now = sum(members, stackID: shown)
+            var verdict = ThreadSiteVerdict(stackID: shown, stackIDs: group.ids, site: stack.siteName, stack: stack,
+                                            running: now.running, exitedUnjoined: now.exitedUnjoined, gone: now.gone,
+                                            stackBytes: now.stackBytes, unjoinedBytes: now.unjoinedBytes, held: held,
+                                            verdict: .stable, growthPerSecond: 0, reason: "", isUntracked: false)
             judge(&verdict, series: indices.map { held[$0] ?? 0 }, times: times, endsWithFinal: endsWithFinal,
                   thresholds: thresholds)
             return verdict
@@ -113,7 +142,7 @@ public enum ThreadRanker {
         // Threads only counted: the main thread, those started before the shim, raw clones.
         if last.untracked > 0 || censuses.contains(where: { ($0?.untracked ?? 0) > 0 }) {
             let held = censuses.map { $0.map { Double($0.untracked) } }
-            var verdict = ThreadSiteVerdict(stackID: 0, site: untrackedSite, stack: StackNames(frames: []),
+            var verdict = ThreadSiteVerdict(stackID: 0, stackIDs: [], site: untrackedSite, stack: StackNames(frames: []),
                                             running: UInt64(last.untracked), exitedUnjoined: 0, gone: 0, stackBytes: 0,
                                             unjoinedBytes: 0, held: held, verdict: .stable, growthPerSecond: 0, reason: "", isUntracked: true)
             judge(&verdict, series: indices.map { held[$0] ?? 0 }, times: times, endsWithFinal: endsWithFinal,

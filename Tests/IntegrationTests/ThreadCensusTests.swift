@@ -162,7 +162,7 @@ final class ThreadCensusTests: XCTestCase {
         let servePort = try XCTUnwrap(port, "swheap serve did not say where it listens")
         let metrics = try ProgramRunner.output("curl", ["-sf", "http://127.0.0.1:\(servePort)/metrics"])
         let unjoined = metrics.split(separator: "\n").first { $0.hasPrefix("swheap_threads{") && $0.contains(#"state="exited_unjoined""#) }
-        XCTAssertEqual(unjoined?.split(separator: " ").last, "6", metrics)
+        XCTAssertEqual(unjoined?.split(separator: " ").last.flatMap { Double($0) }, 6, metrics)
         XCTAssertTrue(metrics.contains(#"swheap_site_threads{"#) && metrics.contains(#"site="site_serve_request""#), metrics)
         let served = dir.appendingPathComponent("served.pb.gz")
         _ = try ProgramRunner.output("curl", ["-sf", "-o", served.path, "http://127.0.0.1:\(servePort)/debug/pprof/threadcreate"])

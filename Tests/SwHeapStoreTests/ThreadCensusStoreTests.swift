@@ -49,7 +49,7 @@ final class ThreadCensusStoreTests: XCTestCase {
         for dump in dumps { try writer.write(dump) }
     }
 
-    static let names = ClosureSiteNaming { id, _ in StackNames(frames: [FrameName(function: "site_\(id)")]) }
+    static var names: ClosureSiteNaming { ClosureSiteNaming { id, _ in StackNames(frames: [FrameName(function: "site_\(id)")]) } }
 
     func testCensusRoundTripsAndSitesAreJudged() throws {
         try write(dumps(epochs: 12))
