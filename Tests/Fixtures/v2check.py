@@ -13,7 +13,10 @@ LOG_HEADER = struct.Struct("<8sIIQQ")
 CHUNK = struct.Struct("<IIQQ")
 COHORT = struct.Struct("<IIIIdddd")
 ALLOC = struct.Struct("<IIdd")
+THREADS = struct.Struct("<IIIII")  # tasks, before profiling, untracked, flags, count
+THREAD_SITE = struct.Struct("<IIQQQQQ")
 TAG_EXE, TAG_CMDLINE, TAG_MODULES, TAG_STACKS, TAG_LIVE, TAG_LOG, TAG_COHORTS, TAG_ALLOC, TAG_END = 1, 2, 3, 4, 5, 6, 7, 8, 0xFFFFFFFF
+TAG_THREADS = 9
 FLAG_DEFLATED, LOG_FLAG_DEFLATED = 16, 1
 
 
@@ -131,7 +134,7 @@ def read_epoch(directory, name, logs):
         except zlib.error as e:
             fail(f"{path}: body does not inflate: {e}")
     secs = dict(sections(body, path))
-    if set(secs) != {TAG_EXE, TAG_CMDLINE, TAG_LOG, TAG_COHORTS, TAG_END}:
+    if set(secs) - {TAG_THREADS} != {TAG_EXE, TAG_CMDLINE, TAG_LOG, TAG_COHORTS, TAG_END}:
         fail(f"{path}: sections {sorted(secs)}")
     log_length, name_len = struct.unpack_from("<QI", secs[TAG_LOG], 0)
     log_name = secs[TAG_LOG][12:12 + name_len].decode()
@@ -163,12 +166,36 @@ def read_epoch(directory, name, logs):
         cohorts.append([sid, first, last, lo, lb])
     if keys != sorted(keys):
         fail(f"{path}: cohorts not sorted by stack and birth")
+    threads = read_threads(secs[TAG_THREADS], path, log) if TAG_THREADS in secs else None
     return {"file": name, "pid": pid, "epoch": epoch, "flags": flags, "rate": rate, "log": log_name,
             "log_length": log_length, "stacks": len(log.stacks), "modules": log.modules,
             "alloc_objects": sum(v[0] for v in log.alloc.values()),
             "alloc_bytes": sum(v[1] for v in log.alloc.values()),
             "live_objects": live_objects, "live_bytes": live_bytes, "unref_bytes": unref_bytes,
-            "cohorts": cohorts}
+            "cohorts": cohorts, "threads": threads}
+
+
+def read_threads(tb, path, log):
+    """THREADS (optional): the census's fixed part, then the sites sorted by stack id."""
+    if len(tb) < THREADS.size:
+        fail(f"{path}: THREADS shorter than its fixed part")
+    tasks, before, untracked, flags, n = THREADS.unpack_from(tb, 0)
+    if len(tb) != THREADS.size + n * THREAD_SITE.size:
+        fail(f"{path}: THREADS has the wrong length")
+    if flags & ~1 or untracked > tasks:
+        fail(f"{path}: THREADS flags {flags} or untracked {untracked} > tasks {tasks}")
+    sites, previous = [], None
+    for i in range(n):
+        sid, _, running, unjoined, gone, stack_bytes, unjoined_bytes = THREAD_SITE.unpack_from(tb, THREADS.size + i * THREAD_SITE.size)
+        if previous is not None and sid <= previous:
+            fail(f"{path}: THREADS sites not sorted by stack id")
+        previous = sid
+        if sid != 0 and sid not in log.stacks:
+            fail(f"{path}: thread site of stack {sid}, which its log does not hold")
+        if (running + unjoined == 0 and stack_bytes) or unjoined_bytes > stack_bytes or (unjoined == 0 and unjoined_bytes):
+            fail(f"{path}: THREADS site {sid} holds bytes without threads")
+        sites.append([sid, running, unjoined, gone, stack_bytes, unjoined_bytes])
+    return {"tasks": tasks, "before_profiling": before, "untracked": untracked, "flags": flags, "sites": sites}
 
 
 def main():

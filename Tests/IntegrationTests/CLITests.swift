@@ -86,9 +86,12 @@ final class CLITests: XCTestCase {
                    "_ZdlPv", "_ZdaPv", "_ZdlPvm", "_ZdaPvm", "_ZdlPvRKSt9nothrow_t", "_ZdaPvRKSt9nothrow_t",
                    "_ZdlPvSt11align_val_t", "_ZdaPvSt11align_val_t", "_ZdlPvmSt11align_val_t", "_ZdaPvmSt11align_val_t",
                    "_ZdlPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t"]
+        // The thread census's entry points (Sources/CSwHeapPreload/threads.c).
+        let threads = ["pthread_create", "pthread_join", "pthread_tryjoin_np", "pthread_timedjoin_np", "pthread_clockjoin_np",
+                       "pthread_detach"]
         XCTAssertEqual(exported, Set(["malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign",
                                       "aligned_alloc", "memalign", "valloc", "pvalloc", "_exit", "_Exit", "dlopen",
-                                      "setuid", "seteuid", "setreuid", "setresuid"] + cxx),
-                       "the allocator, exit and dlopen hooks, and the user changes (credentials.c)")
+                                      "setuid", "seteuid", "setreuid", "setresuid"] + cxx + threads),
+                       "the allocator, exit and dlopen hooks, the user changes (credentials.c) and the thread census")
     }
 }

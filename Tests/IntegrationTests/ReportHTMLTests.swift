@@ -64,6 +64,25 @@ final class ReportHTMLTests: XCTestCase {
         XCTAssertTrue(dom.contains(#"data-name="R1 cycles.makeCycle""#), "the chart draws the root")
     }
 
+    /// Threads that pile up (Tests/Fixtures/threads_pileup.c): the page charts the threads each
+    /// creation site holds and lists the sites with their verdicts.
+    func testThreadsAreChartedAndListed() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("threads_pileup.c", into: dir)
+        let dumps = dir.appendingPathComponent("dumps")
+        let (run, _) = try Harness.profile(exe, ["pileup", "12"], dumps: dumps, rate: 524_288, interval: 0.05)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let page = dir.appendingPathComponent("report.html")
+        let result = try Harness.run(Harness.swheap, ["report", dumps.path, "--html", page.path], environment: [:])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let dom = try renderedDOM(page, in: dir)
+        XCTAssertTrue(dom.contains(#"data-name="all threads held""#), "the threads chart draws the total")
+        XCTAssertTrue(dom.contains(#"data-name="site_serve_request""#), "and the pile-up")
+        XCTAssertTrue(dom.contains(#"<tr class="thread-site" data-site="site_start_task">"#), "the never-joined site is listed")
+        XCTAssertTrue(dom.contains(#"class="v-growing">growing<"#), "with its verdict")
+        XCTAssertTrue(dom.contains("never joined: 12 stacks"), "and what it holds")
+    }
+
     /// The page as headless Chromium drew it, after checking that no script failed; skips when
     /// Chromium is missing (scripts/deps test installs it).
     private func renderedDOM(_ page: URL, in dir: URL) throws -> String {
