@@ -118,18 +118,23 @@ SW_EXPORT int pthread_join(pthread_t thread, void **result) {
     JOIN(next.join(thread, result));
 }
 
+/* The variants exist in glibc since 2.3.3 (try, timed) and 2.31 (clock); a program that finds
+ * them through this library on an older one gets ENOSYS, not a call through a null pointer. */
 SW_EXPORT int pthread_tryjoin_np(pthread_t thread, void **result) {
     resolve();
+    if (!next.tryjoin) return ENOSYS;
     JOIN(next.tryjoin(thread, result));
 }
 
 SW_EXPORT int pthread_timedjoin_np(pthread_t thread, void **result, const struct timespec *deadline) {
     resolve();
+    if (!next.timedjoin) return ENOSYS;
     JOIN(next.timedjoin(thread, result, deadline));
 }
 
 SW_EXPORT int pthread_clockjoin_np(pthread_t thread, void **result, clockid_t clock, const struct timespec *deadline) {
     resolve();
+    if (!next.clockjoin) return ENOSYS;
     JOIN(next.clockjoin(thread, result, clock, deadline));
 }
 

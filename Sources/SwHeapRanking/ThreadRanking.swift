@@ -202,8 +202,14 @@ public enum ThreadRanker {
                 v.growthPerSecond = max(0, trend.slope)
                 reason += ", threads held rose from \(whole(first)) to \(whole(trend.lastBytes)) over \(trend.analysedCount) epochs "
                     + "(\(rate(trend.slope)))"
+                if trend.ignoredTeardown {
+                    reason += " until the final dump, which found \(heldNow == 0 ? "them all" : "most of them") joined or ended: "
+                        + "held for the whole run, released at exit"
+                }
                 if verdict == .tooFewEpochs {
                     reason += ", too few epochs to tell from a pool still filling (\(t.minimumEpochsForGrowth) needed)"
+                } else if trend.ignoredTeardown {
+                    reason += " (join each thread when its work is done, or detach it)"
                 } else if v.exitedUnjoined == 0 && !v.isUntracked {
                     reason += "; they never end: blocked for ever (a queue nobody feeds, a socket never closed?)"
                 }

@@ -5,6 +5,7 @@
  *                                 never joined (site_start_task, 256 KiB stacks); a pool of
  *                                 POOL workers filled over the first ticks and kept
  *                                 (site_start_pool); short detached threads (site_fire_and_forget)
+ *                                 a thread cancelled while blocked, then joined (site_cancelled);
  *                                 and one pthread_create that fails (site_create_fails: EAGAIN)
  *   threads_pileup fork           3 blocked threads (site_serve_request), then a forked child
  *                                 that starts one never-joined task (site_start_task) and exits
@@ -102,6 +103,15 @@ SITE void site_fire_and_forget(void) {
     pthread_attr_destroy(&a);
 }
 
+/* Blocked in sem_wait (a cancellation point), cancelled, joined: gone. */
+SITE void site_cancelled(void) {
+    pthread_t t;
+    void *result = NULL;
+    if (pthread_create(&t, NULL, block_forever, NULL) != 0) abort();
+    pthread_cancel(t);
+    if (pthread_join(t, &result) != 0 || result != PTHREAD_CANCELED) abort();
+}
+
 /* A stack no address space can hold: the thread library's mmap fails, pthread_create says EAGAIN. */
 SITE int site_create_fails(void) {
     pthread_attr_t a;
@@ -145,6 +155,7 @@ static int pileup(int ticks) {
             pool++;
         }
         site_fire_and_forget();
+        site_cancelled();
         sleep_ms(60);
     }
     int failed = site_create_fails();
@@ -155,6 +166,7 @@ static int pileup(int ticks) {
     expect("site_start_task", 0, ticks, 0, (size_t)ticks * (TASK_STACK + guard));
     expect("site_start_pool", pool, 0, 0, (size_t)pool * mapping);
     expect("site_fire_and_forget", 0, 0, ticks, 0);
+    expect("site_cancelled", 0, 0, ticks, 0);
     fflush(stdout);
     return 0;
 }

@@ -55,7 +55,7 @@ final class ThreadCensusTests: XCTestCase {
         let (result, store) = try Harness.profile(exe, ["pileup", String(ticks)], dumps: dumps, rate: 524_288, interval: 0.05)
         XCTAssertEqual(result.status, 0, result.stderr)
         let expected = expectations(result.stdout)
-        XCTAssertEqual(expected.count, 4, result.stdout)
+        XCTAssertEqual(expected.count, 5, result.stdout)
 
         // The fixture's output is its own: the same with and without the shim.
         let plain = try Harness.run(exe, ["pileup", String(ticks)], environment: [:])
@@ -82,6 +82,7 @@ final class ThreadCensusTests: XCTestCase {
         let pool = try XCTUnwrap(bySite["site_start_pool"]?["verdict"] as? String)
         XCTAssertTrue(["plateau", "stable"].contains(pool), "a pool that fills and stays is not growing: \(pool)")
         XCTAssertEqual(bySite["site_fire_and_forget"]?["verdict"] as? String, "stable")
+        XCTAssertEqual(bySite["site_cancelled"]?["verdict"] as? String, "stable")
         // A failed pthread_create returns its error and records nothing.
         XCTAssertTrue(result.stdout.contains("create_fails=EAGAIN"), result.stdout)
         XCTAssertNil(bySite["site_create_fails"], "a failed creation is not a site")
