@@ -94,9 +94,9 @@ public enum ThreadRanker {
         let times = indices.map { timeline.elapsedSeconds[$0] }
         let endsWithFinal = timeline.endsWithFinalDump && indices.last == timeline.count - 1
 
-        var stackIDs: [UInt32] = []
+        var stackIDs: [UInt32] = [], seen = Set<UInt32>()
         for census in censuses.compactMap({ $0 }) {
-            for site in census.sites where !stackIDs.contains(site.stackID) { stackIDs.append(site.stackID) }
+            for site in census.sites where seen.insert(site.stackID).inserted { stackIDs.append(site.stackID) }
         }
         // Stacks are gathered per site (function and line of the first user frame), as heap
         // sites are: a loop the compiler unrolled is one site, not one per copy of the call.
@@ -117,11 +117,18 @@ public enum ThreadRanker {
                                 unjoinedBytes: total.unjoinedBytes + c.unjoinedBytes)
             }
         }
-        var sites = groups.map { group -> ThreadSiteVerdict in
-            let ids = Set(group.ids)
-            let held = censuses.map { census in
-                census.map { c in Double(c.sites.filter { ids.contains($0.stackID) }.reduce(0) { $0 + $1.running + $1.exitedUnjoined }) }
+        // Threads held per group and epoch, in one pass over the censuses.
+        var groupOfStack: [UInt32: Int] = [:]
+        for (index, group) in groups.enumerated() { for id in group.ids { groupOfStack[id] = index } }
+        var heldByGroup = [[Double?]](repeating: censuses.map { $0 == nil ? nil : 0 }, count: groups.count)
+        for (epoch, census) in censuses.enumerated() {
+            for site in census?.sites ?? [] {
+                heldByGroup[groupOfStack[site.stackID]!][epoch]! += Double(site.running + site.exitedUnjoined)
             }
+        }
+        var sites = groups.enumerated().map { index, group -> ThreadSiteVerdict in
+            let ids = Set(group.ids)
+            let held = heldByGroup[index]
             let members = last.sites.filter { ids.contains($0.stackID) }
             // The stack shown: the one holding most threads now (the first seen on a tie).
             let shown = group.ids.max { a, b in
