@@ -5,7 +5,7 @@
 //   swheap_site_unreferenced_bytes                                                  per finding
 //   swheap_site_verdict                                                             per finding, = 1
 //   swheap_threads{state="running"|"exited_unjoined"}, swheap_thread_stack_bytes    per process
-//   swheap_site_threads{state=...}                                   per top thread creation site
+//   swheap_site_threads{state=...}, swheap_thread_site_verdict       per top thread creation site
 // Process labels: pid, command (trailing spaces and NULs cut, then cut to 80 characters).
 // Finding labels add site only, so a site keeps one series for as long as it is listed
 // whatever its verdict or rank does: graphs do not break and alerts do not reset when a site
@@ -91,12 +91,16 @@ enum HeapMetrics {
         gauge(registry, "swheap_thread_stack_bytes", "Stack mappings held by running and never-joined threads.", labels,
               Double(threads.stackBytes))
         let shown = threads.sites.enumerated().filter { $0.offset < max(top, 5) || $0.element.verdict.isSuspect }
-        for (rank, site) in shown {
-            let siteLabels = labels + [("site", site.site), ("verdict", site.verdict.rawValue), ("rank", String(rank + 1))]
+        for (_, site) in shown {
+            // Identity is pid, command and site, as for heap findings: a verdict change keeps the series.
+            let siteLabels = labels + [("site", site.site)]
             let siteHelp = "Threads of a top thread creation site by state at the latest dump."
             gauge(registry, "swheap_site_threads", siteHelp, siteLabels + [("state", "running")], Double(site.running))
             gauge(registry, "swheap_site_threads", siteHelp, siteLabels + [("state", "exited_unjoined")],
                   Double(site.exitedUnjoined))
+            gauge(registry, "swheap_thread_site_verdict",
+                  "The verdict on a top thread creation site, as its verdict label (always 1; one series per site at a time).",
+                  siteLabels + [("verdict", site.verdict.rawValue)], 1)
         }
     }
 
