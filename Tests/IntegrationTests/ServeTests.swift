@@ -30,24 +30,12 @@ final class ServeTests: XCTestCase {
             guard let range = server.standardErrorSoFar.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) else { return nil }
             return Int(server.standardErrorSoFar[range].split(separator: ":").last!)
         }
-        let promPort = try freePort()
-        let config = dir.appendingPathComponent("prometheus.yml")
-        try """
-            global:
-              scrape_interval: 1s
-            scrape_configs:
-              - job_name: swheap
-                static_configs:
-                  - targets: ['127.0.0.1:\(servePort)']
-            """.write(to: config, atomically: true, encoding: .utf8)
-        let prometheus = try ProgramRunner.start("prometheus", [
-            "--config.file=\(config.path)", "--storage.tsdb.path=\(dir.appendingPathComponent("tsdb").path)",
-            "--web.listen-address=127.0.0.1:\(promPort)"], environment: ProgramRunner.environment())
+        let (prometheus, queryURL) = try RealPrometheus.start(scraping: servePort, in: dir)
         _ = prometheus
 
         // The leak's series, as Prometheus stored it, must rise between two queries.
         var seen: [Double] = []
-        let query = "http://127.0.0.1:\(promPort)/api/v1/query?query=" +
+        let query = queryURL +
             "swheap_site_live_bytes%7Bsite%3D%22site_leak%22%7D"
         let rose = try waitFor("Prometheus to see site_leak grow (values so far: \(seen))", seconds: 60) { () -> Bool? in
             guard let json = try? ProgramRunner.output("curl", ["-sf", query]),
@@ -93,21 +81,9 @@ final class ServeTests: XCTestCase {
             guard let range = server.standardErrorSoFar.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) else { return nil }
             return Int(server.standardErrorSoFar[range].split(separator: ":").last!)
         }
-        let promPort = try freePort()
-        let config = dir.appendingPathComponent("prometheus.yml")
-        try """
-            global:
-              scrape_interval: 1s
-            scrape_configs:
-              - job_name: swheap
-                static_configs:
-                  - targets: ['127.0.0.1:\(servePort)']
-            """.write(to: config, atomically: true, encoding: .utf8)
-        let prometheus = try ProgramRunner.start("prometheus", [
-            "--config.file=\(config.path)", "--storage.tsdb.path=\(dir.appendingPathComponent("tsdb").path)",
-            "--web.listen-address=127.0.0.1:\(promPort)"], environment: ProgramRunner.environment())
+        let (prometheus, queryURL) = try RealPrometheus.start(scraping: servePort, in: dir)
         _ = prometheus
-        let api = "http://127.0.0.1:\(promPort)/api/v1/query?query="
+        let api = queryURL
         func results(_ query: String) -> [[String: Any]]? {
             guard let encoded = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics),
                   let json = try? ProgramRunner.output("curl", ["-sf", api + encoded]),
@@ -151,18 +127,4 @@ final class ServeTests: XCTestCase {
         throw ToolError("timed out after \(Int(seconds)) s waiting for \(what())")
     }
 
-    /// A loopback port nothing listens on now (the kernel's choice for port 0).
-    private func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw ToolError("cannot find a free port: \(String(cString: strerror(errno)))") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }

@@ -174,20 +174,8 @@ final class ThreadCensusTests: XCTestCase {
 
         // A real Prometheus scrapes the gauges.
         if ProgramRunner.exists("prometheus") {
-            let promPort = try freePort()
-            let config = dir.appendingPathComponent("prometheus.yml")
-            try """
-                global:
-                  scrape_interval: 1s
-                scrape_configs:
-                  - job_name: swheap
-                    static_configs:
-                      - targets: ['127.0.0.1:\(servePort)']
-                """.write(to: config, atomically: true, encoding: .utf8)
-            let prometheus = try ProgramRunner.start("prometheus", [
-                "--config.file=\(config.path)", "--storage.tsdb.path=\(dir.appendingPathComponent("tsdb").path)",
-                "--web.listen-address=127.0.0.1:\(promPort)"], environment: ProgramRunner.environment())
-            let query = "http://127.0.0.1:\(promPort)/api/v1/query?query=swheap_threads%7Bstate%3D%22exited_unjoined%22%7D"
+            let (prometheus, queryURL) = try RealPrometheus.start(scraping: servePort, in: dir)
+            let query = queryURL + "swheap_threads%7Bstate%3D%22exited_unjoined%22%7D"
             var scraped: Double?
             for _ in 0..<120 where scraped == nil {
                 if let json = try? ProgramRunner.output("curl", ["-sf", query]),
@@ -210,20 +198,6 @@ final class ThreadCensusTests: XCTestCase {
         }
     }
 
-    /// A loopback port nothing listens on now (the kernel's choice for port 0).
-    private func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw ToolError("cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
     /// Short threads, each joined: nothing held, every one counted gone, and the census's
     /// memory (gone threads are counts, their records reused) stays flat.
