@@ -15,7 +15,6 @@
 
 #include <fcntl.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 enum { RUNNING = 1, EXITED = 2, GONE = 3 };
@@ -87,27 +86,18 @@ static bool map_tables(void) {
     return false;
 }
 
+static bool count_task(const char *name, void *count) {
+    if (name[0] >= '1' && name[0] <= '9') ++*(uint32_t *)count;
+    return true;
+}
+
 uint32_t sw_census_count_tasks(void) {
     int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return 0;
-    char buf[4096];
     uint32_t n = 0;
-    long got;
-    while ((got = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
-        for (long off = 0; off < got;) {
-            struct {
-                uint64_t ino;
-                int64_t off;
-                unsigned short reclen;
-                unsigned char type;
-                char name[];
-            } *d = (void *)(buf + off);
-            off += d->reclen;
-            if (d->name[0] >= '1' && d->name[0] <= '9') n++;
-        }
-    }
+    bool read = sw_os_each_entry(fd, count_task, &n);
     close(fd);
-    return got < 0 ? 0 : n;
+    return read ? n : 0;
 }
 
 bool sw_census_init(void) {

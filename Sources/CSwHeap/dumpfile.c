@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 enum { PATH_BYTES = sizeof ((sw_config *)0)->dir, NAME_BYTES = 104 };
@@ -173,6 +172,22 @@ bool sw_dumpfile_use(int fd, const char *name) {
     return true;
 }
 
+typedef struct {
+    char prefix[24];
+    int prefix_length;
+    uint32_t last;
+} newest_epoch;
+
+/* Keeps the highest epoch of this pid's `<pid>.<epoch>.swheap` names. */
+static bool note_epoch(const char *name, void *ctx) {
+    newest_epoch *scan = ctx;
+    if (strncmp(name, scan->prefix, (size_t)scan->prefix_length) != 0) return true;
+    char *end;
+    unsigned long epoch = strtoul(name + scan->prefix_length, &end, 10);
+    if (strcmp(end, ".swheap") == 0 && epoch > scan->last && epoch < UINT32_MAX) scan->last = (uint32_t)epoch;
+    return true;
+}
+
 /* A program exec'd in place keeps its pid, and so may a later process that reuses a pid in
  * the same directory: continue after the epochs already there instead of overwriting them
  * (readers tell the images apart by start time).
@@ -182,25 +197,14 @@ bool sw_dumpfile_use(int fd, const char *name) {
  * stack where main's frame later lies. An uninitialised slot of main's keeps it, and the
  * exit scan, reading live frames as LeakSanitizer does, took it for a root. */
 uint32_t sw_dumpfile_first_free_epoch(void) {
-    char prefix[24];
-    int n = snprintf(prefix, sizeof prefix, "%d.", (int)getpid());
-    uint32_t last = 0;
+    newest_epoch scan = {.last = 0};
+    scan.prefix_length = snprintf(scan.prefix, sizeof scan.prefix, "%d.", (int)getpid());
     int dir = checked(current);
     int fd = dir < 0 ? -1 : openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return 1;
-    _Alignas(struct dirent64) char buf[4096];
-    for (long got; (got = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0;) {
-        for (long off = 0; off < got;) {
-            const struct dirent64 *e = (const struct dirent64 *)(buf + off);
-            off += e->d_reclen;
-            if (strncmp(e->d_name, prefix, (size_t)n) != 0) continue;
-            char *end;
-            unsigned long epoch = strtoul(e->d_name + n, &end, 10);
-            if (strcmp(end, ".swheap") == 0 && epoch > last && epoch < UINT32_MAX) last = (uint32_t)epoch;
-        }
-    }
+    sw_os_each_entry(fd, note_epoch, &scan);
     close(fd);
-    return last + 1;
+    return scan.last + 1;
 }
 
 static char *append(char *at, const char *s) {

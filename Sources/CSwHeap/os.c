@@ -3,9 +3,11 @@
 #define _GNU_SOURCE
 #include "sw_os.h"
 
+#include <dirent.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,4 +69,17 @@ void sw_warn(sw_warning kind, const char *what, const char *detail, const char *
         ssize_t ignored = write(2, parts[i], strlen(parts[i]));
         (void)ignored;
     }
+}
+
+bool sw_os_each_entry(int fd, bool (*each)(const char *name, void *ctx), void *ctx) {
+    _Alignas(struct dirent64) char buf[4096];
+    long got;
+    while ((got = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < got;) {
+            const struct dirent64 *e = (const struct dirent64 *)(buf + off);
+            off += e->d_reclen;
+            if (!each(e->d_name, ctx)) return true;
+        }
+    }
+    return got == 0;
 }

@@ -104,35 +104,34 @@ static bool known(const sw_world *w, pid_t tid) {
     return false;
 }
 
+typedef struct {
+    sw_world *w;
+    pid_t self;
+    long added; /* -1 once the table is full */
+} enumeration;
+
+static bool add_task(const char *name, void *ctx) {
+    enumeration *e = ctx;
+    pid_t tid = 0;
+    for (const char *c = name; *c >= '0' && *c <= '9'; c++) tid = tid * 10 + (*c - '0');
+    if (tid <= 0 || tid == e->self || known(e->w, tid)) return true;
+    if (e->w->n == e->w->cap) {
+        e->added = -1;
+        return false;
+    }
+    e->w->threads[e->w->n++] = (sw_stopped_thread){.tid = tid};
+    e->added++;
+    return true;
+}
+
 /* Adds threads not yet known; returns how many, or -1 on failure. */
 static long enumerate(sw_world *w, pid_t self) {
     int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return -1;
-    char buf[4096];
-    long added = 0, got;
-    while ((got = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
-        for (long off = 0; off < got;) {
-            struct {
-                uint64_t ino;
-                int64_t off;
-                unsigned short reclen;
-                unsigned char type;
-                char name[];
-            } *d = (void *)(buf + off);
-            off += d->reclen;
-            pid_t tid = 0;
-            for (const char *c = d->name; *c >= '0' && *c <= '9'; c++) tid = tid * 10 + (*c - '0');
-            if (tid <= 0 || tid == self || known(w, tid)) continue;
-            if (w->n == w->cap) {
-                close(fd);
-                return -1;
-            }
-            w->threads[w->n++] = (sw_stopped_thread){.tid = tid};
-            added++;
-        }
-    }
+    enumeration e = {.w = w, .self = self};
+    bool read = sw_os_each_entry(fd, add_task, &e);
     close(fd);
-    return got < 0 ? -1 : added;
+    return read ? e.added : -1;
 }
 
 /* Reads /proc/self/task/<tid>/<what> into buf (NUL-terminated); false when it cannot. */

@@ -43,6 +43,11 @@ double sw_atomic_load_double(const _Atomic uint64_t *bits);
 /* A clock reading in ns (CLOCK_MONOTONIC or CLOCK_REALTIME). */
 uint64_t sw_now_ns(int clock);
 
+/* Calls `each(name, ctx)` for every entry of the directory open as `fd`, read with raw
+ * getdents64 (no opendir: its DIR is a block of the program's heap, see dumpfile.c), until it
+ * returns false. Returns false if reading the directory failed. Does not close `fd`. */
+bool sw_os_each_entry(int fd, bool (*each)(const char *name, void *ctx), void *ctx);
+
 /* The program's short name (argv[0]'s last part), for messages. */
 const char *sw_process_name(void);
 
