@@ -30,7 +30,7 @@ public enum DumpLayout {
 
     /// The known section tags.
     public enum Tag: CaseIterable, Sendable {
-        case exe, cmdline, modules, stacks, live, log, cohorts, alloc, threads, end
+        case exe, cmdline, modules, stacks, live, log, cohorts, alloc, threads, attach, end
 
         public var rawValue: UInt32 {
             switch self {
@@ -43,6 +43,7 @@ public enum DumpLayout {
             case .cohorts: SW_TAG_COHORTS
             case .alloc: SW_TAG_ALLOC
             case .threads: SW_TAG_THREADS
+            case .attach: SW_TAG_ATTACH
             case .end: SW_TAG_END
             }
         }
@@ -64,6 +65,7 @@ public enum DumpLayout {
             case .cohorts: "COHORTS"
             case .alloc: "ALLOC"
             case .threads: "THREADS"
+            case .attach: "ATTACH"
             case .end: "END"
             }
         }
@@ -78,6 +80,8 @@ public enum DumpLayout {
     public static let threadsSize = UInt64(SW_FORMAT_THREADS_SIZE)
     public static let threadSiteRecordSize = UInt64(SW_FORMAT_THREAD_SITE_SIZE)
     public static let threadsFlagTruncated: UInt32 = SW_THREADS_FLAG_TRUNCATED
+    public static let attachRecordSize = UInt64(SW_FORMAT_ATTACH_SIZE)
+    public static let attachHeapKnown: UInt32 = SW_ATTACH_HEAP_KNOWN
     static let moduleRecordMinimum = UInt64(SW_FORMAT_MODULE_MINIMUM)
     static let segmentRecordSize = UInt64(SW_FORMAT_SEGMENT_SIZE)
 }
@@ -95,6 +99,7 @@ public typealias RawAlloc = sw_format_alloc
 public typealias RawCohort = sw_format_cohort
 public typealias RawThreads = sw_format_threads
 public typealias RawThreadSite = sw_format_thread_site
+public typealias RawAttach = sw_format_attach
 
 /// Birth cohorts and retention, the policies of swheap_format.h (defined there once, for the
 /// shim and the reader).

@@ -51,6 +51,18 @@ extension DumpParser {
         return LogReference(name: file, length: length)
     }
 
+    /// ATTACH: when the shim was attached and detached, and the heap it found.
+    mutating func attach(header: DumpHeader) throws(DumpError) -> AttachInfo {
+        let name = DumpLayout.Tag.attach.name
+        try need(DumpLayout.attachRecordSize, in: name)
+        let raw = base.loadUnaligned(fromByteOffset: offset, as: RawAttach.self)
+        offset += Int(DumpLayout.attachRecordSize)
+        try check(DumpValidation.check(raw, header: header))
+        return AttachInfo(attachedWallNs: raw.attached_wall_ns,
+                          detachedWallNs: raw.detached_wall_ns == 0 ? nil : raw.detached_wall_ns,
+                          heapBeforeBytes: raw.flags & DumpLayout.attachHeapKnown != 0 ? raw.heap_before_bytes : nil)
+    }
+
     /// COHORTS: live objects per (stack, birth cohort).
     mutating func cohorts(dumpEpoch: UInt64) throws(DumpError) -> [LiveCell] {
         try fixedRecords(in: .cohorts, as: RawCohort.self, size: DumpLayout.cohortRecordSize,

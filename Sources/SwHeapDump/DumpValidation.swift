@@ -41,6 +41,20 @@ enum DumpValidation {
         return nil
     }
 
+    static func check(_ raw: RawAttach, header: DumpHeader) -> DumpError.Problem? {
+        if raw.attached_wall_ns == 0 {
+            return .invalidField(field: "ATTACH attached_wall_ns", value: "0", rule: "must be set")
+        }
+        if raw.detached_wall_ns != 0 && raw.detached_wall_ns < raw.attached_wall_ns {
+            return .invalidField(field: "ATTACH detached_wall_ns", value: "\(raw.detached_wall_ns)",
+                                 rule: "must not be before attached_wall_ns \(raw.attached_wall_ns)")
+        }
+        if raw.flags & ~DumpLayout.attachHeapKnown != 0 {
+            return .invalidField(field: "ATTACH flags", value: "0x" + String(raw.flags, radix: 16), rule: "only bit 0 is defined")
+        }
+        return nil
+    }
+
     static func check(_ raw: RawSegment, module: Int) -> DumpError.Problem? {
         if raw.start > raw.end {
             return .invalidField(field: "MODULES module \(module) segment start", value: hex(raw.start),

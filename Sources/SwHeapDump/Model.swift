@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 // The value types every part of swheap shares: what one dump file says, decoded.
 // The dump reader produces them, HeapStore aggregates them, outputs read them.
 
@@ -104,17 +112,48 @@ public struct DumpHeader: Hashable, Sendable {
     /// With `isScanned` and not `heapTraversed`: why the exit scan fell back (header offset 68,
     /// `SW_FALLBACK_*`; 0 when not recorded).
     public var scanFallback: UInt32 = 0
+    /// v2, from the ATTACH section: the shim was attached to the process while it ran
+    /// (`swheap attach`); nil for a process started under the shim.
+    public var attach: AttachInfo?
 
     public init(version: UInt32 = DumpLayout.oldestVersion, isFinal: Bool = false, isScanned: Bool = false, isTruncated: Bool = false,
                 heapTraversed: Bool = false, isDeflated: Bool = false, pid: Int32, parentPID: Int32, epoch: UInt64, wallTimeNs: UInt64, monotonicNs: UInt64,
-                startMonotonicNs: UInt64, rate: UInt64, maxDepth: UInt32) {
+                startMonotonicNs: UInt64, rate: UInt64, maxDepth: UInt32, attach: AttachInfo? = nil) {
         self.version = version; self.isFinal = isFinal; self.isScanned = isScanned; self.isTruncated = isTruncated
         self.heapTraversed = heapTraversed; self.isDeflated = isDeflated
         self.pid = pid; self.parentPID = parentPID; self.epoch = epoch; self.wallTimeNs = wallTimeNs
         self.monotonicNs = monotonicNs; self.startMonotonicNs = startMonotonicNs; self.rate = rate; self.maxDepth = maxDepth
+        self.attach = attach
     }
     /// Seconds since the shim started in this process.
     public var elapsedSeconds: Double { Double(monotonicNs &- startMonotonicNs) / 1e9 }
+}
+
+/// The ATTACH section: profiling began while the process was already running (`swheap
+/// attach`), so the heap it held then is in no site's figures.
+public struct AttachInfo: Hashable, Sendable {
+    /// CLOCK_REALTIME when the hooks were installed.
+    public var attachedWallNs: UInt64
+    /// CLOCK_REALTIME of `swheap detach`; nil while still attached.
+    public var detachedWallNs: UInt64?
+    /// Bytes in use by the allocator at attach (glibc's mallinfo2, jemalloc's stats.allocated);
+    /// nil when the allocator does not say.
+    public var heapBeforeBytes: UInt64?
+
+    public init(attachedWallNs: UInt64, detachedWallNs: UInt64? = nil, heapBeforeBytes: UInt64? = nil) {
+        self.attachedWallNs = attachedWallNs; self.detachedWallNs = detachedWallNs; self.heapBeforeBytes = heapBeforeBytes
+    }
+
+    /// An instant as RFC 3339 UTC with milliseconds, "2026-12-07T05:45:12.345Z".
+    public static func utcText(_ ns: UInt64) -> String {
+        var seconds = time_t(ns / 1_000_000_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let millis = Int(ns % 1_000_000_000 / 1_000_000)
+        let ms = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(ms)Z"
+    }
 }
 
 /// One decoded dump file.

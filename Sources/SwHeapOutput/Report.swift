@@ -1,5 +1,7 @@
 // What `swheap report` shows, independent of how it is rendered (terminal table or JSON).
 
+import Foundation
+import SwHeapDump
 import SwHeapRanking
 import SwHeapStore
 
@@ -18,6 +20,8 @@ public struct ProcessReport: Sendable {
     public var scanFallback: String?
     /// The epoch the live figures are taken at (`ShownEpochText`), when known.
     public var shownEpoch: String?
+    /// The shim was attached to the running process (`swheap attach`).
+    public var attach: AttachInfo?
 
     /// - Parameter listsEverySite: list every site, suppressed ones included, not only suspects
     ///   and sites holding `RankingThresholds.notableShare` of the heap.
@@ -30,6 +34,7 @@ public struct ProcessReport: Sendable {
         listed = Self.listing(ranking, top: top, listsEverySite: listsEverySite)
         shownEpoch = process.epochs.isEmpty ? nil : ShownEpochText.describe(process, process.shownEpoch)
         scanFallback = process.epochs.last?.fallback?.description
+        attach = process.attach
         exitScan = !process.isScanned ? nil : process.heapTraversed
             ? "heap traversed from the roots (LeakSanitizer's rules): unreferenced = unreachable"
             : "conservative fallback (\(scanFallback ?? "heap not understood or a thread did not stop")): unreferenced figures are lower bounds"
@@ -92,6 +97,25 @@ public struct ProcessReport: Sendable {
         return a.pid < b.pid
     }
 
+    /// For an attached process: when, and how much heap predates attach and so is in no site.
+    public var attachNote: String? {
+        guard let attach else { return nil }
+        var text = "attached at \(Self.readableUTC(attach.attachedWallNs))"
+        if let detached = attach.detachedWallNs { text += ", detached at \(Self.readableUTC(detached))" }
+        if let before = attach.heapBeforeBytes {
+            text += "; \(Quantity.bytes(Double(before))) of heap predates attach (the allocator's figure) and is not attributed to sites"
+        } else {
+            text += "; the heap that predates attach is not attributed to sites (its size is unknown)"
+        }
+        return text
+    }
+
+    /// "2026-12-07 05:45:12 UTC".
+    static func readableUTC(_ ns: UInt64) -> String {
+        let iso = AttachInfo.utcText(ns)  // 2026-12-07T05:45:12.345Z
+        return String(iso.prefix(19)).replacingOccurrences(of: "T", with: " ") + " UTC"
+    }
+
     /// A sentence about what evidence the verdicts rest on, when it is limited.
     public var evidenceNote: String? {
         let timeline = ranking.timeline
@@ -99,6 +123,9 @@ public struct ProcessReport: Sendable {
             return timeline.lastEpochScanned
                 ? "only \(timeline.count) dump(s): no trend, verdicts rest on the exit-time scan (leaked-at-exit or stable)"
                 : "only \(timeline.count) dump(s) and no exit-time scan: no trend and no leak evidence"
+        }
+        if !timeline.endsWithFinalDump, attach?.detachedWallNs != nil {
+            return "detached while the process ran (swheap detach): no exit-time scan, trends up to epoch \(timeline.epochNumbers.last ?? 0)"
         }
         if !timeline.endsWithFinalDump {
             return "no final dump (process still running or killed): no exit-time scan, trends up to epoch \(timeline.epochNumbers.last ?? 0)"

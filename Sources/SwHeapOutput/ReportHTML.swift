@@ -152,7 +152,8 @@ public enum ReportHTML {
             summary: "pid \(report.pid), \(epochs) epoch\(epochs == 1 ? "" : "s"), \(Quantity.bytes(process.epochs.isEmpty ? 0 : finite(process.totals[process.shownEpoch.index].liveBytes))) live at "
                 + (report.shownEpoch ?? "the last")
                 + (process.rate == 1 ? ", every allocation recorded" : ", sampled every \(process.rate) bytes"),
-            note: report.evidenceNote, times: times, total: total,
+            note: [report.evidenceNote, report.attachNote].compactMap { $0 }.joined(separator: "; ").nilIfEmpty,
+            times: times, total: total,
             xticks: niceTicks(upTo: times.last ?? 0).map { Tick(v: $0, l: Quantity.seconds($0)) },
             yticks: niceTicks(upTo: highest, binary: true).map { Tick(v: $0, l: Quantity.bytes($0)) },
             sites: sites, roots: roots, charted: charted, flame: section.flameGraph,
@@ -394,4 +395,8 @@ public enum ReportHTML {
         </body></html>
 
         """
+}
+
+private extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
 }

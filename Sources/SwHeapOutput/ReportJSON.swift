@@ -2,6 +2,7 @@
 // byte-for-byte reproducible; new keys may be added, existing ones never change meaning.
 
 import Foundation
+import SwHeapDump
 import SwHeapRanking
 
 public enum ReportJSON {
@@ -51,10 +52,12 @@ public enum ReportJSON {
         var roots: [Root]
         var suspects: [Suspect]
         var threads: Threads?
+        var attach: Attach?
 
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: Keys.self)
             try c.encode(pid, forKey: .pid); try c.encode(parent_pid, forKey: .parent_pid)
+            try c.encodeIfPresent(attach, forKey: .attach)  // only for an attached process
             try c.encode(command, forKey: .command); try c.encode(executable, forKey: .executable)
             try c.encode(epochs, forKey: .epochs); try c.encode(final, forKey: .final)
             try c.encode(scanned, forKey: .scanned); try c.encode(note, forKey: .note)  // null when none
@@ -68,7 +71,7 @@ public enum ReportJSON {
         }
         enum Keys: String, CodingKey {
             case pid, parent_pid, command, executable, epochs, final, scanned, scan_fallback, note, live_bytes
-            case suppressed_sites, suppressed_bytes, top_verdict, growth_bytes_per_s, roots, suspects, threads
+            case suppressed_sites, suppressed_bytes, top_verdict, growth_bytes_per_s, roots, suspects, threads, attach
         }
     }
 
@@ -105,6 +108,22 @@ public enum ReportJSON {
         var running: UInt64
         var exited_unjoined: UInt64
         var stack_bytes: UInt64
+    }
+
+    /// `swheap attach`: when profiling began and ended (RFC 3339 UTC), and the heap the
+    /// allocator held before it, which no site's figures include.
+    struct Attach: Encodable {
+        var attached_at: String
+        var detached_at: String?
+        var heap_before_bytes: UInt64?
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(attached_at, forKey: .attached_at)
+            try c.encode(detached_at, forKey: .detached_at)  // null while attached
+            try c.encode(heap_before_bytes, forKey: .heap_before_bytes)  // null when unknown
+        }
+        enum Keys: String, CodingKey { case attached_at, detached_at, heap_before_bytes }
     }
 
     /// Sites growing together under a common caller; `sites` are the members' ranks.
@@ -201,7 +220,12 @@ public enum ReportJSON {
                        growth_bytes_per_s: finite((report.growthBytesPerSecond * 10).rounded() / 10),
                        roots: report.ranking.roots.map(root),
                        suspects: report.listed.map(suspect),
-                       threads: report.ranking.threads.map(threads))
+                       threads: report.ranking.threads.map(threads),
+                       attach: report.attach.map { a in
+                           Attach(attached_at: AttachInfo.utcText(a.attachedWallNs),
+                                  detached_at: a.detachedWallNs.map(AttachInfo.utcText),
+                                  heap_before_bytes: a.heapBeforeBytes)
+                       })
     }
 
     static func threads(_ t: ThreadRanking) -> Threads {

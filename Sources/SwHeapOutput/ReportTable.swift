@@ -49,6 +49,7 @@ public struct ReportTable {
         out += "  \(report.epochCount) epoch(s), \(Quantity.bytes(report.ranking.liveBytes)) live at "
         out += (report.shownEpoch ?? (report.ranking.timeline.endsWithFinalDump ? "the last (final dump)" : "the last")) + "\n"
         if let note = report.evidenceNote { out += "  note: \(note)\n" }
+        if let attach = report.attachNote { out += "  \(attach)\n" }
         if let scan = report.exitScan { out += "  exit scan: \(scan)\n" }
         if report.suppressedCount > 0 {
             out += style.dim("  \(report.suppressedCount) site(s), \(Quantity.bytes(report.suppressedBytes)) live, hidden by suppressions") + "\n"

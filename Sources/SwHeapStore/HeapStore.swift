@@ -84,6 +84,8 @@ public struct ProcessHeap: Sendable {
     public var heapTraversed: Bool { epochs.last.map { $0.isScanned && $0.heapTraversed } ?? false }
     /// Some dump hit a full shim table, so its figures are lower bounds.
     public var isTruncated: Bool { epochs.contains { $0.isTruncated } }
+    /// Profiling began while the process ran (`swheap attach`): as the latest dump says.
+    public var attach: AttachInfo? { epochs.last?.attach }
 
     /// The index into `epochs` of epoch number `epoch`, if that dump exists.
     public func epochIndex(ofEpoch epoch: UInt64) -> Int? {

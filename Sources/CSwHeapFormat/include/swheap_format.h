@@ -51,6 +51,7 @@
 #define SW_TAG_COHORTS 7u  /* v2 epoch file: live per (stack, birth cohort); replaces LIVE */
 #define SW_TAG_ALLOC 8u    /* v2 log chunk: cumulative allocation of the stacks that changed */
 #define SW_TAG_THREADS 9u  /* v2 epoch file: the thread census by creation stack (optional: older dumps lack it) */
+#define SW_TAG_ATTACH 11u  /* v2 epoch file, optional: the shim was attached to a running process */
 #define SW_TAG_END 0xFFFFFFFFu
 
 /* Format v2 (docs/FORMAT.md): each process image keeps one append-only stack log beside its
@@ -179,6 +180,20 @@ typedef struct {
                                 * (requested stack size plus guard) */
     uint64_t unjoined_bytes;   /* the part of stack_bytes the exited-unjoined threads hold */
 } sw_format_thread_site;
+/* ATTACH (in the epoch file, only when `swheap attach` loaded the shim into a process that
+ * was already running): when profiling began and ended, and how much heap the process held
+ * before it began, by the allocator's own figures. That heap predates every sample and is not
+ * attributed to any site. Readers that do not know the tag skip it. */
+#define SW_ATTACH_HEAP_KNOWN 1u /* heap_before_bytes is the allocator's figure (else 0, unknown) */
+
+typedef struct {
+    uint64_t attached_wall_ns;  /* CLOCK_REALTIME when the hooks were installed */
+    uint64_t detached_wall_ns;  /* CLOCK_REALTIME of `swheap detach`; 0 while attached */
+    uint64_t heap_before_bytes; /* bytes in use by the allocator at attach (glibc: mallinfo2
+                                 * uordblks + hblkhd; jemalloc: stats.allocated) */
+    uint32_t flags;             /* SW_ATTACH_HEAP_KNOWN */
+    uint32_t reserved;
+} sw_format_attach;
 
 /* Birth cohorts coarsen with age: seen from dump `epoch`, an object born in `birth` belongs
  * to the aligned block of 2^k epochs containing `birth` (block j = epochs j*2^k+1 .. (j+1)*2^k)
@@ -263,6 +278,7 @@ static inline double sw_sample_probability(double size, double rate) {
 #define SW_FORMAT_COHORT_SIZE 48u
 #define SW_FORMAT_THREADS_SIZE 16u
 #define SW_FORMAT_THREAD_SITE_SIZE 48u
+#define SW_FORMAT_ATTACH_SIZE 32u
 
 #if !defined(__cplusplus) && !defined(__swift__)
 _Static_assert(sizeof(sw_format_header) == SW_FORMAT_HEADER_SIZE, "header layout");
@@ -281,6 +297,7 @@ _Static_assert(sizeof(sw_format_cohort) == SW_FORMAT_COHORT_SIZE, "cohort layout
 _Static_assert(sizeof(sw_format_threads) == SW_FORMAT_THREADS_SIZE, "threads layout");
 _Static_assert(sizeof(sw_format_thread_site) == SW_FORMAT_THREAD_SITE_SIZE, "thread site layout");
 _Static_assert(offsetof(sw_format_thread_site, running) == 8, "thread site layout");
+_Static_assert(sizeof(sw_format_attach) == SW_FORMAT_ATTACH_SIZE, "attach layout");
 _Static_assert(sizeof(SW_FORMAT_MAGIC) - 1 == SW_FORMAT_MAGIC_SIZE, "magic");
 _Static_assert(sizeof(SW_LOG_MAGIC) - 1 == SW_FORMAT_MAGIC_SIZE, "log magic");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the format is little-endian, written in host order");
