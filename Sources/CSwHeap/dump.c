@@ -107,6 +107,7 @@ bool sw_dump_write(bool final) {
         .threads = threads.data,
         .threads_len = threads.len,
         .deflate = true,
+        .attach = sw.attached ? &sw.attach : NULL,
     };
     sw_buffer out = {0};
     ok = ok && sw_encode_dump(&out, &meta, entries, n, scanned ? unreferenced : NULL) &&

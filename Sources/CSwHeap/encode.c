@@ -98,6 +98,8 @@ static void write_sections(sw_buffer *out, const sw_dump_meta *m, const sw_snaps
     sw_buf_str(out, m->log_name, m->log_name_len);
     sw_buf_end_section(out, at);
 
+    if (m->attach) write_section(out, SW_TAG_ATTACH, m->attach, sizeof *m->attach);
+
     at = sw_buf_begin_section(out, SW_TAG_COHORTS);
     write_cohorts(out, m->rate, (uint32_t)m->epoch, entries, n, unreferenced);
     sw_buf_end_section(out, at);

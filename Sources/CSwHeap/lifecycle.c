@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "sw_census.h"
 #include "sw_config.h"
+#include "sw_stack_cache.h"
 #include "sw_dump.h"
 #include "sw_dumper.h"
 #include "sw_dumpfile.h"
@@ -14,6 +15,8 @@
 #include "sw_state.h"
 #include "sw_unwind.h"
 
+#include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +51,14 @@ static void postfork_child(void) {
     sw_note_postfork_child(); /* the parent's note, not ours */
     atomic_store(&final_claimed, 0);
     own_pid = getpid();
+    if (sw.attached) {
+        /* `swheap attach` profiles the process it was given, not its children: the child
+         * samples nothing (its hooks pass every call on) and writes no file. */
+        sw_state_close();
+        sw.attached = false;
+        sw_tls.busy--;
+        return;
+    }
     sw_dump_reset(); /* the child writes its own files, under its own pid */
     sw.start_ns = sw_now_ns(CLOCK_MONOTONIC);
     sw_dumper_start(); /* the writer thread did not survive fork */
@@ -55,6 +66,9 @@ static void postfork_child(void) {
 }
 
 void sw_lifecycle_start(void) {
+    /* Loaded into a running process by dlopen (`swheap attach`), not preloaded: nothing
+     * starts until swheap_attach asks (Sources/CSwHeapPreload/attach.c). */
+    if (!sw_lifecycle_preloaded()) return;
     sw_tls.busy = 1;
     sw_config_load(&sw.config);
     if (!sw.config.follow) sw_config_stop_following();
@@ -91,6 +105,74 @@ done:
 }
 
 bool sw_lifecycle_own_process(void) { return sw_state_is_open() && getpid() == own_pid; }
+/* Whether this library was loaded at start-up (LD_PRELOAD, /etc/ld.so.preload) rather than by
+ * a later dlopen: then the program's malloc is this library's own. LD_PRELOAD is looked at
+ * first, so that an allocator preloaded before swheap keeps today's behaviour. */
+bool sw_lifecycle_preloaded(void) {
+    const char *preload = getenv("LD_PRELOAD");
+    if (preload && strstr(preload, "libswheap")) return true;
+    Dl_info info;
+    void *self_map = NULL;
+    if (!dladdr1((void *)sw_lifecycle_preloaded, &info, &self_map, RTLD_DL_LINKMAP) || !self_map) return true;
+    void *own = dlsym(self_map, "malloc"), *global = dlsym(RTLD_DEFAULT, "malloc");
+    return own == NULL || own == global;
+}
+
+/* Attach mode: the settings are in sw.config already (attach.c). Everything but the hooks
+ * and the writer; false with *why set when the process must run on unprofiled. A second
+ * attach (after a detach) starts clean: the live table empties and the stack weights go to
+ * zero, as in a forked child, while stack ids and the threads' stack caches stay valid. */
+bool sw_lifecycle_attach(const char **why) {
+    static bool once;
+    sw_tls.busy++;
+    bool ok = false;
+    if (!sw_dumpfile_prepare(sw.config.dir)) {
+        *why = "cannot write dumps to the directory (it must be a directory of the program's user, not a symbolic link)";
+        goto done;
+    }
+    if (!once) {
+        if (!sw_state_create_tables()) {
+            *why = "cannot map memory for its tables";
+            goto done;
+        }
+        sw_unwind_init(sw.config.frame_pointers);
+        sw_stack_cache_init(sw.config.depth);
+        pthread_atfork(prefork, postfork_parent, postfork_child);
+        at_quick_exit(sw_lifecycle_exit);
+        once = true;
+    } else {
+        sw_state_prefork(); /* waits for any hook still inside a table */
+        sw_state_postfork_child();
+        sw_dumper_postfork_child(); /* the writer's flags start afresh */
+    }
+    atomic_store(&final_claimed, 0);
+    own_pid = getpid();
+    sw.start_ns = sw_now_ns(CLOCK_MONOTONIC);
+    sw_dump_reset();
+    sw_dumper_init();
+    ok = true;
+done:
+    sw_tls.busy--;
+    return ok;
+}
+
+/* The hooks are in place: sampling and the writer begin. */
+void sw_lifecycle_attached(void) {
+    sw_state_open();
+    sw_dumper_start();
+}
+
+/* Detach, after the hooks were put back: no new samples, the writer stops, one last dump
+ * (not an exit dump: no exit scan, the process runs on). */
+void sw_lifecycle_detach(void) {
+    sw_tls.busy++;
+    sw_state_close();
+    sw_dumper_stop();
+    sw.attach.detached_wall_ns = sw_now_ns(CLOCK_REALTIME);
+    sw_dumper_write(false);
+    atomic_store(&final_claimed, 1); /* an exit after detach writes nothing */
+    sw_tls.busy--;
+}
 
 /* The exit dump, with the exit scan: from the library destructor (exit, return from main). */
 void sw_lifecycle_finish(void) {

@@ -89,7 +89,13 @@ static _Atomic int state;        /* 0 unresolved, 1 being resolved, 2 resolved *
 static __thread int resolving __attribute__((tls_model("initial-exec")));
 static bool glibc_underneath;
 
-static void *next_of(const char *name) { return dlsym(RTLD_NEXT, name); }
+/* Attach mode looks the allocator up in the global scope: libswheap.so was loaded later
+ * with RTLD_LOCAL, so the program's own definitions are the ones it binds to. */
+static bool attach_mode;
+
+void *sw_next_symbol(const char *name) { return dlsym(attach_mode ? RTLD_DEFAULT : RTLD_NEXT, name); }
+
+static void *next_of(const char *name) { return sw_next_symbol(name); }
 
 /* Looks every entry point up once. true: sw_next is complete; false: this thread is inside
  * the lookup, the caller serves itself from the bootstrap buffer. */
@@ -129,6 +135,43 @@ static bool resolve(void) {
     }
     sw_next = n;
     resolving = 0;
+    atomic_store_explicit(&state, 2, memory_order_release);
+    return true;
+}
+
+/* A definition, not the canonical PLT entry of an executable that takes the function's
+ * address (dlsym returns that for a non-PIE program): calling it would come back through
+ * the hooked GOT entry. */
+static void *definition_of(const char *name) {
+    void *p = dlsym(RTLD_DEFAULT, name);
+    Dl_info info;
+    if (!p || !dladdr(p, &info) || info.dli_saddr != p) return NULL;
+    return p;
+}
+
+bool sw_next_resolve_attached(const char **missing) {
+    static const char *const names[] = {"malloc", "free", "calloc", "realloc", "posix_memalign", "aligned_alloc",
+                                        "memalign", "valloc", "pvalloc"};
+    void *found[sizeof names / sizeof *names];
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!(found[i] = definition_of(names[i]))) {
+            *missing = names[i];
+            return false;
+        }
+    sw_next_allocator n;
+    n.malloc = (void *(*)(size_t))found[0];
+    n.free = (void (*)(void *))found[1];
+    n.calloc = (void *(*)(size_t, size_t))found[2];
+    n.realloc = (void *(*)(void *, size_t))found[3];
+    n.posix_memalign = (int (*)(void **, size_t, size_t))found[4];
+    n.aligned_alloc = (void *(*)(size_t, size_t))found[5];
+    n.memalign = (void *(*)(size_t, size_t))found[6];
+    n.valloc = (void *(*)(size_t))found[7];
+    n.pvalloc = (void *(*)(size_t))found[8];
+    Dl_info info;
+    glibc_underneath = dladdr((void *)n.malloc, &info) && info.dli_fname && strstr(info.dli_fname, "/libc.so") != NULL;
+    attach_mode = true;
+    sw_next = n;
     atomic_store_explicit(&state, 2, memory_order_release);
     return true;
 }

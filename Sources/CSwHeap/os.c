@@ -61,10 +61,20 @@ const char *sw_process_name(void) { return program_invocation_short_name ? progr
 
 /* One bit per kind: each warning is said once per process image, however often it recurs. */
 static atomic_int warned;
+void (*sw_warn_sink)(const char *line);
 
 void sw_warn(sw_warning kind, const char *what, const char *detail, const char *consequence) {
     if (atomic_fetch_or(&warned, 1 << kind) & (1 << kind)) return;
     const char *parts[] = {"swheap: ", what, detail ? ": " : "", detail ? detail : "", "; ", consequence, "\n"};
+    if (sw_warn_sink) {
+        char line[512];
+        size_t n = 0;
+        for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+            for (const char *c = parts[i]; *c && n + 1 < sizeof line; c++) line[n++] = *c;
+        line[n] = 0;
+        sw_warn_sink(line);
+        return;
+    }
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
         ssize_t ignored = write(2, parts[i], strlen(parts[i]));
         (void)ignored;

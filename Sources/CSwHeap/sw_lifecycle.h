@@ -15,4 +15,14 @@ void sw_lifecycle_exit(void);
  * memory under another pid). */
 bool sw_lifecycle_own_process(void);
 
+/* Whether this library was preloaded (LD_PRELOAD) rather than loaded later by dlopen. */
+bool sw_lifecycle_preloaded(void);
+/* Attach mode (Sources/CSwHeapPreload/attach.c), with sw.config set: prepare everything but
+ * the hooks (false, *why set, when the process must run on unprofiled); then, once the hooks
+ * are installed, open the state and start the writer; at detach, after the hooks are put
+ * back, close the state, stop the writer and write one last dump. */
+bool sw_lifecycle_attach(const char **why);
+void sw_lifecycle_attached(void);
+void sw_lifecycle_detach(void);
+
 #endif

@@ -30,5 +30,13 @@ void sw_next_postfork_child(void);
 /* Whether the allocator underneath is glibc's (its chunk layout can be walked); for the exit
  * scan, which must not assume glibc's heap under jemalloc, tcmalloc or mimalloc. */
 bool sw_allocator_is_glibc(void);
+/* Attach mode (Sources/CSwHeapPreload/attach.c): the allocator is the program's global
+ * definition of each entry point (this library was loaded later, RTLD_LOCAL). false, with the
+ * entry point named, when one is not a plain definition. From then on sw_next_symbol looks in
+ * the global scope too. */
+bool sw_next_resolve_attached(const char **missing);
+/* The next definition of `name` after this library: dlsym(RTLD_NEXT) when preloaded, the
+ * global definition when attached. */
+void *sw_next_symbol(const char *name);
 
 #endif

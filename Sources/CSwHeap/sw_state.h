@@ -19,6 +19,7 @@
 #include "sw_sampler.h"
 #include "sw_snapshot.h"
 #include "sw_stacks.h"
+#include "swheap_format.h"
 
 /* Per-thread state; initial-exec TLS so the fast path is one segment-relative load. */
 typedef struct {
@@ -32,6 +33,11 @@ typedef struct {
     sw_config config;
     sw_stack_table *stacks;
     uint64_t start_ns;        /* CLOCK_MONOTONIC when the shim started in this process image */
+    /* Attach mode (`swheap attach`, Sources/CSwHeapPreload/attach.c): set by each attach
+     * before the state opens; detached_wall_ns is set at detach, before the last dump. Every
+     * dump of an attached process carries it (ATTACH section). */
+    bool attached;
+    sw_format_attach attach;
 } sw_state;
 
 extern sw_state sw;

@@ -11,6 +11,7 @@
  * other operator new after us (a library with its own pool) gets every call passed on
  * untouched, delete included, and keeps its semantics. */
 #define _GNU_SOURCE
+#include "sw_next_allocator.h"
 #include "sw_os.h"
 
 #include <dlfcn.h>
@@ -23,7 +24,7 @@ static _Atomic int mode;
 static const char *const known[] = {"libstdc++", "libc++", "libjemalloc", "libtcmalloc", "libmimalloc"};
 
 static int decide(void) {
-    void *next = dlsym(RTLD_NEXT, "_Znwm");
+    void *next = sw_next_symbol("_Znwm");
     Dl_info info;
     int m = 2;
     if (next && dladdr(next, &info) && info.dli_fname) {
@@ -45,7 +46,7 @@ static inline bool serve(void) {
 static void *next_of(void *_Atomic *slot, const char *name) {
     void *f = atomic_load_explicit(slot, memory_order_relaxed);
     if (!f) {
-        f = dlsym(RTLD_NEXT, name);
+        f = sw_next_symbol(name);
         atomic_store_explicit(slot, f, memory_order_relaxed);
     }
     return f;

@@ -10,6 +10,7 @@
 #include "sw_buffer.h"
 #include "sw_snapshot.h"
 #include "sw_stacks.h"
+#include "swheap_format.h"
 
 /* Everything an epoch file holds besides the live snapshot. */
 typedef struct {
@@ -30,9 +31,11 @@ typedef struct {
     const char *threads;      /* THREADS section body (sw_census_write), or NULL: no section */
     size_t threads_len;
     bool deflate;             /* deflate everything after the header (the shim always does) */
+    const sw_format_attach *attach; /* ATTACH section, when the shim was attached (else NULL) */
 } sw_dump_meta;
 
-/* Appends one complete v2 epoch file to `out`: header, then EXE, CMDLINE, LOG, COHORTS (the
+/* Appends one complete v2 epoch file to `out`: header, then EXE, CMDLINE, LOG, ATTACH (only
+ * with meta->attach), COHORTS (the
  * entries summed per (stack, birth cohort of sw_cohort_of), sorted by stack id then cohort,
  * unreferenced[i] adding entry i to the unreferenced figures when given), THREADS (when
  * meta->threads is given), END; with

@@ -56,5 +56,8 @@ const char *sw_process_name(void);
 typedef enum { SW_WARN_SETTING, SW_WARN_DIRECTORY, SW_WARN_DUMP, SW_WARN_THREAD, SW_WARN_MEMORY, SW_WARN_STACKS, SW_WARN_DEEPBIND,
                SW_WARN_BUDGET, SW_WARN_BUDGET_EXCEEDED } sw_warning;
 void sw_warn(sw_warning kind, const char *what, const char *detail, const char *consequence);
+/* Where warnings go instead of stderr when set (attach mode: to `swheap attach`, so the
+ * program's own output stays untouched). Called with the whole line, at most once per kind. */
+extern void (*sw_warn_sink)(const char *line);
 
 #endif
