@@ -45,6 +45,8 @@ public final class RunningProgram {
 
     /// What the program has written to stderr so far (a server announcing its port, say).
     public var standardErrorSoFar: String { text(errorPath) }
+    /// What the program has written to stdout so far.
+    public var standardOutputSoFar: String { text(outputPath) }
 
     public var isRunning: Bool {
         if ended == nil { ended = child.poll() }

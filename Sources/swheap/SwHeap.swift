@@ -26,6 +26,8 @@ struct SwHeap: AsyncParsableCommand {
     /// Every subcommand, in the order `swheap --help` lists them. Add new ones here.
     static let allSubcommands: [any ParsableCommand.Type] = [
         RunCommand.self,
+        AttachCommand.self,
+        DetachCommand.self,
         DumpsCommand.self,
         SynthCommand.self,
         ReportCommand.self,

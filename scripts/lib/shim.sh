@@ -36,3 +36,14 @@ shim_build() {
     "${CC:-cc}" "${shim_cflags[@]}" "$@" -shared "${includes[@]}" "${sources[@]}" -o "$out.tmp" "${shim_libs[@]}" &&
         mv "$out.tmp" "$out"
 }
+
+# The injector behind `swheap attach` and `swheap detach` (Sources/CSwHeapAttach), installed
+# beside the shim: a plain C program, because ptrace ties a tracee to one thread of its tracer.
+#   attach_build ROOT OUT
+attach_build() {
+    local root=$1 out=$2 r
+    r=$(shim_root "$root")
+    "${CC:-cc}" -std=c11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration \
+        "-I${r}Sources/CSwHeapFormat/include" "${r}"Sources/CSwHeapAttach/*.c -o "$out.tmp" &&
+        mv "$out.tmp" "$out"
+}
