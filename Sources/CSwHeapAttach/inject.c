@@ -752,7 +752,7 @@ static bool process_gone(pid_t pid) {
 bool inject_attach(target *t, const char *shim, uintptr_t shim_base, uint64_t attach_fn_offset, const char *settings,
                    uint64_t timeout_ns, inject_report *report, char *why, size_t why_len) {
     memset(report, 0, sizeof *report);
-    uint64_t deadline = now_ns() + timeout_ns;
+    uint64_t started = now_ns(), deadline = started + timeout_ns;
     candidate cands[4096];
     const char *last_reason = NULL;
     pid_t last_tid = 0;
@@ -762,8 +762,11 @@ bool inject_attach(target *t, const char *shim, uintptr_t shim_base, uint64_t at
             say(why, why_len, "process %d exited during attach", (int)t->pid);
             return false;
         }
+        bool others = n > 0 && cands[0].rank < 4;
         for (size_t i = 0; i < n && now_ns() < deadline; i++) {
             pid_t tid = cands[i].tid;
+            /* an epoll wait sees EINTR even when only checked: the last resort */
+            if (cands[i].rank == 4 && others && now_ns() < started + 1000000000ull) break;
             if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)PTRACE_O_TRACESYSGOOD) != 0) {
                 if (errno == EPERM && !process_gone(t->pid)) {
                     say(why, why_len, "EPERM");

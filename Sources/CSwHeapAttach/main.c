@@ -3,6 +3,7 @@
  * ptrace binds a tracee to one thread of the tracer, and because a crash or kill of it must
  * never take the target along (inject.c says how).
  *
+ *   swheap-attach check PID SHIM                        every check of attach, touching nothing
  *   swheap-attach attach PID SHIM SETTINGS [TIMEOUT_S]  load SHIM into PID and start profiling
  *   swheap-attach detach PID [TIMEOUT_S]                stop profiling, put the process back
  *   swheap-attach status PID                            what the shim in PID says
@@ -110,7 +111,7 @@ static int explain_permission(pid_t pid) {
                     (int)pid);
     char proc[64];
     struct stat st;
-    snprintf(proc, sizeof proc, "/proc/%d", (int)pid);
+    snprintf(proc, sizeof proc, "/proc/%d/maps", (int)pid); /* root-owned when not dumpable */
     if (stat(proc, &st) == 0 && st.st_uid == 0 && target_uid != 0 && !cap)
         return fail("cannot attach to process %d: it is not dumpable (set-user-ID, or prctl(PR_SET_DUMPABLE, 0)); only root may attach",
                     (int)pid);
@@ -218,7 +219,7 @@ static bool shim_visible(pid_t pid, const char *shim) {
     return stat(shim, &a) == 0 && stat(inside, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-static int do_attach(pid_t pid, const char *shim_arg, const char *settings, double timeout_s) {
+static int do_attach(pid_t pid, const char *shim_arg, const char *settings, double timeout_s, bool check_only) {
     int r = check_process(pid);
     if (r) return r;
     char shim[PATH_MAX];
@@ -272,6 +273,10 @@ static int do_attach(pid_t pid, const char *shim_arg, const char *settings, doub
         }
     }
     maps_free(&maps);
+    if (check_only) {
+        printf("state=%s\n", base ? "detached" : "none");
+        return 0;
+    }
     if (!inject_prepare(&t, pid, why, sizeof why)) {
         if (errno == EACCES || errno == EPERM) return explain_permission(pid);
         return fail("%s", why);
@@ -409,7 +414,11 @@ int main(int argc, char **argv) {
     if (argc >= 5 && strcmp(argv[1], "attach") == 0) {
         if (!parse_pid(argv[2], &pid)) return fail("not a process id: %s", argv[2]);
         double timeout = argc > 5 ? atof(argv[5]) : 5;
-        return do_attach(pid, argv[3], argv[4], timeout > 0 ? timeout : 5);
+        return do_attach(pid, argv[3], argv[4], timeout > 0 ? timeout : 5, false);
+    }
+    if (argc >= 4 && strcmp(argv[1], "check") == 0) {
+        if (!parse_pid(argv[2], &pid)) return fail("not a process id: %s", argv[2]);
+        return do_attach(pid, argv[3], "", 0, true);
     }
     if (argc >= 3 && strcmp(argv[1], "detach") == 0) {
         if (!parse_pid(argv[2], &pid)) return fail("not a process id: %s", argv[2]);
@@ -420,6 +429,6 @@ int main(int argc, char **argv) {
         if (!parse_pid(argv[2], &pid)) return fail("not a process id: %s", argv[2]);
         return do_status(pid);
     }
-    fprintf(stderr, "usage: swheap-attach attach PID SHIM SETTINGS [TIMEOUT_S] | detach PID [TIMEOUT_S] | status PID\n");
+    fprintf(stderr, "usage: swheap-attach check PID SHIM | attach PID SHIM SETTINGS [TIMEOUT_S] | detach PID [TIMEOUT_S] | status PID\n");
     return 2;
 }

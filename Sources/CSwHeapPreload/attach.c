@@ -304,11 +304,12 @@ static void count_patches(void) {
 static void patch_new_modules(void) {
     pthread_mutex_lock(&patch_lock);
     if (hooks_wanted) {
-        bool *alive = module_count ? sw_os_map(module_count, false) : NULL;
+        size_t known = module_count;
+        bool *alive = known ? sw_os_map(known, false) : NULL;
         if (alive) {
             dl_iterate_phdr(mark_alive, alive);
             drop_unloaded(alive);
-            sw_os_unmap(alive, module_count);
+            sw_os_unmap(alive, known);
         }
         dl_iterate_phdr(patch_each, NULL);
         count_patches();

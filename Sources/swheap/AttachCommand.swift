@@ -63,6 +63,9 @@ struct AttachCommand: ParsableCommand {
     func run() throws {
         let injector = try AttachTool.find()
         let shim = try ShimLocation.find()
+        // Every refusal the injector can tell without touching the process comes first.
+        let checked = try AttachTool.run(injector, ["check", String(pid), shim])
+        guard checked.ok else { throw CommandFailure(message: checked.message) }
         let directory = try AttachTool.prepareDirectory(dir, pid: pid)
         var settings = ["dir=\(directory)"]
         settings.append("interval_ns=\(UInt64(((interval ?? 10) * 1e9).rounded()))")

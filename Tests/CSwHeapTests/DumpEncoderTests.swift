@@ -76,6 +76,22 @@ final class DumpEncoderTests: XCTestCase {
                        [SW_TAG_EXE, SW_TAG_CMDLINE, SW_TAG_LOG, SW_TAG_COHORTS, SW_TAG_END])
     }
 
+    /// An attached process's dumps carry ATTACH between LOG and COHORTS, its fields where the
+    /// format says; other dumps have none.
+    func testAttachSectionOnlyWhenAttached() throws {
+        let plain = F.sections(encode(entries: [], flags: 0, epoch: 3), from: Int(SW_FORMAT_HEADER_SIZE))
+        XCTAssertFalse(plain.map(\.tag).contains(SW_TAG_ATTACH))
+        let record = sw_format_attach(attached_wall_ns: 1_700_000_000_000_000_000, detached_wall_ns: 1_700_000_060_000_000_000,
+                                      heap_before_bytes: 123_456_789, flags: SW_ATTACH_HEAP_KNOWN, reserved: 0)
+        let bytes = encode(entries: [], flags: 0, epoch: 3, attach: record)
+        let sections = F.sections(bytes, from: Int(SW_FORMAT_HEADER_SIZE))
+        XCTAssertEqual(sections.map(\.tag), [SW_TAG_EXE, SW_TAG_CMDLINE, SW_TAG_LOG, SW_TAG_ATTACH, SW_TAG_COHORTS, SW_TAG_END])
+        let body = try XCTUnwrap(sections.first { $0.tag == SW_TAG_ATTACH }?.body)
+        XCTAssertEqual(body.count, Int(SW_FORMAT_ATTACH_SIZE))
+        XCTAssertEqual(body, F.join(F.u64(1_700_000_000_000_000_000), F.u64(1_700_000_060_000_000_000), F.u64(123_456_789),
+                                    F.u32(1), F.u32(0)))
+    }
+
     func testDeflatedFileIsTheSameHeaderAndOneZlibStreamOfTheSections() throws {
         let entries: [(UInt32, UInt32, UInt64, Bool)] = (0..<500).map { (i: Int) -> (UInt32, UInt32, UInt64, Bool) in
             (UInt32(2 + i % 40), UInt32(1 + i % 30), UInt64(16 + i), false)
@@ -130,7 +146,8 @@ final class DumpEncoderTests: XCTestCase {
     /// Encodes a fixed header and EXE/CMDLINE/LOG bodies with these (stack, birth, size,
     /// unreferenced) entries.
     private func encode(entries: [(UInt32, UInt32, UInt64, Bool)], flags: UInt32, epoch: UInt64, rate: UInt64 = 1,
-                        verdicts: Bool = true, deflate: Bool = false) -> [UInt8] {
+                        verdicts: Bool = true, deflate: Bool = false, attach: sw_format_attach? = nil) -> [UInt8] {
+        var attachRecord = attach ?? sw_format_attach()
         let exe = Array("/bin/true".utf8).map { CChar(bitPattern: $0) }
         let cmdline = Array("a\0bc\0".utf8).map { CChar(bitPattern: $0) }
         let logName = Array("4242.000001.log".utf8).map { CChar(bitPattern: $0) }
@@ -161,10 +178,13 @@ final class DumpEncoderTests: XCTestCase {
                     meta.log_name = logName.baseAddress
                     meta.log_name_len = logName.count
                     meta.deflate = deflate
-                    return snapshot.withUnsafeMutableBufferPointer { snapshot in
-                        unreferenced.withUnsafeMutableBufferPointer { unreferenced in
-                            sw_encode_dump(&out, &meta, snapshot.baseAddress, snapshot.count,
-                                           verdicts ? unreferenced.baseAddress : nil)
+                    return withUnsafePointer(to: &attachRecord) { record in
+                        meta.attach = attach == nil ? nil : record
+                        return snapshot.withUnsafeMutableBufferPointer { snapshot in
+                            unreferenced.withUnsafeMutableBufferPointer { unreferenced in
+                                sw_encode_dump(&out, &meta, snapshot.baseAddress, snapshot.count,
+                                               verdicts ? unreferenced.baseAddress : nil)
+                            }
                         }
                     }
                 }
