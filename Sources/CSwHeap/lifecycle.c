@@ -105,17 +105,20 @@ done:
 }
 
 bool sw_lifecycle_own_process(void) { return sw_state_is_open() && getpid() == own_pid; }
-/* Whether this library was loaded at start-up (LD_PRELOAD, /etc/ld.so.preload) rather than by
- * a later dlopen: then the program's malloc is this library's own. LD_PRELOAD is looked at
+
+/* Whether this library was loaded at start-up (LD_PRELOAD, /etc/ld.so.preload, a program
+ * linked against it) rather than by a later dlopen: then the program's malloc is this
+ * library's own. LD_PRELOAD is looked at
  * first, so that an allocator preloaded before swheap keeps today's behaviour. */
 bool sw_lifecycle_preloaded(void) {
     const char *preload = getenv("LD_PRELOAD");
     if (preload && strstr(preload, "libswheap")) return true;
-    Dl_info info;
-    void *self_map = NULL;
-    if (!dladdr1((void *)sw_lifecycle_preloaded, &info, &self_map, RTLD_DL_LINKMAP) || !self_map) return true;
-    void *own = dlsym(self_map, "malloc"), *global = dlsym(RTLD_DEFAULT, "malloc");
-    return own == NULL || own == global;
+    /* Not dlsym on this library's own handle: a library loaded as a program's dependency has
+     * no search list of its own to look in. */
+    Dl_info self, bound;
+    void *global = dlsym(RTLD_DEFAULT, "malloc");
+    if (!dladdr((void *)sw_lifecycle_preloaded, &self) || !global || !dladdr(global, &bound)) return true;
+    return bound.dli_fbase == self.dli_fbase;
 }
 
 /* Attach mode: the settings are in sw.config already (attach.c). Everything but the hooks

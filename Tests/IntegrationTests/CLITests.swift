@@ -89,9 +89,11 @@ final class CLITests: XCTestCase {
         // The thread census's entry points (Sources/CSwHeapPreload/threads.c).
         let threads = ["pthread_create", "pthread_join", "pthread_tryjoin_np", "pthread_timedjoin_np", "pthread_clockjoin_np",
                        "pthread_detach"]
+        // and for swheap attach (docs/ATTACH.md): its entry point and its control state
+        let attach = ["swheap_attach", "swheap_attach_control"]
         XCTAssertEqual(exported, Set(["malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign",
                                       "aligned_alloc", "memalign", "valloc", "pvalloc", "_exit", "_Exit", "dlopen",
-                                      "setuid", "seteuid", "setreuid", "setresuid"] + cxx + threads),
-                       "the allocator, exit and dlopen hooks, the user changes (credentials.c) and the thread census")
+                                      "setuid", "seteuid", "setreuid", "setresuid"] + cxx + threads + attach),
+                       "the allocator, exit and dlopen hooks, the user changes (credentials.c), the thread census and attach")
     }
 }
