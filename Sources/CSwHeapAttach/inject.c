@@ -679,6 +679,7 @@ static bool borrow(target *t, pid_t tid, const struct user_regs_struct *regs, co
     if (!build_frame(t, &b, shim, settings, why, why_len)) {
         ptrace(PTRACE_DETACH, tid, 0, 0);
         free(b.xstate);
+        report->retry = true; /* another thread may have the stack room */
         return false;
     }
     inject_maybe_die(2);
@@ -799,8 +800,14 @@ bool inject_attach(target *t, const char *shim, uintptr_t shim_base, uint64_t at
                 continue;
             }
             /* Borrowed. */
+            report->retry = false;
             bool ok = borrow(t, tid, &regs, shim, shim_base, attach_fn_offset, settings, report, why, why_len);
             report->borrowed_ns = now_ns() - stopped_at;
+            if (!ok && report->retry) {
+                report->tries++;
+                last_reason = "short of stack for the call", last_tid = tid;
+                continue;
+            }
             return ok;
         }
         struct timespec pause = {0, 2000000};

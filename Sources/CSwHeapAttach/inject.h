@@ -32,6 +32,7 @@ typedef struct {
     uintptr_t library_base;       /* where libswheap.so was loaded */
     bool traced;                  /* followed by system-call stops (a restart-block sleep) */
     uint64_t mask0;               /* the thread's signal mask */
+    bool retry;                   /* the thread could not be used: try another */
 } inject_report;
 
 /* Reads the target's maps and libc; false with a one-line message in `why`. */
