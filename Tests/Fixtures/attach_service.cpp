@@ -5,10 +5,11 @@
 // 512 bytes every iteration. Every block's contents are checked before it is freed, and the
 // output depends only on the arguments: it must be the same with or without swheap.
 //
-//   attach_service ITERATIONS SLEEP_US [nodump] [sleeper] [tls:LIB...]
+//   attach_service ITERATIONS SLEEP_US [nodump] [sleeper] [fork] [tls:LIB...]
 //     nodump: prctl(PR_SET_DUMPABLE, 0), so that ptrace is refused
 //     sleeper: a third thread sleeping 1 s at a time (the injector then borrows it, and
 //              follows its call to restore the sleep exactly)
+//     fork: every 200 iterations a child allocates, checks and exits (_exit)
 //     tls:LIB: dlopen LIB first (libraries with initial-exec TLS use up glibc's static TLS room)
 #include <dlfcn.h>
 #include <pthread.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -156,8 +158,8 @@ int main(int argc, char **argv) {
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     pthread_t t, s;
-    bool sleeping = false;
-    for (int i = 3; i < argc; i++) sleeping |= strcmp(argv[i], "sleeper") == 0;
+    bool sleeping = false, forking = false;
+    for (int i = 3; i < argc; i++) sleeping |= strcmp(argv[i], "sleeper") == 0, forking |= strcmp(argv[i], "fork") == 0;
     pthread_create(&t, NULL, worker, NULL);
     if (sleeping) pthread_create(&s, NULL, sleeper, NULL);
     unsigned long sum = 0;
@@ -166,6 +168,17 @@ int main(int argc, char **argv) {
         sum = sum * 3 + replace_cache((unsigned long)i);
         site_leak((unsigned long)i);
         if (i % 50 == 0) site_grow((unsigned long)i);
+        if (forking && i % 200 == 100) {
+            pid_t child = fork();
+            if (child == 0) {
+                unsigned long mine = 0;
+                for (int k = 0; k < 50; k++) mine += site_churn((unsigned long)k);
+                _exit(corrupt ? 1 : (int)(mine % 2) * 0);
+            }
+            int status = 0;
+            waitpid(child, &status, 0);
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) printf("child %d failed\n", i);
+        }
         if (i % 100 == 0) printf("iteration %d checksum %016lx\n", i, sum);
         struct timespec pause = {sleep_us / 1000000, (sleep_us % 1000000) * 1000};
         nanosleep(&pause, NULL);

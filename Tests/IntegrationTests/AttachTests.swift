@@ -139,6 +139,26 @@ final class AttachTests: XCTestCase {
         XCTAssertTrue(images.allSatisfy { $0.attach?.detachedWallNs != nil })
     }
 
+    /// Children forked while attached are not profiled (no dumps of theirs) and run as they
+    /// would; the parent is profiled throughout.
+    func testForkedChildrenAreNotProfiled() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("attach_service.cpp", into: dir)
+        let arguments = ["1200", "2000", "fork"]
+        let expected = try reference(exe, arguments)
+        let dumps = dir.appendingPathComponent("dumps").path
+        let service = try ProgramRunner.start(exe, arguments, environment: ProgramRunner.environment())
+        try AttachHarness.waitForOutput(service, "iteration 0 ")
+        let attach = try AttachHarness.swheap(["attach", String(service.pid), "--for", "1.5s", "--interval", "0.2", "--dir", dumps])
+        XCTAssertEqual(attach.status, 0, attach.stderr)
+        let result = try service.wait(timeout: 120)
+        XCTAssertEqual(result.stdout, expected)
+        XCTAssertEqual(result.stderr, "")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dumps)
+        XCTAssertFalse(files.isEmpty)
+        XCTAssertTrue(files.allSatisfy { $0.hasPrefix("\(service.pid).") }, "a child wrote dumps: \(files)")
+    }
+
     /// `swheap detach` from another shell, while `swheap attach` runs without --for.
     func testDetachCommandEndsARunningAttach() throws {
         let dir = try Harness.scratch()
