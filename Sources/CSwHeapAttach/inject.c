@@ -736,12 +736,16 @@ static bool thread_mask(pid_t pid, pid_t tid, uint64_t *mask) {
 }
 
 /* Whether the borrowed thread is still making the call: its mask is all-blocked until
- * rt_sigreturn restores its own (unknowable when its own mask blocks everything: true). */
+ * rt_sigreturn restores its own (unknowable when its own mask blocks everything: true).
+ * glibc's sigprocmask and pthread_sigmask never block its two internal signals (32 and 33,
+ * SIGCANCEL and SIGSETXID), so code in the call that saves and restores the mask through
+ * them unblocks those two: they do not count. */
 bool inject_call_running(const target *t, const inject_report *report) {
     const uint64_t blocked_all = ~((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1)));
+    const uint64_t glibc_internal = (1ull << (32 - 1)) | (1ull << (33 - 1));
     uint64_t mask;
     if (!thread_mask(t->pid, report->thread, &mask)) return false; /* the thread ended */
-    return mask == blocked_all;
+    return (mask | glibc_internal) == blocked_all;
 }
 
 /* The process ended (or is a zombie: its threads are gone). */

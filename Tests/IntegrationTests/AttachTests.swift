@@ -38,7 +38,11 @@ enum AttachHarness {
     static func waitForOutput(_ program: RunningProgram, _ text: String, timeout: TimeInterval = 20) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while !program.standardOutputSoFar.contains(text) {
-            guard program.isRunning, Date() < deadline else { throw HarnessError("the fixture never printed \"\(text)\"") }
+            guard program.isRunning, Date() < deadline else {
+                if program.standardOutputSoFar.contains(text) { return }
+                throw HarnessError("pid \(program.pid) never printed \"\(text)\" (\(program.isRunning ? "still running" : "exited")); "
+                                   + "stdout: \(program.standardOutputSoFar.suffix(400)) stderr: \(program.standardErrorSoFar.suffix(400))")
+            }
             Thread.sleep(forTimeInterval: 0.01)
         }
     }
