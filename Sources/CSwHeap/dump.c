@@ -1,6 +1,6 @@
 /* One epoch's dump: snapshot the live table, scan it at exit, gather the process's
  * executable, command line and modules, append the stack log's chunk (imagelog.c), then
- * encode the epoch file (encode.c), put it in place (dumpfile.c) and thin the directory
+ * encode the epoch file (encode.c) with the memory picture (memory.c), put it in place (dumpfile.c) and thin the directory
  * (retention.c). The chunk goes first: an epoch file in place always names a whole log.
  * Everything is assembled in mmap'd memory; no lock of the allocator path is held while
  * the modules are listed or memory is scanned. */
@@ -10,6 +10,7 @@
 #include "sw_dumpfile.h"
 #include "sw_encode.h"
 #include "sw_imagelog.h"
+#include "sw_memory.h"
 #include "sw_modules.h"
 #include "sw_retention.h"
 #include "sw_scan_exit.h"
@@ -44,7 +45,14 @@ void sw_dump_moved(void) {
     sw_retention_reset(epoch);
 }
 
-bool sw_dump_write(bool final) {
+/* The sampled estimate of the live heap: what the COHORTS records add up to. */
+static double sampled_live_bytes(const sw_snapshot_entry *entries, size_t n) {
+    double bytes = 0;
+    for (size_t i = 0; i < n; i++) bytes += sw_sample_weight(entries[i].size, sw.config.rate).bytes;
+    return bytes;
+}
+
+bool sw_dump_write(bool final, bool ask_allocator) {
     uint32_t epoch = sw_state_epoch();
     uint64_t wall = sw_now_ns(CLOCK_REALTIME), mono = sw_now_ns(CLOCK_MONOTONIC);
 
@@ -56,6 +64,11 @@ bool sw_dump_write(bool final) {
     sw_state_clear_sampled_bytes();
     size_t n = snapshot.len / sizeof(sw_snapshot_entry);
     sw_snapshot_entry *entries = (sw_snapshot_entry *)snapshot.data;
+
+    /* The memory picture at the same moment, before the exit scan stops any thread (one
+     * stopped inside malloc would hold the lock mallinfo2 waits for). */
+    sw_format_memory memory;
+    sw_memory_take(&memory, ask_allocator, sampled_live_bytes(entries, n));
 
     bool *unreferenced = NULL;
     size_t unref_bytes = n ? (n + 4095) & ~(size_t)4095 : 0;
@@ -106,6 +119,7 @@ bool sw_dump_write(bool final) {
         .log_name_len = log_name_len,
         .threads = threads.data,
         .threads_len = threads.len,
+        .memory = &memory,
         .deflate = true,
         .attach = sw.attached ? &sw.attach : NULL,
     };

@@ -6,6 +6,7 @@
 #include "sw_dumper.h"
 #include "sw_dumpfile.h"
 #include "sw_note.h"
+#include "sw_memory.h"
 #include "sw_state.h"
 
 #include <errno.h>
@@ -62,14 +63,14 @@ static void failed(void) {
 
 static bool periodic(void) { return sw.config.interval_ns || sw.config.dump_bytes || sw.config.signal; }
 
-void sw_dumper_write(bool final) {
+void sw_dumper_write(bool final, bool ask_allocator) {
     pthread_mutex_lock(&dump_mutex);
     if (final_written) {
         pthread_mutex_unlock(&dump_mutex);
         return;
     }
     final_written = final;
-    if (!sw_dump_write(final)) failed();
+    if (!sw_dump_write(final, ask_allocator)) failed();
     pthread_mutex_unlock(&dump_mutex);
 }
 
@@ -95,7 +96,7 @@ static void *dumper_main(void *unused) {
         uint64_t now = sw_now_ns(CLOCK_MONOTONIC);
         bool due = now >= next, asked = atomic_exchange(&poked, 0);
         if (!due && !asked) continue;
-        sw_dumper_write(false);
+        sw_dumper_write(false, true);
         if (due) {
             next += interval;
             if (next <= now) next = now + interval; /* fell behind: skip, do not burst */
@@ -126,6 +127,9 @@ static void on_dump_signal(int sig) {
  * and a single-threaded program stays single-threaded. */
 void sw_dumper_start(void) {
     if (!periodic() || atomic_exchange(&running, 1)) return;
+    /* With a writer, a dump waits for the allocator's figures only so long (memory.c); the
+     * asker starts first, so the writer sees it running. */
+    sw_memory_start_asker();
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -105,6 +105,7 @@ static void write_sections(sw_buffer *out, const sw_dump_meta *m, const sw_snaps
     sw_buf_end_section(out, at);
 
     if (m->threads) write_section(out, SW_TAG_THREADS, m->threads, m->threads_len);
+    if (m->memory) write_section(out, SW_TAG_MEMORY, m->memory, sizeof *m->memory);
 
     write_section(out, SW_TAG_END, NULL, 0);
 }

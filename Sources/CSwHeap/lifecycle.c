@@ -10,6 +10,7 @@
 #include "sw_dumper.h"
 #include "sw_dumpfile.h"
 #include "sw_lifecycle.h"
+#include "sw_memory.h"
 #include "sw_next_allocator.h"
 #include "sw_note.h"
 #include "sw_state.h"
@@ -49,6 +50,7 @@ static void postfork_child(void) {
     sw_dumper_postfork_child();
     sw_next_postfork_child();
     sw_note_postfork_child(); /* the parent's note, not ours */
+    sw_memory_postfork_child();
     atomic_store(&final_claimed, 0);
     own_pid = getpid();
     if (sw.attached) {
@@ -88,6 +90,7 @@ void sw_lifecycle_start(void) {
     }
     if (!sw_census_init()) sw_warn(SW_WARN_MEMORY, "cannot map memory for the thread census", NULL, "threads are not counted");
     sw_allocator_is_glibc(); /* look the allocator up now, not inside a later hook */
+    sw_memory_init();        /* and its statistics call, for the MEMORY record */
     sw_unwind_init(sw.config.frame_pointers);
     sw_stack_cache_init(sw.config.depth);
     own_pid = getpid();
@@ -172,7 +175,7 @@ void sw_lifecycle_detach(void) {
     sw_state_close();
     sw_dumper_stop();
     sw.attach.detached_wall_ns = sw_now_ns(CLOCK_REALTIME);
-    sw_dumper_write(false);
+    sw_dumper_write(false, true);
     atomic_store(&final_claimed, 1); /* an exit after detach writes nothing */
     sw_tls.busy--;
 }
@@ -183,7 +186,7 @@ void sw_lifecycle_finish(void) {
     sw_tls.busy = 1;
     sw_state_close();
     sw_dumper_stop();
-    sw_dumper_write(true);
+    sw_dumper_write(true, true);
 }
 
 /* The exit dump from _exit, _Exit and quick_exit, which run no destructor. These may be
@@ -197,6 +200,6 @@ void sw_lifecycle_exit(void) {
     if (atomic_exchange(&final_claimed, 1)) return;
     sw_tls.busy = 1;
     sw_state_close();
-    sw_dumper_write(true);
+    sw_dumper_write(true, false); /* maybe in a signal handler: the allocator is not asked */
     sw_tls.busy = 0;
 }

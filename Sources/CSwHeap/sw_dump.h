@@ -4,7 +4,9 @@
 
 #include <stdbool.h>
 
-bool sw_dump_write(bool final);
+/* `ask_allocator`: the MEMORY record may ask the allocator for its figures (sw_memory_take:
+ * not where the interrupted code may hold the allocator's locks). */
+bool sw_dump_write(bool final, bool ask_allocator);
 /* A fresh image or a forked child: epochs continue after those on disk for this pid. */
 void sw_dump_reset(void);
 /* Dumps now go to another directory (a change of user, userdir.c): the next epoch starts a

@@ -10,8 +10,9 @@ void sw_dumper_start(void);
 void sw_dumper_poke(void);
 void sw_dumper_stop(void);
 /* Writes one dump now, serialised with the writer thread; warns when it fails. After the
- * final dump, no other is written (it would reuse the final dump's epoch). */
-void sw_dumper_write(bool final);
+ * final dump, no other is written (it would reuse the final dump's epoch). `ask_allocator`
+ * as for sw_dump_write. */
+void sw_dumper_write(bool final, bool ask_allocator);
 /* Holds the dump lock (no dump is written meanwhile), and lets it go. */
 void sw_dumper_hold(void);
 void sw_dumper_release(void);

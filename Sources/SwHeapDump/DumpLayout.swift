@@ -30,7 +30,7 @@ public enum DumpLayout {
 
     /// The known section tags.
     public enum Tag: CaseIterable, Sendable {
-        case exe, cmdline, modules, stacks, live, log, cohorts, alloc, threads, attach, end
+        case exe, cmdline, modules, stacks, live, log, cohorts, alloc, threads, memory, attach, end
 
         public var rawValue: UInt32 {
             switch self {
@@ -44,6 +44,7 @@ public enum DumpLayout {
             case .alloc: SW_TAG_ALLOC
             case .threads: SW_TAG_THREADS
             case .attach: SW_TAG_ATTACH
+            case .memory: SW_TAG_MEMORY
             case .end: SW_TAG_END
             }
         }
@@ -66,6 +67,7 @@ public enum DumpLayout {
             case .alloc: "ALLOC"
             case .threads: "THREADS"
             case .attach: "ATTACH"
+            case .memory: "MEMORY"
             case .end: "END"
             }
         }
@@ -82,6 +84,7 @@ public enum DumpLayout {
     public static let threadsFlagTruncated: UInt32 = SW_THREADS_FLAG_TRUNCATED
     public static let attachRecordSize = UInt64(SW_FORMAT_ATTACH_SIZE)
     public static let attachHeapKnown: UInt32 = SW_ATTACH_HEAP_KNOWN
+    public static let memoryRecordSize = Int(SW_FORMAT_MEMORY_SIZE)
     static let moduleRecordMinimum = UInt64(SW_FORMAT_MODULE_MINIMUM)
     static let segmentRecordSize = UInt64(SW_FORMAT_SEGMENT_SIZE)
 }
@@ -100,6 +103,27 @@ public typealias RawCohort = sw_format_cohort
 public typealias RawThreads = sw_format_threads
 public typealias RawThreadSite = sw_format_thread_site
 public typealias RawAttach = sw_format_attach
+public typealias RawMemory = sw_format_memory
+
+/// The MEMORY record's constants (swheap_format.h).
+public enum MemoryRecord {
+    /// The record version this reader knows all fields of; newer records append fields.
+    public static let version: UInt32 = SW_MEMORY_VERSION
+    public static let rss: UInt32 = SW_MEMORY_RSS
+    public static let anon: UInt32 = SW_MEMORY_ANON
+    public static let inUse: UInt32 = SW_MEMORY_IN_USE
+    public static let free: UInt32 = SW_MEMORY_FREE
+    public static let held: UInt32 = SW_MEMORY_HELD
+    public static let arenas: UInt32 = SW_MEMORY_ARENAS
+    public static let raw: UInt32 = SW_MEMORY_RAW
+    public static let skipped: UInt32 = SW_MEMORY_SKIPPED
+    public static let late: UInt32 = SW_MEMORY_LATE
+    /// How long a dump waits for the allocator's figures, ms.
+    public static let waitMilliseconds = Int(SW_MEMORY_WAIT_MS)
+    public static let knownBits: UInt32 = SW_MEMORY_KNOWN_BITS
+    public static let rawCount = Int(SW_MEMORY_RAW_COUNT)
+    public static let lastAllocator: UInt32 = SW_ALLOCATOR_LAST
+}
 
 /// Birth cohorts and retention, the policies of swheap_format.h (defined there once, for the
 /// shim and the reader).

@@ -93,6 +93,34 @@ extension DumpParser {
                             isTruncated: raw.flags & DumpLayout.threadsFlagTruncated != 0, sites: sites)
     }
 
+    /// MEMORY: one versioned record, the whole body. Version 1's fields are read; a newer
+    /// record's appended fields are skipped.
+    mutating func memory() throws(DumpError) -> MemoryPicture {
+        let name = DumpLayout.Tag.memory.name
+        try need(8, in: name)
+        let version = u32(at: offset), size = u32(at: offset + 4)
+        try check(DumpValidation.checkMemorySize(version: version, size: size, body: count - offset))
+        let raw = base.loadUnaligned(fromByteOffset: offset, as: RawMemory.self)
+        offset = count
+        try check(DumpValidation.check(raw))
+        func figure<T>(_ bit: UInt32, _ value: T) -> T? { raw.valid & bit != 0 ? value : nil }
+        let allocator = AllocatorKind(code: raw.allocator)
+        let values = withUnsafeBytes(of: raw.raw) { Array($0.bindMemory(to: UInt64.self)) }
+        let figures = raw.valid & MemoryRecord.raw == 0 ? [] : zip(allocator.rawFigureNames, values).map {
+            AllocatorFigure(name: $0.0, value: $0.1)
+        }
+        return MemoryPicture(version: version, allocator: allocator,
+                             rssBytes: figure(MemoryRecord.rss, raw.rss_bytes), fileBytes: figure(MemoryRecord.rss, raw.file_bytes),
+                             anonBytes: figure(MemoryRecord.anon, raw.anon_bytes),
+                             inUseBytes: figure(MemoryRecord.inUse, raw.in_use_bytes),
+                             freeBytes: figure(MemoryRecord.free, raw.free_bytes),
+                             heldBytes: figure(MemoryRecord.held, raw.held_bytes),
+                             arenas: figure(MemoryRecord.arenas, raw.arenas),
+                             allocatorSkipped: raw.valid & MemoryRecord.skipped != 0,
+                             allocatorLate: raw.valid & MemoryRecord.late != 0, allocatorNs: raw.allocator_ns,
+                             sampledLiveBytes: raw.sampled_live_bytes, figures: figures)
+    }
+
     /// A chunk's STACKS: the stacks new since the previous chunk, frames only.
     mutating func loggedStacks() throws(DumpError) -> [StackRecord] {
         try stackRecords(in: .stacks, as: RawStackFrames.self, size: DumpLayout.stackFramesRecordSize, depth: \.depth,

@@ -78,7 +78,7 @@ struct DumpParser {
     }
 
     static let version1Sections: [DumpLayout.Tag] = [.exe, .cmdline, .modules, .stacks, .live, .end]
-    static let epochSections: [DumpLayout.Tag] = [.exe, .cmdline, .log, .attach, .cohorts, .threads, .end]
+    static let epochSections: [DumpLayout.Tag] = [.exe, .cmdline, .log, .attach, .cohorts, .threads, .memory, .end]
     static let chunkSections: [DumpLayout.Tag] = [.stacks, .modules, .alloc, .end]
 
     /// Reads sections from here to the end; tags outside `known` are skipped as unknown.
@@ -120,6 +120,7 @@ struct DumpParser {
                 case .cohorts: dump.live = try section.cohorts(dumpEpoch: dump.header.epoch)
                 case .threads: dump.threads = try section.threadCensus()
                 case .attach: dump.header.attach = try section.attach(header: dump.header)
+                case .memory: dump.memory = try section.memory()
                 case .alloc, .end: break
                 }
             }

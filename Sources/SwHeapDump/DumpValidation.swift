@@ -149,6 +149,21 @@ enum DumpValidation {
         return nil
     }
 
+    /// MEMORY: the record is the whole body, at least as large as its version's fields.
+    static func checkMemorySize(version: UInt32, size: UInt32, body: Int) -> DumpError.Problem? {
+        if version < 1 {
+            return .invalidField(field: "MEMORY version", value: "\(version)", rule: "must be at least 1")
+        }
+        if Int(size) != body {
+            return .invalidField(field: "MEMORY size", value: "\(size)", rule: "must be the section's length \(body)")
+        }
+        if Int(size) < DumpLayout.memoryRecordSize {
+            return .invalidField(field: "MEMORY size", value: "\(size)",
+                                 rule: "must be at least \(DumpLayout.memoryRecordSize) (version 1's fields)")
+        }
+        return nil
+    }
+
     static func check(_ raw: RawThreadSite, index: Int, previous: UInt32?) -> DumpError.Problem? {
         let record = "THREADS record \(index) (stack \(raw.stack_id))"
         if let previous, raw.stack_id <= previous {
@@ -164,6 +179,33 @@ enum DumpValidation {
                                  rule: "must be at most stack_bytes \(raw.stack_bytes), and 0 without exited-unjoined threads")
         }
         return nil
+    }
+
+    /// MEMORY's version 1 fields: defined bits only (a newer record may define more), an
+    /// allocator version 1 knows (a newer one may add some), a figure not taken is 0.
+    static func check(_ raw: RawMemory) -> DumpError.Problem? {
+        let newer = raw.version > MemoryRecord.version
+        if !newer && raw.valid & ~MemoryRecord.knownBits != 0 {
+            return .invalidField(field: "MEMORY valid", value: "0x" + String(raw.valid, radix: 16), rule: "only bits 0-8 are defined")
+        }
+        if !newer && raw.allocator > MemoryRecord.lastAllocator {
+            return .invalidField(field: "MEMORY allocator", value: "\(raw.allocator)",
+                                 rule: "must be between 0 and \(MemoryRecord.lastAllocator)")
+        }
+        let taken: [(String, UInt32, UInt64)] = [
+            ("rss_bytes", MemoryRecord.rss, raw.rss_bytes), ("file_bytes", MemoryRecord.rss, raw.file_bytes),
+            ("anon_bytes", MemoryRecord.anon, raw.anon_bytes), ("in_use_bytes", MemoryRecord.inUse, raw.in_use_bytes),
+            ("free_bytes", MemoryRecord.free, raw.free_bytes), ("held_bytes", MemoryRecord.held, raw.held_bytes),
+            ("arenas", MemoryRecord.arenas, UInt64(raw.arenas)),
+        ]
+        for (field, bit, value) in taken where raw.valid & bit == 0 && value != 0 {
+            return .invalidField(field: "MEMORY \(field)", value: "\(value)", rule: "must be 0 when its valid bit is clear")
+        }
+        if raw.allocator == 0 && raw.valid & (MemoryRecord.inUse | MemoryRecord.free | MemoryRecord.held | MemoryRecord.arenas | MemoryRecord.raw) != 0 {
+            return .invalidField(field: "MEMORY valid", value: "0x" + String(raw.valid, radix: 16),
+                                 rule: "an unknown allocator has no figures")
+        }
+        return estimate(raw.sampled_live_bytes, "MEMORY sampled_live_bytes")
     }
 
     /// Estimates are finite, not negative, and at most 2^64.

@@ -169,11 +169,15 @@ public struct Dump: Sendable {
     public var log: LogReference?
     /// The THREADS section: the thread census at this dump (nil in dumps written before it).
     public var threads: ThreadCensus?
+    /// v2: the MEMORY record (nil when the shim that wrote the dump did not take one).
+    public var memory: MemoryPicture?
 
     public init(header: DumpHeader, executable: String, commandLine: [String], modules: [Module],
-                stacks: [StackRecord], live: [LiveCell], log: LogReference? = nil, threads: ThreadCensus? = nil) {
+                stacks: [StackRecord], live: [LiveCell], log: LogReference? = nil, threads: ThreadCensus? = nil,
+                memory: MemoryPicture? = nil) {
         self.header = header; self.executable = executable; self.commandLine = commandLine
         self.modules = modules; self.stacks = stacks; self.live = live; self.log = log; self.threads = threads
+        self.memory = memory
     }
 }
 
@@ -234,4 +238,98 @@ public struct ThreadCensus: Hashable, Sendable {
     public var running: UInt64 { sites.reduce(0) { $0 &+ $1.running } }
     public var exitedUnjoined: UInt64 { sites.reduce(0) { $0 &+ $1.exitedUnjoined } }
     public var stackBytes: UInt64 { sites.reduce(0) { $0 &+ $1.stackBytes } }
+}
+
+/// The allocator underneath a profiled program, whose own figures a MEMORY record holds.
+public enum AllocatorKind: String, Hashable, Sendable, CaseIterable, Codable {
+    case unknown, glibc, jemalloc, tcmalloc, mimalloc
+
+    /// The record's `allocator` field (SW_ALLOCATOR_*, in this order).
+    public init(code: UInt32) {
+        self = code < Self.allCases.count ? Self.allCases[Int(code)] : .unknown
+    }
+
+    /// The names of the record's `raw` figures, in order (swheap_format.h): the allocator's own.
+    public var rawFigureNames: [String] {
+        switch self {
+        case .unknown: []
+        case .glibc: ["arena", "uordblks", "fordblks", "hblkhd", "keepcost", "ordblks", "hblks", "fsmblks"]
+        case .jemalloc: ["stats.allocated", "stats.active", "stats.resident", "stats.retained", "stats.mapped",
+                         "stats.metadata", "arenas.narenas"]
+        case .tcmalloc: ["generic.current_allocated_bytes", "generic.heap_size", "tcmalloc.pageheap_free_bytes",
+                         "tcmalloc.pageheap_unmapped_bytes", "tcmalloc.central_cache_free_bytes",
+                         "tcmalloc.transfer_cache_free_bytes", "tcmalloc.thread_cache_free_bytes"]
+        case .mimalloc: ["current_rss", "peak_rss", "current_commit", "peak_commit", "page_faults"]
+        }
+    }
+}
+
+/// Why a memory picture has no allocator figures.
+public enum MissingAllocatorFigures: String, Hashable, Sendable {
+    /// The allocator is not one swheap knows, or keeps no statistics.
+    case noStatistics = "no-statistics"
+    /// Not asked: the exit dump of _exit or quick_exit, which may run in a signal handler.
+    case notAsked = "not-asked"
+    /// Asked, but no answer within the wait: its locks stayed busy.
+    case late
+}
+
+/// One of the allocator's own figures, under its own name (mallinfo2's `fordblks`, ...).
+public struct AllocatorFigure: Hashable, Sendable {
+    public var name: String
+    public var value: UInt64
+    public init(name: String, value: UInt64) { self.name = name; self.value = value }
+}
+
+/// The MEMORY record of a dump (docs/FORMAT.md): the process's memory as the shim's writer saw
+/// it at dump time, beside the sampled heap. A figure that was not taken is nil, never 0.
+public struct MemoryPicture: Hashable, Sendable {
+    /// The record version the shim wrote (this reader reads the fields of version 1).
+    public var version: UInt32
+    public var allocator: AllocatorKind
+    /// Resident set (statm), and its file-backed and shared part.
+    public var rssBytes: UInt64?
+    public var fileBytes: UInt64?
+    /// Resident anonymous memory (smaps_rollup).
+    public var anonBytes: UInt64?
+    /// The allocator's bytes in blocks handed out and not freed.
+    public var inUseBytes: UInt64?
+    /// What it holds besides: free blocks and pages it has not returned.
+    public var freeBytes: UInt64?
+    /// Everything it holds from the system, resident as far as it knows.
+    public var heldBytes: UInt64?
+    public var arenas: UInt32?
+    /// The allocator's figures were not asked for (the exit dump of _exit or quick_exit).
+    public var allocatorSkipped: Bool
+    /// The allocator was asked but did not answer in time (its locks stayed busy).
+    public var allocatorLate: Bool
+    /// How long asking the allocator took, ns.
+    public var allocatorNs: UInt64
+    /// The sampled estimate of the live heap at the same moment.
+    public var sampledLiveBytes: Double
+    /// The allocator's own figures, named (`AllocatorKind.rawFigureNames`); empty when not taken.
+    public var figures: [AllocatorFigure]
+
+    public init(version: UInt32 = 1, allocator: AllocatorKind, rssBytes: UInt64? = nil, fileBytes: UInt64? = nil,
+                anonBytes: UInt64? = nil, inUseBytes: UInt64? = nil, freeBytes: UInt64? = nil, heldBytes: UInt64? = nil,
+                arenas: UInt32? = nil, allocatorSkipped: Bool = false, allocatorLate: Bool = false, allocatorNs: UInt64 = 0,
+                sampledLiveBytes: Double = 0,
+                figures: [AllocatorFigure] = []) {
+        self.version = version; self.allocator = allocator; self.rssBytes = rssBytes; self.fileBytes = fileBytes
+        self.anonBytes = anonBytes; self.inUseBytes = inUseBytes; self.freeBytes = freeBytes; self.heldBytes = heldBytes
+        self.arenas = arenas; self.allocatorSkipped = allocatorSkipped; self.allocatorLate = allocatorLate
+        self.allocatorNs = allocatorNs
+        self.sampledLiveBytes = sampledLiveBytes; self.figures = figures
+    }
+
+    /// Whether the allocator's own figures are there (the allocator has statistics and was asked).
+    public var hasAllocatorFigures: Bool { heldBytes != nil || inUseBytes != nil }
+
+    /// Why there are no allocator figures; nil when there are.
+    public var missingFigures: MissingAllocatorFigures? {
+        hasAllocatorFigures ? nil : allocatorSkipped ? .notAsked : allocatorLate ? .late : .noStatistics
+    }
+
+    /// A named figure of the allocator's own (`figure("keepcost")`).
+    public func figure(_ name: String) -> UInt64? { figures.first { $0.name == name }?.value }
 }

@@ -22,6 +22,8 @@ public struct ProcessReport: Sendable {
     public var shownEpoch: String?
     /// The shim was attached to the running process (`swheap attach`).
     public var attach: AttachInfo?
+    /// What RSS is made of over the run (the dumps' MEMORY records); nil when no dump has one.
+    public var memory: MemoryAssessment?
 
     /// - Parameter listsEverySite: list every site, suppressed ones included, not only suspects
     ///   and sites holding `RankingThresholds.notableShare` of the heap.
@@ -38,12 +40,13 @@ public struct ProcessReport: Sendable {
         exitScan = !process.isScanned ? nil : process.heapTraversed
             ? "heap traversed from the roots (LeakSanitizer's rules): unreferenced = unreachable"
             : "conservative fallback (\(scanFallback ?? "heap not understood or a thread did not stop")): unreferenced figures are lower bounds"
+        memory = MemoryAssessment.assess(process: process, ranking: ranking)
     }
 
     public init(pid: Int32, parentPID: Int32 = 0, executable: String, commandLine: [String],
-                ranking: ProcessRanking, top: Int? = nil, listsEverySite: Bool = false) {
+                ranking: ProcessRanking, top: Int? = nil, listsEverySite: Bool = false, memory: MemoryAssessment? = nil) {
         self.pid = pid; self.parentPID = parentPID; self.executable = executable
-        self.commandLine = commandLine; self.ranking = ranking
+        self.commandLine = commandLine; self.ranking = ranking; self.memory = memory
         listed = Self.listing(ranking, top: top, listsEverySite: listsEverySite)
     }
 

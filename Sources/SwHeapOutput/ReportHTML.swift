@@ -2,10 +2,12 @@
 // font) per report. Per process: a chart of estimated live heap over time, in total and for
 // the top findings; the leak roots (sites growing together under a common caller, each with
 // its member sites); the findings table with a sparkline per site and its stack; the flame
-// graph of the last epoch. Swift computes every number and label (the one formatter is
+// graph of the last epoch; the memory verdict with RSS, what the allocator holds, its bytes in
+// use and the sampled heap on one chart over time (from the dumps' MEMORY records). Swift computes every number and label (the one formatter is
 // Quantity); the page's script only places them, so the file stays small and readable.
 
 import Foundation
+import SwHeapDump
 import SwHeapRanking
 import SwHeapStore
 
@@ -59,6 +61,7 @@ public enum ReportHTML {
         var charted: [ChartLine]   // roots first, then suspects outside them
         var flame: String
         var threads: ThreadsData?  // nil: the dumps have no thread census
+        var memory: MemoryData?
     }
 
     /// The thread census: a chart of threads held over time (all, and the top creation sites)
@@ -84,6 +87,20 @@ public enum ReportHTML {
         var stack: [String]
         var series: [Double]
     }
+
+    /// The memory verdict and its chart: a line per figure, null where a dump did not take it.
+    struct MemoryData: Encodable {
+        var verdict: String
+        var reason: String
+        var figures: String
+        var advice: [String]
+        var times: [Double]
+        var xticks: [Tick]
+        var yticks: [Tick]
+        var lines: [MemoryLine]
+    }
+
+    struct MemoryLine: Encodable { var name: String; var colour: String; var series: [Double?] }
 
     /// One process of the page: its report, its heap (for the per-epoch series) and the flame
     /// graph of its last epoch (SVG text).
@@ -157,7 +174,8 @@ public enum ReportHTML {
             xticks: niceTicks(upTo: times.last ?? 0).map { Tick(v: $0, l: Quantity.seconds($0)) },
             yticks: niceTicks(upTo: highest, binary: true).map { Tick(v: $0, l: Quantity.bytes($0)) },
             sites: sites, roots: roots, charted: charted, flame: section.flameGraph,
-            threads: report.ranking.threads.map { threadsData($0, timeline: report.ranking.timeline) })
+            threads: report.ranking.threads.map { threadsData($0, timeline: report.ranking.timeline) },
+            memory: report.memory.map(memoryData))
     }
 
     /// Threads held (running + exited-unjoined) per dump with a census, and the sites.
@@ -182,6 +200,27 @@ public enum ReportHTML {
             xticks: niceTicks(upTo: times.last ?? 0).map { Tick(v: $0, l: Quantity.seconds($0)) },
             yticks: niceTicks(upTo: max(highest, 5)).map { Tick(v: $0, l: String(Int($0))) },
             charted: charted, sites: sites)
+    }
+
+    static func memoryData(_ m: MemoryAssessment) -> MemoryData {
+        let pictures = m.timeline.map(\.picture)
+        func line(_ name: String, _ colour: String, _ value: (MemoryPicture) -> Double?) -> MemoryLine? {
+            let series = pictures.map { value($0).map(finite) }
+            return series.contains { $0 != nil } ? MemoryLine(name: name, colour: colour, series: series) : nil
+        }
+        let candidates: [MemoryLine?] = [
+            line("RSS", "#222") { p -> Double? in p.rssBytes.map { Double($0) } },
+            line("allocator holds", "#e08a00") { p -> Double? in p.heldBytes.map { Double($0) } },
+            line("allocator in use", "#1f5fa8") { p -> Double? in p.inUseBytes.map { Double($0) } },
+            line("sampled live heap", "#2f8f5b") { p -> Double? in p.sampledLiveBytes },
+        ]
+        let lines = candidates.compactMap { $0 }
+        let times = m.timeline.map { finite($0.elapsedSeconds) }
+        let highest = lines.flatMap { $0.series.compactMap { $0 } }.max() ?? 0
+        return MemoryData(verdict: m.verdict.rawValue, reason: m.reason, figures: m.figuresText, advice: m.adviceText,
+                          times: times, xticks: niceTicks(upTo: times.last ?? 0).map { Tick(v: $0, l: Quantity.seconds($0)) },
+                          yticks: niceTicks(upTo: highest, binary: true).map { Tick(v: $0, l: Quantity.bytes($0)) },
+                          lines: lines)
     }
 
     /// 0 and about five round steps reaching at least `limit`: 1, 2 or 5 times a power of ten
@@ -220,6 +259,8 @@ public enum ReportHTML {
         .v-growing { color: #c0262d; font-weight: 600; } .v-leaked-at-exit { color: #7b4fb0; font-weight: 600; }
         .v-plateau, .v-sawtooth, .v-stable { color: #2f6f3e; } .v-too-few-samples, .v-too-few-epochs { color: #777; }
         .v-never-joined { color: #7b4fb0; font-weight: 600; }
+        .m-heap-growth { color: #c0262d; font-weight: 600; } .m-retention, .m-not-heap { color: #b06a00; font-weight: 600; }
+        .m-stable { color: #2f6f3e; } div.memory { font-size: 13px; } div.memory ul { margin: 4px 0; }
         tr.root td { background: #f6efe4; } td.caller { font-weight: 600; } ul.roots { font-size: 13px; }
         details summary { cursor: pointer; } details pre { margin: 4px 0 0; font-size: 12px; color: #444; }
         svg.chart text { font-size: 11px; fill: #555; }
@@ -250,7 +291,9 @@ public enum ReportHTML {
           function polyline(times, values, x, y) {
             return values.map(function (v, i) { return x(times[i]).toFixed(1) + ',' + y(v).toFixed(1); }).join(' ');
           }
-          function chart(p, totalName) {
+          // One chart: `lines` are {values, colour, name, width}; a null value breaks its line.
+          function drawChart(times, xticks, yticks, lines) {
+            var p = { times: times, xticks: xticks, yticks: yticks };
             var W = 900, H = 260, L = 70, R = 10, T = 10, B = 30;
             var xmax = p.xticks[p.xticks.length - 1].v || 1, ymax = p.yticks[p.yticks.length - 1].v || 1;
             var x = function (t) { return L + (W - L - R) * t / xmax; };
@@ -264,15 +307,43 @@ public enum ReportHTML {
               var label = svg('text', { x: x(t.v), y: H - 10, 'text-anchor': 'middle' }); label.textContent = t.l; s.appendChild(label);
             });
             var legend = el('div', { 'class': 'legend' });
-            function line(values, colour, name, width) {
-              s.appendChild(svg('polyline', { points: polyline(p.times, values, x, y), fill: 'none', stroke: colour,
-                                             'stroke-width': width, 'class': 'series', 'data-name': name }));
-              var item = el('span'); item.appendChild(el('i', { style: 'background:' + colour })); item.appendChild(document.createTextNode(name));
+            lines.forEach(function (l) {
+              var run = [], runs = [];
+              l.values.forEach(function (v, i) {
+                if (v === null) { if (run.length) runs.push(run); run = []; } else run.push(i);
+              });
+              if (run.length) runs.push(run);
+              runs.forEach(function (r) {
+                s.appendChild(svg('polyline', { points: polyline(r.map(function (i) { return p.times[i]; }),
+                                                                 r.map(function (i) { return l.values[i]; }), x, y),
+                                               fill: 'none', stroke: l.colour, 'stroke-width': l.width, 'class': 'series', 'data-name': l.name }));
+              });
+              var item = el('span'); item.appendChild(el('i', { style: 'background:' + l.colour })); item.appendChild(document.createTextNode(l.name));
               legend.appendChild(item);
-            }
-            line(p.total, '#222', totalName, 2);
-            p.charted.forEach(function (c, i) { line(c.series, COLOURS[i % COLOURS.length], c.name, 1.5); });
+            });
             var box = el('div'); box.appendChild(s); box.appendChild(legend);
+            return box;
+          }
+          function chart(p, totalName) {
+            var lines = [{ values: p.total, colour: '#222', name: totalName, width: 2 }];
+            p.charted.forEach(function (c, i) { lines.push({ values: c.series, colour: COLOURS[i % COLOURS.length], name: c.name, width: 1.5 }); });
+            return drawChart(p.times, p.xticks, p.yticks, lines);
+          }
+          function memory(m) {
+            var box = el('div', { 'class': 'memory', 'data-verdict': m.verdict });
+            var head = el('div');
+            head.appendChild(el('span', { 'class': 'm-' + m.verdict }, m.verdict));
+            head.appendChild(document.createTextNode(': ' + m.reason));
+            box.appendChild(head);
+            box.appendChild(el('div', { 'class': 'summary' }, m.figures));
+            if (m.advice.length) {
+              var list = el('ul');
+              m.advice.forEach(function (a) { list.appendChild(el('li', {}, a)); });
+              box.appendChild(list);
+            }
+            box.appendChild(drawChart(m.times, m.xticks, m.yticks, m.lines.map(function (l) {
+              return { values: l.series, colour: l.colour, name: l.name, width: 1.5 };
+            })));
             return box;
           }
           function sparkline(values) {
@@ -365,6 +436,10 @@ public enum ReportHTML {
             section.appendChild(el('h2', {}, p.command));
             section.appendChild(el('div', { 'class': 'summary' }, p.summary));
             if (p.note) section.appendChild(el('div', { 'class': 'note' }, p.note));
+            if (p.memory) {
+              section.appendChild(el('h3', {}, 'Memory: RSS, what the allocator holds and the live heap'));
+              section.appendChild(memory(p.memory));
+            }
             if (p.roots.length) {
               section.appendChild(el('h3', {}, 'Leak roots: sites growing together under one caller'));
               section.appendChild(rootList(p));

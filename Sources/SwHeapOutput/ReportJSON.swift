@@ -53,6 +53,7 @@ public enum ReportJSON {
         var suspects: [Suspect]
         var threads: Threads?
         var attach: Attach?
+        var memory: Memory?
 
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: Keys.self)
@@ -68,10 +69,84 @@ public enum ReportJSON {
             try c.encode(roots, forKey: .roots)
             try c.encode(suspects, forKey: .suspects)
             try c.encode(threads, forKey: .threads)  // null: the dumps have no thread census
+            try c.encode(memory, forKey: .memory)  // null: no dump has a MEMORY record (an older shim)
         }
         enum Keys: String, CodingKey {
             case pid, parent_pid, command, executable, epochs, final, scanned, scan_fallback, note, live_bytes
-            case suppressed_sites, suppressed_bytes, top_verdict, growth_bytes_per_s, roots, suspects, threads, attach
+            case suppressed_sites, suppressed_bytes, top_verdict, growth_bytes_per_s, roots, suspects, threads, attach, memory
+        }
+    }
+
+    /// What RSS is made of: the verdict, the figures of the dump it rests on, and every dump's
+    /// figures. A figure that was not taken is null, never 0.
+    struct Memory: Encodable {
+        var verdict: String
+        var reason: String
+        var advice: [String]
+        var allocator: String
+        var epoch: UInt64
+        var figures: MemoryFigures
+        var allocator_figures: [String: UInt64]?
+        var live_heap_bytes: Int64
+        var live_heap_source: String
+        var retained_bytes: Int64?
+        var retained_estimated: Bool
+        var outside_heap_bytes: Int64?
+        var heap_growth_bytes_per_s: Double?
+        var explained_by_suspects: Double?
+        var timeline: [MemoryFigures]
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(verdict, forKey: .verdict); try c.encode(reason, forKey: .reason); try c.encode(advice, forKey: .advice)
+            try c.encode(allocator, forKey: .allocator); try c.encode(epoch, forKey: .epoch)
+            try figures.encodeFigures(into: &c)
+            try c.encode(allocator_figures, forKey: .allocator_figures)
+            try c.encode(live_heap_bytes, forKey: .live_heap_bytes); try c.encode(live_heap_source, forKey: .live_heap_source)
+            try c.encode(retained_bytes, forKey: .retained_bytes); try c.encode(retained_estimated, forKey: .retained_estimated)
+            try c.encode(outside_heap_bytes, forKey: .outside_heap_bytes)
+            try c.encode(heap_growth_bytes_per_s, forKey: .heap_growth_bytes_per_s)
+            try c.encode(explained_by_suspects, forKey: .explained_by_suspects)
+            try c.encode(timeline, forKey: .timeline)
+        }
+        enum Keys: String, CodingKey {
+            case verdict, reason, advice, allocator, epoch, allocator_figures, live_heap_bytes, live_heap_source
+            case retained_bytes, retained_estimated, outside_heap_bytes, heap_growth_bytes_per_s, explained_by_suspects, timeline
+            case elapsed_s, rss_bytes, anon_bytes, file_bytes, allocator_in_use_bytes, allocator_free_bytes
+            case allocator_held_bytes, allocator_arenas, heap_estimate_bytes, mapped_bytes
+        }
+    }
+
+    /// One dump's memory figures (also the timeline's entries).
+    struct MemoryFigures: Encodable {
+        var epoch: UInt64
+        var elapsed_s: Double
+        var rss_bytes: Int64?
+        var anon_bytes: Int64?
+        var file_bytes: Int64?
+        var allocator_in_use_bytes: Int64?
+        var allocator_free_bytes: Int64?
+        var allocator_held_bytes: Int64?
+        var allocator_arenas: Int64?
+        var heap_estimate_bytes: Int64
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Memory.Keys.self)
+            try c.encode(epoch, forKey: .epoch)
+            try encodeFigures(into: &c)
+        }
+
+        func encodeFigures(into c: inout KeyedEncodingContainer<Memory.Keys>) throws {
+            try c.encode(elapsed_s, forKey: .elapsed_s)
+            try c.encode(rss_bytes, forKey: .rss_bytes); try c.encode(anon_bytes, forKey: .anon_bytes)
+            try c.encode(file_bytes, forKey: .file_bytes)
+            try c.encode(allocator_in_use_bytes, forKey: .allocator_in_use_bytes)
+            try c.encode(allocator_free_bytes, forKey: .allocator_free_bytes)
+            try c.encode(allocator_held_bytes, forKey: .allocator_held_bytes)
+            try c.encode(allocator_arenas, forKey: .allocator_arenas)
+            try c.encode(heap_estimate_bytes, forKey: .heap_estimate_bytes)
+            // Direct anonymous mappings are not sampled: null, not 0.
+            try c.encodeNil(forKey: .mapped_bytes)
         }
     }
 
@@ -225,7 +300,8 @@ public enum ReportJSON {
                            Attach(attached_at: AttachInfo.utcText(a.attachedWallNs),
                                   detached_at: a.detachedWallNs.map(AttachInfo.utcText),
                                   heap_before_bytes: a.heapBeforeBytes)
-                       })
+                       },
+                       memory: report.memory.map(memory))
     }
 
     static func threads(_ t: ThreadRanking) -> Threads {
@@ -240,6 +316,30 @@ public enum ReportJSON {
                 timeline: t.timeline.map {
                     ThreadEpoch(epoch: $0.epoch, running: $0.running, exited_unjoined: $0.exitedUnjoined, stack_bytes: $0.stackBytes)
                 })
+    }
+
+    static func memory(_ m: MemoryAssessment) -> Memory {
+        let p = m.reference.picture
+        return Memory(verdict: m.verdict.rawValue, reason: m.reason, advice: m.adviceText, allocator: m.allocator.rawValue,
+                      epoch: m.reference.epoch, figures: memoryFigures(m.reference),
+                      allocator_figures: p.figures.isEmpty ? nil : Dictionary(p.figures.map { ($0.name, $0.value) },
+                                                                               uniquingKeysWith: { a, _ in a }),
+                      live_heap_bytes: whole(m.liveHeapBytes), live_heap_source: m.liveHeapSource.rawValue,
+                      retained_bytes: m.retainedBytes.map(whole), retained_estimated: m.retainedEstimated,
+                      outside_heap_bytes: m.outsideHeapBytes.map(whole),
+                      heap_growth_bytes_per_s: m.heapGrowthBytesPerSecond.map { finite(($0 * 10).rounded() / 10) },
+                      explained_by_suspects: m.explainedBySuspects.map { finite(($0 * 100).rounded() / 100) },
+                      timeline: m.timeline.map(memoryFigures))
+    }
+
+    static func memoryFigures(_ s: MemorySample) -> MemoryFigures {
+        let p = s.picture
+        func bytes(_ value: UInt64?) -> Int64? { value.map { Int64(clamping: $0) } }
+        return MemoryFigures(epoch: s.epoch, elapsed_s: finite((s.elapsedSeconds * 1000).rounded() / 1000),
+                             rss_bytes: bytes(p.rssBytes), anon_bytes: bytes(p.anonBytes), file_bytes: bytes(p.fileBytes),
+                             allocator_in_use_bytes: bytes(p.inUseBytes), allocator_free_bytes: bytes(p.freeBytes),
+                             allocator_held_bytes: bytes(p.heldBytes), allocator_arenas: p.arenas.map(Int64.init),
+                             heap_estimate_bytes: whole(p.sampledLiveBytes))
     }
 
     static func root(_ r: LeakRoot) -> Root {

@@ -34,6 +34,14 @@ public struct ReportStyle: Sendable {
         }
     }
 
+    func memoryVerdict(_ verdict: MemoryVerdict) -> String {
+        switch verdict {
+        case .heapGrowth: return paint(verdict.rawValue, "1;31")
+        case .retention, .notHeap: return paint(verdict.rawValue, "33")
+        case .stable: return paint(verdict.rawValue, "2")
+        }
+    }
+
     func bold(_ text: String) -> String { paint(text, "1") }
     func dim(_ text: String) -> String { paint(text, "2") }
 }

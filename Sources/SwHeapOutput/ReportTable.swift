@@ -51,6 +51,7 @@ public struct ReportTable {
         if let note = report.evidenceNote { out += "  note: \(note)\n" }
         if let attach = report.attachNote { out += "  \(attach)\n" }
         if let scan = report.exitScan { out += "  exit scan: \(scan)\n" }
+        if let memory = report.memory { out += self.memory(memory) }
         if report.suppressedCount > 0 {
             out += style.dim("  \(report.suppressedCount) site(s), \(Quantity.bytes(report.suppressedBytes)) live, hidden by suppressions") + "\n"
         }
@@ -164,6 +165,14 @@ public struct ReportTable {
         case .stable: .stable
         case .tooFewEpochs: .tooFewEpochs
         }
+    }
+
+    /// The Memory block: the verdict with its reason, the figures, the advice.
+    func memory(_ m: MemoryAssessment) -> String {
+        var out = "  memory: " + style.memoryVerdict(m.verdict) + ": " + m.reason + "\n"
+        out += style.dim("    " + m.figuresText) + "\n"
+        for line in m.adviceText { out += "    - " + line + "\n" }
+        return out
     }
 
     private func frames(_ stack: StackNames) -> String {

@@ -6,6 +6,11 @@
 //   swheap_site_verdict                                                             per finding, = 1
 //   swheap_threads{state="running"|"exited_unjoined"}, swheap_thread_stack_bytes    per process
 //   swheap_site_threads{state=...}, swheap_thread_site_verdict       per top thread creation site
+//   swheap_rss_bytes, swheap_anon_bytes, swheap_allocator_in_use_bytes,
+//   swheap_allocator_free_bytes, swheap_allocator_held_bytes, swheap_allocator_arenas,
+//   swheap_memory_verdict (1, labelled with the verdict and allocator)               per process,
+//     from the MEMORY records: RSS from the latest dump, the allocator's figures from the
+//     latest dump that has them; a figure that was not taken has no series
 // Process labels: pid, command (trailing spaces and NULs cut, then cut to 80 characters).
 // Finding labels add site only, so a site keeps one series for as long as it is listed
 // whatever its verdict or rank does: graphs do not break and alerts do not reset when a site
@@ -63,6 +68,7 @@ enum HeapMetrics {
             gauge(registry, "swheap_live_objects", "Estimated live heap objects at the latest dump.", labels, last.liveObjects)
             gauge(registry, "swheap_allocated_bytes", "Estimated bytes allocated since the process started.", labels, last.allocBytes)
             gauge(registry, "swheap_epochs", "Dumps written by the process.", labels, Double(process.epochs.count))
+            if let memory = report.memory { memoryGauges(registry, memory, labels) }
             for site in siteSeries(report.listed) {
                 let siteLabels = labels + [("site", site.site)]
                 gauge(registry, "swheap_site_live_bytes", "Estimated live bytes of a top finding.", siteLabels, site.liveBytes)
@@ -102,6 +108,23 @@ enum HeapMetrics {
                   "The verdict on a top thread creation site, as its verdict label (always 1; one series per site at a time).",
                   siteLabels + [("verdict", site.verdict.rawValue)], 1)
         }
+    }
+
+    static func memoryGauges(_ registry: PrometheusCollectorRegistry, _ m: MemoryAssessment, _ labels: [(String, String)]) {
+        let latest = m.timeline.last?.picture ?? m.reference.picture, p = m.reference.picture
+        let figures: [(String, String, Double?)] = [
+            ("swheap_rss_bytes", "Resident set size at the latest dump (statm).", latest.rssBytes.map { Double($0) }),
+            ("swheap_anon_bytes", "Resident anonymous memory at the latest dump (smaps_rollup).", latest.anonBytes.map { Double($0) }),
+            ("swheap_allocator_in_use_bytes", "Bytes in use by the allocator's own count.", p.inUseBytes.map { Double($0) }),
+            ("swheap_allocator_free_bytes", "Bytes the allocator holds free (retention).", p.freeBytes.map { Double($0) }),
+            ("swheap_allocator_held_bytes", "Bytes the allocator holds from the system.", p.heldBytes.map { Double($0) }),
+            ("swheap_allocator_arenas", "Arenas of the allocator.", p.arenas.map { Double($0) }),
+        ]
+        for (name, help, value) in figures {
+            if let value { gauge(registry, name, help, labels, value) }
+        }
+        gauge(registry, "swheap_memory_verdict", "1 for the process's memory verdict (retention, heap-growth, not-heap, stable).",
+              labels + [("verdict", m.verdict.rawValue), ("allocator", m.allocator.rawValue)], 1)
     }
 
     private static func gauge(_ registry: PrometheusCollectorRegistry, _ name: String, _ help: String,

@@ -62,18 +62,25 @@ public struct ProcessHeap: Sendable {
     /// The thread census of each dump, aligned with `epochs`; nil for a dump written before
     /// the shim counted threads (or an empty array for a process built without them).
     public var threads: [ThreadCensus?]
+    /// The MEMORY record of each dump, aligned with `epochs`; nil for a dump without one
+    /// (written by an older shim).
+    public var memory: [MemoryPicture?]
 
     public init(pid: Int32, parentPID: Int32, executable: String, commandLine: [String], rate: UInt64,
                 maxDepth: UInt32, epochs: [DumpHeader], files: [String], modules: [Module], sites: [Site],
-                totals: [EpochTotals], threads: [ThreadCensus?] = []) {
+                totals: [EpochTotals], threads: [ThreadCensus?] = [], memory: [MemoryPicture?]? = nil) {
         self.pid = pid; self.parentPID = parentPID; self.executable = executable
         self.commandLine = commandLine; self.rate = rate; self.maxDepth = maxDepth
         self.epochs = epochs; self.files = files; self.modules = modules; self.sites = sites
         self.totals = totals; self.threads = threads
+        self.memory = memory ?? Array(repeating: nil, count: epochs.count)
     }
 
     /// Whether any dump has a thread census.
     public var hasThreadCensus: Bool { threads.contains { $0 != nil } }
+
+    /// Whether any dump has a MEMORY record.
+    public var hasMemory: Bool { memory.contains { $0 != nil } }
 
     public var lastEpochIndex: Int { epochs.count - 1 }
     /// The process exited normally and wrote its final dump.

@@ -91,6 +91,7 @@ struct ProcessHeapBuilder {
                            epochs: [], files: [], modules: [], sites: [],
                            totals: Array(repeating: EpochTotals(), count: epochCount))
         heap.epochs.reserveCapacity(epochCount)
+        heap.memory.reserveCapacity(epochCount)
     }
 
     /// Adds the next dump; dumps must come in increasing epoch order.
@@ -98,6 +99,7 @@ struct ProcessHeapBuilder {
         let index = heap.epochs.count
         precondition(index < epochCount, "more dumps than announced")
         heap.epochs.append(dump.header)
+        heap.memory.append(dump.memory)
         heap.files.append(file)
         heap.threads.append(dump.threads)
         heap.parentPID = dump.header.parentPID

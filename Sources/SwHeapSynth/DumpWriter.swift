@@ -90,7 +90,8 @@ public enum DumpWriter {
 
     /// The bytes of a v2 epoch file for `dump` (header version 2): EXE, CMDLINE, LOG naming
     /// `log`, COHORTS from `dump.live` (single-epoch cells are merged into the cohorts the shim
-    /// would write, `Cohort.of`), THREADS from `dump.threads` when set, END; the body deflated as one zlib stream when `deflated`.
+    /// would write, `Cohort.of`), THREADS from `dump.threads` when set, MEMORY from `dump.memory`
+    /// when set, END; the body deflated as one zlib stream when `deflated`.
     public static func encodeEpoch(_ dump: Dump, log: LogReference, deflated: Bool,
                                    extraSections: [ExtraSection] = []) -> [UInt8] {
         var header = dump.header
@@ -132,6 +133,9 @@ public enum DumpWriter {
                 }
             }
         }
+        if let memory = dump.memory {
+            body.section(.memory) { $0.record(memoryRecord(memory)) }
+        }
         for extra in extraSections {
             body.sectionHeader(tag: extra.tag, length: UInt64(extra.body.count))
             body.raw(extra.body)
@@ -162,6 +166,43 @@ public enum DumpWriter {
             }
         }
         return merged
+    }
+
+    /// The MEMORY record the shim would write for `memory` (version 1): a figure that is nil is
+    /// 0 with its valid bit clear.
+    public static func memoryRecord(_ memory: MemoryPicture) -> RawMemory {
+        var raw = RawMemory()
+        raw.version = MemoryRecord.version
+        raw.size = UInt32(DumpLayout.memoryRecordSize)
+        raw.allocator = UInt32(AllocatorKind.allCases.firstIndex(of: memory.allocator) ?? 0)
+        var valid: UInt32 = 0
+        func put<T: BinaryInteger>(_ value: T?, _ bit: UInt32) -> T {
+            guard let value else { return 0 }
+            valid |= bit
+            return value
+        }
+        raw.rss_bytes = put(memory.rssBytes, MemoryRecord.rss)
+        raw.file_bytes = put(memory.fileBytes, MemoryRecord.rss)
+        raw.anon_bytes = put(memory.anonBytes, MemoryRecord.anon)
+        raw.in_use_bytes = put(memory.inUseBytes, MemoryRecord.inUse)
+        raw.free_bytes = put(memory.freeBytes, MemoryRecord.free)
+        raw.held_bytes = put(memory.heldBytes, MemoryRecord.held)
+        raw.arenas = put(memory.arenas, MemoryRecord.arenas)
+        raw.valid = valid
+        if memory.allocatorSkipped { raw.valid |= MemoryRecord.skipped }
+        if memory.allocatorLate { raw.valid |= MemoryRecord.late }
+        raw.allocator_ns = memory.allocatorNs
+        raw.sampled_live_bytes = memory.sampledLiveBytes
+        if !memory.figures.isEmpty {
+            raw.valid |= MemoryRecord.raw
+            withUnsafeMutableBytes(of: &raw.raw) { slots in
+                let values = slots.bindMemory(to: UInt64.self)
+                for (index, name) in memory.allocator.rawFigureNames.enumerated() where index < values.count {
+                    values[index] = memory.figure(name) ?? 0
+                }
+            }
+        }
+        return raw
     }
 
     static func deflate(_ bytes: [UInt8]) -> [UInt8] {

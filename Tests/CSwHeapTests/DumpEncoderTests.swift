@@ -92,6 +92,29 @@ final class DumpEncoderTests: XCTestCase {
                                     F.u32(1), F.u32(0)))
     }
 
+    /// With a memory picture, MEMORY follows COHORTS as the record's bytes, and END follows it.
+    func testMemoryRecordFollowsTheCohorts() throws {
+        var memory = sw_format_memory()
+        memory.version = SW_MEMORY_VERSION
+        memory.size = SW_FORMAT_MEMORY_SIZE
+        memory.allocator = SW_ALLOCATOR_GLIBC
+        memory.valid = SW_MEMORY_RSS | SW_MEMORY_IN_USE
+        memory.rss_bytes = 123 << 20
+        memory.in_use_bytes = 1 << 20
+        memory.sampled_live_bytes = 900_000
+        let bytes = encode(entries: [(2, 1, 16, false)], flags: 0, epoch: 3, memory: memory)
+        let sections = F.sections(bytes, from: Int(SW_FORMAT_HEADER_SIZE))
+        XCTAssertEqual(sections.map(\.tag), [SW_TAG_EXE, SW_TAG_CMDLINE, SW_TAG_LOG, SW_TAG_COHORTS, SW_TAG_MEMORY, SW_TAG_END])
+        XCTAssertEqual(sections[4].body, F.bytes(of: memory))
+        XCTAssertEqual(sections[4].body.count, Int(SW_FORMAT_MEMORY_SIZE))
+        // The offsets docs/FORMAT.md gives.
+        XCTAssertEqual(MemoryLayout<sw_format_memory>.offset(of: \.rss_bytes), 16)
+        XCTAssertEqual(MemoryLayout<sw_format_memory>.offset(of: \.arenas), 64)
+        XCTAssertEqual(MemoryLayout<sw_format_memory>.offset(of: \.allocator_ns), 72)
+        XCTAssertEqual(MemoryLayout<sw_format_memory>.offset(of: \.sampled_live_bytes), 80)
+        XCTAssertEqual(MemoryLayout<sw_format_memory>.offset(of: \.raw), 88)
+    }
+
     func testDeflatedFileIsTheSameHeaderAndOneZlibStreamOfTheSections() throws {
         let entries: [(UInt32, UInt32, UInt64, Bool)] = (0..<500).map { (i: Int) -> (UInt32, UInt32, UInt64, Bool) in
             (UInt32(2 + i % 40), UInt32(1 + i % 30), UInt64(16 + i), false)
@@ -146,7 +169,8 @@ final class DumpEncoderTests: XCTestCase {
     /// Encodes a fixed header and EXE/CMDLINE/LOG bodies with these (stack, birth, size,
     /// unreferenced) entries.
     private func encode(entries: [(UInt32, UInt32, UInt64, Bool)], flags: UInt32, epoch: UInt64, rate: UInt64 = 1,
-                        verdicts: Bool = true, deflate: Bool = false, attach: sw_format_attach? = nil) -> [UInt8] {
+                        verdicts: Bool = true, deflate: Bool = false, attach: sw_format_attach? = nil,
+                        memory: sw_format_memory? = nil) -> [UInt8] {
         var attachRecord = attach ?? sw_format_attach()
         let exe = Array("/bin/true".utf8).map { CChar(bitPattern: $0) }
         let cmdline = Array("a\0bc\0".utf8).map { CChar(bitPattern: $0) }
@@ -155,6 +179,7 @@ final class DumpEncoderTests: XCTestCase {
             sw_snapshot_entry(ptr: 0x10000 + UInt(i) * 256, size: e.2, stack_id: e.0, birth_epoch: e.1)
         }
         var unreferenced = entries.map(\.3)
+        var picture = memory ?? sw_format_memory()
         var out = sw_buffer()
         defer { sw_buf_free(&out) }
         let ok = exe.withUnsafeBufferPointer { exe in
@@ -180,10 +205,13 @@ final class DumpEncoderTests: XCTestCase {
                     meta.deflate = deflate
                     return withUnsafePointer(to: &attachRecord) { record in
                         meta.attach = attach == nil ? nil : record
-                        return snapshot.withUnsafeMutableBufferPointer { snapshot in
-                            unreferenced.withUnsafeMutableBufferPointer { unreferenced in
-                                sw_encode_dump(&out, &meta, snapshot.baseAddress, snapshot.count,
-                                               verdicts ? unreferenced.baseAddress : nil)
+                        return withUnsafePointer(to: &picture) { picture in
+                            meta.memory = memory == nil ? nil : picture
+                            return snapshot.withUnsafeMutableBufferPointer { snapshot in
+                                unreferenced.withUnsafeMutableBufferPointer { unreferenced in
+                                    sw_encode_dump(&out, &meta, snapshot.baseAddress, snapshot.count,
+                                                   verdicts ? unreferenced.baseAddress : nil)
+                                }
                             }
                         }
                     }

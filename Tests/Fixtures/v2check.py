@@ -2,7 +2,9 @@
 """An independent reader of format v2 (docs/FORMAT.md), for the shim's integration tests:
    v2check.py DIR   -> one JSON object on stdout: per epoch file, what it and its log hold.
 Every epoch file must be complete and stand alone with its log up to the length it names:
-each cohort's stack in the log, modules logged, the birth cohorts as sw_cohort_of gives them.
+each cohort's stack in the log, modules logged, the birth cohorts as sw_cohort_of gives them;
+its MEMORY record, when there is one, of a known version and size, with no figure that was
+not taken, and a sampled heap that is the COHORTS total.
 Any violation: one line on stderr and exit status 1. Written from FORMAT.md, not from the
 shim's code, so the two can disagree."""
 import json, os, re, struct, sys, zlib
@@ -17,6 +19,13 @@ THREADS = struct.Struct("<IIIII")  # tasks, before profiling, untracked, flags, 
 THREAD_SITE = struct.Struct("<IIQQQQQ")
 TAG_EXE, TAG_CMDLINE, TAG_MODULES, TAG_STACKS, TAG_LIVE, TAG_LOG, TAG_COHORTS, TAG_ALLOC, TAG_END = 1, 2, 3, 4, 5, 6, 7, 8, 0xFFFFFFFF
 TAG_THREADS = 9
+TAG_MEMORY = 10
+# MEMORY version 1: version, size, allocator, valid, rss, file, anon, in use, free, held,
+# arenas, reserved, allocator ns, sampled live bytes, 8 allocator figures (152 bytes).
+MEMORY = struct.Struct("<IIII6QIIQd8Q")
+MEMORY_FIELDS = [("rss_bytes", 1), ("file_bytes", 1), ("anon_bytes", 2), ("in_use_bytes", 4), ("free_bytes", 8),
+                 ("held_bytes", 16)]
+ALLOCATORS = ["unknown", "glibc", "jemalloc", "tcmalloc", "mimalloc"]
 FLAG_DEFLATED, LOG_FLAG_DEFLATED = 16, 1
 
 
@@ -133,8 +142,9 @@ def read_epoch(directory, name, logs):
             body = zlib.decompress(body)
         except zlib.error as e:
             fail(f"{path}: body does not inflate: {e}")
+    order = [tag for tag, _ in sections(body, path)]
     secs = dict(sections(body, path))
-    if set(secs) - {TAG_THREADS} != {TAG_EXE, TAG_CMDLINE, TAG_LOG, TAG_COHORTS, TAG_END}:
+    if set(secs) - {TAG_THREADS, TAG_MEMORY} != {TAG_EXE, TAG_CMDLINE, TAG_LOG, TAG_COHORTS, TAG_END}:
         fail(f"{path}: sections {sorted(secs)}")
     log_length, name_len = struct.unpack_from("<QI", secs[TAG_LOG], 0)
     log_name = secs[TAG_LOG][12:12 + name_len].decode()
@@ -167,12 +177,13 @@ def read_epoch(directory, name, logs):
     if keys != sorted(keys):
         fail(f"{path}: cohorts not sorted by stack and birth")
     threads = read_threads(secs[TAG_THREADS], path, log) if TAG_THREADS in secs else None
+    memory = read_memory(path, secs[TAG_MEMORY], live_bytes) if TAG_MEMORY in secs else None
     return {"file": name, "pid": pid, "epoch": epoch, "flags": flags, "rate": rate, "log": log_name,
             "log_length": log_length, "stacks": len(log.stacks), "modules": log.modules,
             "alloc_objects": sum(v[0] for v in log.alloc.values()),
             "alloc_bytes": sum(v[1] for v in log.alloc.values()),
             "live_objects": live_objects, "live_bytes": live_bytes, "unref_bytes": unref_bytes,
-            "cohorts": cohorts, "threads": threads}
+            "cohorts": cohorts, "threads": threads, "memory": memory}
 
 
 def read_threads(tb, path, log):
@@ -196,6 +207,35 @@ def read_threads(tb, path, log):
             fail(f"{path}: THREADS site {sid} holds bytes without threads")
         sites.append([sid, running, unjoined, gone, stack_bytes, unjoined_bytes])
     return {"tasks": tasks, "before_profiling": before, "untracked": untracked, "flags": flags, "sites": sites}
+
+
+
+
+def read_memory(path, body, live_bytes):
+    if len(body) < 8:
+        fail(f"{path}: MEMORY shorter than its version and size")
+    version, size = struct.unpack_from("<II", body, 0)
+    if version < 1 or size != len(body) or size < MEMORY.size:
+        fail(f"{path}: MEMORY version {version}, size {size} in {len(body)} bytes")
+    fields = MEMORY.unpack_from(body, 0)
+    allocator, valid = fields[2], fields[3]
+    if version == 1 and (valid & ~511 or allocator >= len(ALLOCATORS)):
+        fail(f"{path}: MEMORY valid 0x{valid:x}, allocator {allocator}")
+    values = dict(zip([name for name, _ in MEMORY_FIELDS], fields[4:10]))
+    for name, bit in MEMORY_FIELDS:
+        if not valid & bit:
+            if values[name]:
+                fail(f"{path}: MEMORY {name} set without its valid bit")
+            values[name] = None
+    arenas = fields[10] if valid & 32 else None
+    if arenas is None and fields[10]:
+        fail(f"{path}: MEMORY arenas set without its valid bit")
+    sampled = fields[13]
+    if abs(sampled - live_bytes) > 1e-6 * max(1.0, live_bytes):
+        fail(f"{path}: MEMORY sampled heap {sampled} is not the COHORTS total {live_bytes}")
+    return dict(values, version=version, allocator=ALLOCATORS[allocator] if allocator < len(ALLOCATORS) else "unknown",
+                valid=valid, arenas=arenas, allocator_ns=fields[12], sampled_live_bytes=sampled,
+                raw=list(fields[14:22]) if valid & 64 else None)
 
 
 def main():

@@ -26,7 +26,9 @@ final class AlertRuleTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(expressions.count, 3)
         let served = ["swheap_live_bytes", "swheap_live_objects", "swheap_allocated_bytes", "swheap_epochs",
                       "swheap_site_live_bytes", "swheap_site_growth_bytes_per_second", "swheap_site_unreferenced_bytes",
-                      "swheap_site_verdict", "swheap_threads", "swheap_site_threads", "swheap_thread_site_verdict"]
+                      "swheap_site_verdict", "swheap_threads", "swheap_site_threads", "swheap_thread_site_verdict",
+                      "swheap_rss_bytes", "swheap_anon_bytes", "swheap_allocator_in_use_bytes", "swheap_allocator_free_bytes",
+                      "swheap_allocator_held_bytes", "swheap_allocator_arenas", "swheap_memory_verdict"]
         // The dashboard's alert panel shows the alert rule's own expression (filtered by $pid).
         let rules = try String(contentsOf: root.appendingPathComponent("docs/prometheus-alerts.yml"), encoding: .utf8)
         let rule = try XCTUnwrap(rules.components(separatedBy: "expr: |").last?.components(separatedBy: "labels:").first)

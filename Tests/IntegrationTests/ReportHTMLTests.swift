@@ -36,6 +36,12 @@ final class ReportHTMLTests: XCTestCase {
         XCTAssertTrue(dom.contains(##"data-name="#1 site_leak""##), "and the top finding")
         XCTAssertTrue(dom.contains(#"class="sparkline""#), "sparklines are drawn")
         XCTAssertTrue(dom.contains(#"<iframe class="flame""#), "the flame graph is embedded")
+        // The memory block: its verdict, and RSS, what glibc holds, its bytes in use and the
+        // sampled heap on one chart.
+        XCTAssertTrue(dom.contains(#"<div class="memory" data-verdict=""#), "the memory verdict is drawn")
+        for line in ["RSS", "allocator holds", "allocator in use", "sampled live heap"] {
+            XCTAssertTrue(dom.contains(#"data-name="\#(line)""#), "the memory chart draws \(line)")
+        }
     }
 
     /// A Swift retain cycle at the default rate (as ReportScenarioTests): the page names the

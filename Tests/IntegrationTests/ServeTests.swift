@@ -51,6 +51,12 @@ final class ServeTests: XCTestCase {
         XCTAssertTrue(program.isRunning, "the fixture was still running while Prometheus watched")
         let labels = try ProgramRunner.output("curl", ["-sf", "http://127.0.0.1:\(servePort)/metrics"])
         XCTAssertTrue(labels.contains(#"verdict="growing""#) && labels.contains(#"site="site_leak""#), labels)
+        // The memory picture: RSS and glibc's own figures, and the memory verdict.
+        for name in ["swheap_rss_bytes{", "swheap_anon_bytes{", "swheap_allocator_in_use_bytes{", "swheap_allocator_free_bytes{",
+                     "swheap_allocator_held_bytes{", "swheap_allocator_arenas{", "swheap_memory_verdict{"] {
+            XCTAssertTrue(labels.contains(name), "\(name) missing: \(labels)")
+        }
+        XCTAssertTrue(labels.contains(#"allocator="glibc""#), labels)
 
         // The same site in the served pprof and HTML page.
         let profile = dir.appendingPathComponent("served.pb.gz")
@@ -60,6 +66,7 @@ final class ServeTests: XCTestCase {
         XCTAssertTrue(top.contains("site_leak"), top)
         let page = try ProgramRunner.output("curl", ["-sf", "http://127.0.0.1:\(servePort)/"])
         XCTAssertTrue(page.contains("<!DOCTYPE html>") && page.contains("site_leak"), String(page.prefix(300)))
+        XCTAssertTrue(page.contains(#""name":"allocator holds""#), "the memory chart's data")
     }
 
     /// A site's verdict changes while Prometheus watches (too-few-epochs, then growing): its

@@ -11,6 +11,13 @@ final class ShimFormatTests: XCTestCase {
     struct Epoch: Decodable {
         var file: String, pid: Int, epoch: Int, flags: UInt32, log: String, log_length: Int
         var stacks: Int, modules: Int, alloc_objects: Double, live_objects: Double, live_bytes: Double
+        var memory: Memory?
+    }
+
+    /// The MEMORY record, as v2check.py reads it from FORMAT.md.
+    struct Memory: Decodable {
+        var allocator: String, valid: UInt32, rss_bytes: UInt64?, anon_bytes: UInt64?, in_use_bytes: UInt64?
+        var free_bytes: UInt64?, held_bytes: UInt64?, arenas: UInt32?, sampled_live_bytes: Double, raw: [UInt64]?
     }
 
     struct Directory: Decodable {
@@ -88,6 +95,17 @@ final class ShimFormatTests: XCTestCase {
         let logSize = try XCTUnwrap(FileManager.default.attributesOfItem(
             atPath: dumps.appendingPathComponent(read.logs[0]).path)[.size] as? Int)
         XCTAssertEqual(logSize, last.log_length, "the exit dump's chunk is the log's last")
+        // Every dump has its memory picture, glibc's figures included (in use + free = held,
+        // mallinfo2's arena + hblkhd), and its sampled heap is the COHORTS total (checked).
+        for epoch in read.epochs {
+            let memory = try XCTUnwrap(epoch.memory, "epoch \(epoch.epoch) has no MEMORY")
+            XCTAssertEqual(memory.allocator, "glibc")
+            XCTAssertEqual(memory.valid & 127, 127, "every figure of epoch \(epoch.epoch)")
+            XCTAssertGreaterThan(memory.rss_bytes ?? 0, 1 << 20)
+            XCTAssertEqual((memory.in_use_bytes ?? 0) + (memory.free_bytes ?? 0), memory.held_bytes)
+            XCTAssertEqual(memory.arenas, 1, "one thread allocates: the main arena")
+            XCTAssertGreaterThanOrEqual(memory.in_use_bytes ?? 0, UInt64(memory.sampled_live_bytes))
+        }
     }
 
     /// A forked child starts a log of its own under its own pid: the parent's log state does

@@ -10,9 +10,9 @@ final class FormatLayoutTests: XCTestCase {
         XCTAssertEqual(DumpLayout.magic, Array("SWHEAPD1".utf8))
         XCTAssertEqual(DumpLayout.version, 2, "the shim writes v2")
         XCTAssertEqual([DumpLayout.flagFinal, DumpLayout.flagScanned, DumpLayout.flagTruncated], [1, 2, 4])
-        XCTAssertEqual(DumpLayout.Tag.allCases.map(\.rawValue), [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 0xFFFF_FFFF])
+        XCTAssertEqual(DumpLayout.Tag.allCases.map(\.rawValue), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0xFFFF_FFFF])
         XCTAssertEqual(DumpLayout.Tag.allCases.map(\.name),
-                       ["EXE", "CMDLINE", "MODULES", "STACKS", "LIVE", "LOG", "COHORTS", "ALLOC", "THREADS", "ATTACH", "END"])
+                       ["EXE", "CMDLINE", "MODULES", "STACKS", "LIVE", "LOG", "COHORTS", "ALLOC", "THREADS", "MEMORY", "ATTACH", "END"])
         XCTAssertEqual(DumpLayout.Tag(rawValue: 4), .stacks)
         XCTAssertEqual(DumpLayout.Tag(rawValue: 9), .threads)
         XCTAssertEqual(DumpLayout.logMagic, Array("SWHEAPL2".utf8))
@@ -40,6 +40,7 @@ final class FormatLayoutTests: XCTestCase {
         XCTAssertEqual(try format.fixedSize(under: "THREADS", table: 1), Int(DumpLayout.threadSiteRecordSize))
         XCTAssertEqual(try format.fixedSize(under: "STACKS (version 1)"), Int(DumpLayout.stackRecordSize))
         XCTAssertEqual(try format.fixedSize(under: "LIVE (version 1)"), Int(DumpLayout.liveRecordSize))
+        XCTAssertEqual(try format.fixedSize(under: "MEMORY"), DumpLayout.memoryRecordSize)
     }
 
     /// The header offsets of docs/FORMAT.md, read from bytes the writer produced.
@@ -134,6 +135,7 @@ struct FormatTables {
         case "u32", "string": return 4
         case "u64", "f64": return 8
         default:
+            if type.hasPrefix("u64["), type.hasSuffix("]"), let n = Int(type.dropFirst(4).dropLast()) { return 8 * n }
             guard type.hasPrefix("u8["), type.hasSuffix("]") else { return nil }
             return Int(type.dropFirst(3).dropLast())
         }

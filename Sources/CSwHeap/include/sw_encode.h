@@ -30,6 +30,7 @@ typedef struct {
     size_t log_name_len;
     const char *threads;      /* THREADS section body (sw_census_write), or NULL: no section */
     size_t threads_len;
+    const sw_format_memory *memory; /* MEMORY section's record; NULL: no MEMORY section */
     bool deflate;             /* deflate everything after the header (the shim always does) */
     const sw_format_attach *attach; /* ATTACH section, when the shim was attached (else NULL) */
 } sw_dump_meta;
@@ -38,7 +39,7 @@ typedef struct {
  * with meta->attach), COHORTS (the
  * entries summed per (stack, birth cohort of sw_cohort_of), sorted by stack id then cohort,
  * unreferenced[i] adding entry i to the unreferenced figures when given), THREADS (when
- * meta->threads is given), END; with
+ * meta->threads is given), MEMORY (when meta->memory is set), END; with
  * meta->deflate the sections are one zlib stream and the header says DEFLATED (plain when
  * deflate fails). Pure: no clock, no files, no globals. false when out of memory. */
 bool sw_encode_dump(sw_buffer *out, const sw_dump_meta *meta, const sw_snapshot_entry *entries, size_t n,

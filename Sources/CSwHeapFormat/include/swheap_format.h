@@ -51,6 +51,7 @@
 #define SW_TAG_COHORTS 7u  /* v2 epoch file: live per (stack, birth cohort); replaces LIVE */
 #define SW_TAG_ALLOC 8u    /* v2 log chunk: cumulative allocation of the stacks that changed */
 #define SW_TAG_THREADS 9u  /* v2 epoch file: the thread census by creation stack (optional: older dumps lack it) */
+#define SW_TAG_MEMORY 10u  /* v2 epoch file: the memory picture at dump time (sw_format_memory) */
 #define SW_TAG_ATTACH 11u  /* v2 epoch file, optional: the shim was attached to a running process */
 #define SW_TAG_END 0xFFFFFFFFu
 
@@ -194,6 +195,67 @@ typedef struct {
     uint32_t flags;             /* SW_ATTACH_HEAP_KNOWN */
     uint32_t reserved;
 } sw_format_attach;
+/* v2 MEMORY (in the epoch file, optional: older shims do not write it): the process's memory
+ * as the writer saw it at dump time, beside the sampled heap. A versioned record: `version`
+ * says which fields exist, `size` how many bytes the record has. Later versions only append
+ * fields, so a reader reads the fields of the newest version it knows and skips the rest;
+ * a record smaller than its version's size is invalid. A figure whose `valid` bit is clear
+ * was not taken (0 in the file) and must not be shown as a number. */
+#define SW_MEMORY_VERSION 1u
+
+/* `allocator`: whose figures these are (the allocator underneath the shim). */
+#define SW_ALLOCATOR_UNKNOWN 0u  /* none recognised, or one without statistics */
+#define SW_ALLOCATOR_GLIBC 1u    /* glibc's ptmalloc: mallinfo2, arenas counted from the mappings */
+#define SW_ALLOCATOR_JEMALLOC 2u /* mallctl after refreshing "epoch" */
+#define SW_ALLOCATOR_TCMALLOC 3u /* MallocExtension_GetNumericProperty (gperftools) */
+#define SW_ALLOCATOR_MIMALLOC 4u /* mi_process_info */
+#define SW_ALLOCATOR_LAST 4u
+
+/* `valid`: which figures were taken. */
+#define SW_MEMORY_RSS 1u      /* rss_bytes and file_bytes (/proc/self/statm) */
+#define SW_MEMORY_ANON 2u     /* anon_bytes (/proc/self/smaps_rollup) */
+#define SW_MEMORY_IN_USE 4u   /* in_use_bytes */
+#define SW_MEMORY_FREE 8u     /* free_bytes */
+#define SW_MEMORY_HELD 16u    /* held_bytes */
+#define SW_MEMORY_ARENAS 32u  /* arenas */
+#define SW_MEMORY_RAW 64u     /* raw[]: the allocator's own figures (meaning per allocator, below) */
+#define SW_MEMORY_SKIPPED 128u /* the allocator was not asked: the exit dump of _exit or
+                                * quick_exit, which may run in a signal handler, where its
+                                * locks could be held by the interrupted code */
+#define SW_MEMORY_LATE 256u   /* the allocator was asked but did not answer within
+                               * SW_MEMORY_WAIT_MS (its locks stayed busy): no figures */
+#define SW_MEMORY_KNOWN_BITS 511u
+/* How long a dump waits for the allocator's figures (they take its locks, which busy threads
+ * may hold nearly all the time: glibc's are not fair). */
+#define SW_MEMORY_WAIT_MS 250u
+
+/* raw[] per allocator (unused slots 0):
+ *   glibc     mallinfo2: arena, uordblks, fordblks, hblkhd, keepcost, ordblks, hblks, fsmblks
+ *   jemalloc  stats.allocated, stats.active, stats.resident, stats.retained, stats.mapped,
+ *             stats.metadata, arenas.narenas
+ *   tcmalloc  generic.current_allocated_bytes, generic.heap_size, tcmalloc.pageheap_free_bytes,
+ *             tcmalloc.pageheap_unmapped_bytes, tcmalloc.central_cache_free_bytes,
+ *             tcmalloc.transfer_cache_free_bytes, tcmalloc.thread_cache_free_bytes
+ *   mimalloc  mi_process_info: current_rss, peak_rss, current_commit, peak_commit, page_faults */
+#define SW_MEMORY_RAW_COUNT 8u
+
+typedef struct {
+    uint32_t version;       /* SW_MEMORY_VERSION of the writer */
+    uint32_t size;          /* bytes of this record, at least SW_FORMAT_MEMORY_SIZE */
+    uint32_t allocator;     /* SW_ALLOCATOR_* */
+    uint32_t valid;         /* SW_MEMORY_* */
+    uint64_t rss_bytes;     /* resident set: statm resident pages * page size */
+    uint64_t file_bytes;    /* its file-backed and shared part: statm shared pages * page size */
+    uint64_t anon_bytes;    /* resident anonymous memory: smaps_rollup Anonymous */
+    uint64_t in_use_bytes;  /* the allocator's bytes in blocks handed out and not freed */
+    uint64_t free_bytes;    /* what it holds besides: free blocks and pages not returned */
+    uint64_t held_bytes;    /* everything it holds from the system, as far as it knows resident */
+    uint32_t arenas;        /* its arenas in use (glibc: main arena + one per other arena) */
+    uint32_t reserved;
+    uint64_t allocator_ns;  /* how long asking the allocator took (CLOCK_MONOTONIC) */
+    double sampled_live_bytes; /* the sampled estimate of the live heap: the COHORTS total */
+    uint64_t raw[SW_MEMORY_RAW_COUNT];
+} sw_format_memory;
 
 /* Birth cohorts coarsen with age: seen from dump `epoch`, an object born in `birth` belongs
  * to the aligned block of 2^k epochs containing `birth` (block j = epochs j*2^k+1 .. (j+1)*2^k)
@@ -279,6 +341,7 @@ static inline double sw_sample_probability(double size, double rate) {
 #define SW_FORMAT_THREADS_SIZE 16u
 #define SW_FORMAT_THREAD_SITE_SIZE 48u
 #define SW_FORMAT_ATTACH_SIZE 32u
+#define SW_FORMAT_MEMORY_SIZE 152u /* version 1 */
 
 #if !defined(__cplusplus) && !defined(__swift__)
 _Static_assert(sizeof(sw_format_header) == SW_FORMAT_HEADER_SIZE, "header layout");
@@ -298,6 +361,11 @@ _Static_assert(sizeof(sw_format_threads) == SW_FORMAT_THREADS_SIZE, "threads lay
 _Static_assert(sizeof(sw_format_thread_site) == SW_FORMAT_THREAD_SITE_SIZE, "thread site layout");
 _Static_assert(offsetof(sw_format_thread_site, running) == 8, "thread site layout");
 _Static_assert(sizeof(sw_format_attach) == SW_FORMAT_ATTACH_SIZE, "attach layout");
+_Static_assert(sizeof(sw_format_memory) == SW_FORMAT_MEMORY_SIZE, "memory layout");
+_Static_assert(offsetof(sw_format_memory, rss_bytes) == 16, "memory layout");
+_Static_assert(offsetof(sw_format_memory, arenas) == 64, "memory layout");
+_Static_assert(offsetof(sw_format_memory, sampled_live_bytes) == 80, "memory layout");
+_Static_assert(offsetof(sw_format_memory, raw) == 88, "memory layout");
 _Static_assert(sizeof(SW_FORMAT_MAGIC) - 1 == SW_FORMAT_MAGIC_SIZE, "magic");
 _Static_assert(sizeof(SW_LOG_MAGIC) - 1 == SW_FORMAT_MAGIC_SIZE, "log magic");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the format is little-endian, written in host order");
