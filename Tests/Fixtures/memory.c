@@ -1,7 +1,9 @@
 /* The memory pictures of issue 20: RSS that the sampled heap does not explain, and RSS that it
- * does. Each mode builds its picture, prints what the allocator itself says (mallinfo2 and
- * malloc_info's arena count under glibc, else nothing), then stays for SECONDS while the
- * shim's writer takes its dumps, prints the figures again and exits.
+ * does. Each mode builds its picture, prints what the allocator itself says, then stays for
+ * SECONDS while the shim's writer takes its dumps, prints the figures again and exits. The
+ * figures are the allocator's own, through its own API (found with dlsym, as a program would):
+ * jemalloc's mallctl, tcmalloc's MallocExtension, mimalloc's mi_process_info, else glibc's
+ * mallinfo2 and malloc_info's arena count.
  *   memory retention [SECONDS]  4 threads each allocate 32 MiB of 1 KiB blocks and free all but
  *                               every 256th: RSS ~133 MiB, ~0.5 MiB in use (glibc arenas keep it)
  *   memory growth [SECONDS]     a real leak: 1 MiB more of live 4 KiB blocks every 50 ms,
@@ -11,10 +13,13 @@
  *   memory classes [SECONDS]    fragmentation by size classes: 64 MiB of 64-byte blocks freed
  *                               but every 64th, then 64 MiB of 8 KiB blocks, which the holes
  *                               cannot take
- * Output lines: "allocator: <figures>" at the start of the stay and again at its end. */
+ * Output lines: "allocator: <name> <figure>=<value>..." at the start of the stay and again at
+ * its end. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,19 +69,49 @@ static int arenas_of_malloc_info(void) {
     return n;
 }
 
+typedef int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t);
+typedef int (*tc_property_fn)(const char *, size_t *);
+typedef void (*mi_process_info_fn)(size_t *, size_t *, size_t *, size_t *, size_t *, size_t *, size_t *, size_t *);
+
+static size_t jemalloc_stat(mallctl_fn mallctl, const char *name) {
+    size_t v = 0, len = sizeof v;
+    mallctl(name, &v, &len, NULL, 0);
+    return v;
+}
+
+static size_t tcmalloc_property(tc_property_fn property, const char *name) {
+    size_t v = 0;
+    property(name, &v);
+    return v;
+}
+
 static void report(void) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
-    if (getenv("MEMORY_GLIBC")) {
+    mallctl_fn mallctl = (mallctl_fn)dlsym(RTLD_DEFAULT, "mallctl");
+    tc_property_fn property = (tc_property_fn)dlsym(RTLD_DEFAULT, "MallocExtension_GetNumericProperty");
+    mi_process_info_fn mi_info = (mi_process_info_fn)dlsym(RTLD_DEFAULT, "mi_process_info");
+    if (mallctl) {
+        uint64_t epoch = 1;
+        size_t len = sizeof epoch;
+        mallctl("epoch", &epoch, &len, &epoch, len);
+        printf("allocator: jemalloc stats.allocated=%zu stats.resident=%zu stats.metadata=%zu\n",
+               jemalloc_stat(mallctl, "stats.allocated"), jemalloc_stat(mallctl, "stats.resident"),
+               jemalloc_stat(mallctl, "stats.metadata"));
+    } else if (property) {
+        printf("allocator: tcmalloc generic.current_allocated_bytes=%zu generic.heap_size=%zu "
+               "tcmalloc.pageheap_unmapped_bytes=%zu\n",
+               tcmalloc_property(property, "generic.current_allocated_bytes"),
+               tcmalloc_property(property, "generic.heap_size"),
+               tcmalloc_property(property, "tcmalloc.pageheap_unmapped_bytes"));
+    } else if (mi_info) {
+        size_t elapsed, user, sys, rss, peak_rss, commit, peak_commit, faults;
+        mi_info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit, &faults);
+        printf("allocator: mimalloc current_commit=%zu peak_commit=%zu\n", commit, peak_commit);
+    } else {
         struct mallinfo2 mi = mallinfo2();
         int arenas = arenas_of_malloc_info();
         printf("allocator: glibc arena=%zu uordblks=%zu fordblks=%zu hblkhd=%zu keepcost=%zu arenas=%d\n", mi.arena,
                mi.uordblks, mi.fordblks, mi.hblkhd, mi.keepcost, arenas);
-    } else {
-        printf("allocator: -\n");
     }
-#else
-    printf("allocator: -\n");
-#endif
     fflush(stdout);
 }
 
