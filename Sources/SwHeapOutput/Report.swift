@@ -85,6 +85,8 @@ public struct ProcessReport: Sendable {
     /// Something to look at: a growing or leaked-at-exit site no suppression hides, or a
     /// thread creation site whose threads pile up or are never joined.
     public var hasFindings: Bool { !ranking.suspects.isEmpty || !(ranking.threads?.suspects.isEmpty ?? true) }
+    /// A memory verdict worth reading: retention, heap-growth or not-heap.
+    public var hasMemoryFinding: Bool { memory.map { $0.verdict != .stable } ?? false }
     public var suppressedCount: Int { ranking.suppressed.count }
     public var suppressedBytes: Double { ranking.suppressed.reduce(0) { $0 + $1.liveBytes } }
 

@@ -34,11 +34,12 @@ public struct ReportStyle: Sendable {
         }
     }
 
-    func memoryVerdict(_ verdict: MemoryVerdict) -> String {
+    func memoryVerdict(_ verdict: MemoryVerdict, text: String? = nil) -> String {
+        let text = text ?? verdict.rawValue
         switch verdict {
-        case .heapGrowth: return paint(verdict.rawValue, "1;31")
-        case .retention, .notHeap: return paint(verdict.rawValue, "33")
-        case .stable: return paint(verdict.rawValue, "2")
+        case .heapGrowth: return paint(text, "1;31")
+        case .retention, .notHeap: return paint(text, "33")
+        case .stable: return paint(text, "2")
         }
     }
 

@@ -12,11 +12,12 @@ public struct ReportTable {
     public init(style: ReportStyle) { self.style = style }
 
     /// One process: its details. Several: one summary line per process first, most important
-    /// first, then details only for processes with findings unless `detailsForAll`.
+    /// first, then details only for processes with findings (suspects, or a memory verdict other
+    /// than stable) unless `detailsForAll`.
     public func render(_ processes: [ProcessReport], detailsForAll: Bool = false) -> String {
         guard processes.count > 1 else { return processes.map(render).joined(separator: "\n") }
         let ordered = processes.sorted(by: ProcessReport.summaryOrder)
-        let detailed = detailsForAll ? ordered : ordered.filter(\.hasFindings)
+        let detailed = detailsForAll ? ordered : ordered.filter { $0.hasFindings || $0.hasMemoryFinding }
         var out = summary(ordered)
         if detailed.count < ordered.count {
             out += style.dim("\(ordered.count - detailed.count) process(es) without findings not detailed (--all or --pid to see them)") + "\n"
@@ -24,20 +25,21 @@ public struct ReportTable {
         return ([out] + detailed.map(render)).joined(separator: "\n")
     }
 
-    /// One line per process: pid, epochs, live, growth, top verdict, command.
+    /// One line per process: pid, epochs, live, growth, top verdict, memory verdict, command.
     func summary(_ processes: [ProcessReport]) -> String {
-        let headers = ["pid", "epochs", "live", "growth", "top verdict", "command"]
+        let headers = ["pid", "epochs", "live", "growth", "top verdict", "memory", "command"]
         let rows = processes.map { r -> [String] in
             ["\(r.pid)", "\(r.epochCount)", Quantity.bytes(r.ranking.liveBytes),
              r.growthBytesPerSecond > 0 ? Quantity.rate(r.growthBytesPerSecond) : "-",
-             r.topVerdict.rawValue, truncated(Self.escapingControls(r.command), 80)]
+             r.topVerdict.rawValue, r.memory?.verdict.rawValue ?? "-", truncated(Self.escapingControls(r.command), 80)]
         }
-        let padded = Columns([.right, .right, .right, .right, .left, .left]).pad([headers] + rows)
+        let padded = Columns([.right, .right, .right, .right, .left, .left, .left]).pad([headers] + rows)
         var out = style.bold("\(processes.count) processes") + "\n"
         out += style.bold("  " + padded[0].joined(separator: "  ")) + "\n"
         for (cells, r) in zip(padded.dropFirst(), processes) {
             var cells = cells
             cells[4] = style.verdict(r.topVerdict, text: cells[4])
+            if let memory = r.memory { cells[5] = style.memoryVerdict(memory.verdict, text: cells[5]) }
             out += "  " + cells.joined(separator: "  ") + "\n"
         }
         return out

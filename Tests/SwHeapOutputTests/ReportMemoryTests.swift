@@ -74,6 +74,25 @@ final class ReportMemoryTests: XCTestCase {
         }
     }
 
+    /// Several processes: the summary has a memory column, and a process whose only finding is
+    /// its memory (retention, no suspect) is detailed.
+    func testASummaryShowsTheMemoryVerdictAndDetailsRetention() throws {
+        let (cache, timeline) = Scenario.boundedCache.simulate()
+        let names = ClosureSiteNaming { _, _ in StackNames(frames: [FrameName(function: "Cache::put(int)")]) }
+        let ranking = LeakRanker.ranking(timeline: timeline, sites: [cache], names: names)
+        XCTAssertTrue(ranking.suspects.isEmpty)
+        let kept = ProcessReport(pid: 7, executable: "/bin/kept", commandLine: ["kept"], ranking: ranking, memory: try retention())
+        let quiet = ProcessReport(pid: 8, executable: "/bin/quiet", commandLine: ["quiet"], ranking: ranking)
+        let text = ReportTable(style: ReportStyle(usesColour: false)).render([kept, quiet])
+        let lines = text.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines[1].contains("top verdict  memory"), text)
+        XCTAssertTrue(lines.contains { $0.contains(" 7 ") && $0.contains("retention") && $0.contains("kept") }, text)
+        XCTAssertTrue(lines.contains { $0.contains(" 8 ") && $0.contains(" - ") && $0.contains("quiet") }, text)
+        XCTAssertTrue(text.contains("1 process(es) without findings not detailed"), text)
+        XCTAssertTrue(text.contains("pid 7: kept"), text)
+        XCTAssertFalse(text.contains("pid 8: quiet"), text)
+    }
+
     func testWithoutMemoryRecordsTheKeyIsNull() {
         XCTAssertTrue(ReportJSON.render([report(memory: nil)]).contains("\"memory\" : null"))
     }
