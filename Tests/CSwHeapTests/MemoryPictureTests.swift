@@ -41,6 +41,7 @@ final class MemoryPictureTests: XCTestCase {
     /// This process runs on glibc: the picture has every figure, and they agree with each other
     /// (in use + free = what the arenas and mmapped chunks hold) and with /proc.
     func testThisProcessOnGlibcHasEveryFigure() throws {
+        try skipUnderSanitizerAllocator()
         sw_memory_init()
         XCTAssertEqual(sw_memory_allocator(), SW_ALLOCATOR_GLIBC)
         var m = sw_format_memory()
@@ -67,6 +68,7 @@ final class MemoryPictureTests: XCTestCase {
     /// Threads that allocate get arenas of their own; the count from the mappings is the
     /// number of heaps malloc_info lists.
     func testArenaCountIsMallocInfosHeaps() throws {
+        try skipUnderSanitizerAllocator()
         let started = DispatchSemaphore(value: 0), finish = DispatchSemaphore(value: 0)
         var threads: [Thread] = []
         for _ in 0..<6 {
@@ -92,6 +94,7 @@ final class MemoryPictureTests: XCTestCase {
     /// With a writer thread the allocator is asked by a thread of its own, which never
     /// allocates: no arena of its own is counted, and the answer is the same.
     func testTheAskerThreadAnswersAndHasNoArena() throws {
+        try skipUnderSanitizerAllocator()
         sw_memory_init()
         sw_memory_start_asker()
         var m = sw_format_memory()
