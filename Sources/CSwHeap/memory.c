@@ -27,6 +27,7 @@
 #include "sw_memory.h"
 #include "sw_next_allocator.h"
 #include "sw_os.h"
+#include "sw_state.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -315,6 +316,8 @@ static struct {
 
 static void *asker_main(void *unused) {
     (void)unused;
+    sw_tls.busy = 1;         /* never sampled, as the writer */
+    sw_state_own_thread(1);  /* the thread census counts it as the shim's, not the program's */
     pthread_mutex_lock(&asker.lock);
     for (;;) {
         while (asker.answered == asker.asked) pthread_cond_wait(&asker.asked_cv, &asker.lock);
