@@ -29,14 +29,16 @@ public struct LiveTrend: Hashable, Sendable {
     public var lateLevel: Double
 
     /// Still rising at the end: the second half climbs at a good fraction of the overall pace
-    /// (`RankingThresholds.risingEndRatio`).
+    /// (`RankingThresholds.risingEndRatio`); see `endRises` for sparse samples.
     public var risesAtEnd: Bool
 }
 
 extension LiveTrend {
-    /// - Parameter noise: standard deviation of each epoch's estimate (sampling noise), if known.
+    /// - Parameters:
+    ///   - noise: standard deviation of each epoch's estimate (sampling noise), if known.
+    ///   - samplingRate: mean bytes between samples (1: every allocation recorded).
     public init(liveBytes allBytes: [Double], elapsedSeconds allTimes: [Double], endsWithFinalDump: Bool,
-                noise allNoise: [Double]? = nil, thresholds: RankingThresholds = RankingThresholds()) {
+                noise allNoise: [Double]? = nil, samplingRate: Double = 1, thresholds: RankingThresholds = RankingThresholds()) {
         var bytes = allBytes, times = allTimes
         var noise = allNoise ?? allBytes.map { _ in 0 }
         // A final dump written after exit handlers freed caches says nothing about the run.
@@ -61,7 +63,8 @@ extension LiveTrend {
         firstHalfSlope = RobustStatistics.theilSenSlope(x: Array(times.prefix(half)), y: Array(bytes.prefix(half)))
         secondHalfSlope = RobustStatistics.theilSenSlope(x: Array(times.suffix(half)), y: Array(bytes.suffix(half)))
         secondHalfTau = RobustStatistics.kendallTau(x: Array(times.suffix(half)), y: Array(bytes.suffix(half)))
-        risesAtEnd = slope > 0 && secondHalfSlope >= thresholds.risingEndRatio * slope
+        risesAtEnd = Self.endRises(times: times, bytes: bytes, slope: slope, secondHalfSlope: secondHalfSlope,
+                                   samplingRate: samplingRate, thresholds: thresholds)
 
         // The window with the strongest evidence of a rise. Windows cover at least the last
         // third so that a late start is seen without letting a short noisy tail decide.
@@ -91,6 +94,26 @@ extension LiveTrend {
         let windowSlope = n >= 2 ? RobustStatistics.theilSenSlope(x: Array(times[best.start...]), y: Array(bytes[best.start...])) : 0
         let duration = n >= 2 ? times[n - 1] - times[best.start] : 0
         relativeRise = peakBytes > 0 ? max(0, windowSlope * duration / peakBytes) : 0
+    }
+
+    /// Whether the end still climbs at `risingEndRatio` of the overall pace. The second half is
+    /// counted in epochs, and a thinned timeline's recent epochs are dense: its second half can
+    /// be a few minutes of a day, where a slow sampled leak shows no new sample. So when the
+    /// pace would put fewer than `minimumFlatEndSamples` samples in it, the end reaches back in
+    /// time until it would, and its rise (last level minus the level where it starts: a leak's
+    /// samples only add) is compared with the pace over that time. The pace is the larger of
+    /// the slope and the run's rise per second: the slope's pairs are mostly dense epochs.
+    static func endRises(times: [Double], bytes: [Double], slope: Double, secondHalfSlope: Double,
+                         samplingRate: Double, thresholds t: RankingThresholds) -> Bool {
+        let n = bytes.count
+        guard slope > 0, n >= 2 else { return false }
+        if secondHalfSlope >= t.risingEndRatio * slope { return true }
+        let pace = max(slope, (bytes[n - 1] - bytes[0]) / max(times[n - 1] - times[0], 1e-9))
+        let samplesPerSecond = pace / max(samplingRate, 1)
+        var start = n - (n + 1) / 2
+        guard samplingRate > 1, samplesPerSecond * (times[n - 1] - times[start]) < t.minimumFlatEndSamples else { return false }
+        while start > 0 && samplesPerSecond * (times[n - 1] - times[start]) < t.minimumFlatEndSamples { start -= 1 }
+        return bytes[n - 1] - bytes[start] >= t.risingEndRatio * pace * (times[n - 1] - times[start])
     }
 
     /// At most `maximumPoints` evenly spaced epochs, always keeping the first and the last,

@@ -13,6 +13,10 @@ public struct RankingThresholds: Hashable, Sendable {
     public var teardownFraction = 0.5
     /// Still rising at the end: the second-half slope is at least this fraction of the slope.
     public var risingEndRatio = 0.3
+    /// An end where the overall pace would put fewer samples than this says nothing by its
+    /// flatness (a steady leak leaves such a stretch without a sample e^-5 = 0.7% of the time):
+    /// it reaches back in time until it holds this many (`LiveTrend.endRises`).
+    public var minimumFlatEndSamples = 5.0
     /// A drop falls to this fraction of the running peak or less...
     public var dropFraction = 0.5
     /// ...by at least this share of the series' peak...

@@ -32,7 +32,7 @@ public struct ShapeClassifier: Sendable {
                                                 rate: timeline.samplingRate)
             }
             let trend = LiveTrend(liveBytes: bytes, elapsedSeconds: times, endsWithFinalDump: timeline.endsWithFinalDump,
-                                  noise: noise, thresholds: thresholds)
+                                  noise: noise, samplingRate: timeline.samplingRate, thresholds: thresholds)
             let lastIndex = n - 1 - (trend.ignoredTeardown ? 1 : 0)
             let analysedTimes = Array(times.prefix(lastIndex + 1)), analysedBytes = Array(bytes.prefix(lastIndex + 1))
             let survival = BirthSurvival(births: site.births, timeline: timeline,

@@ -8,6 +8,7 @@ import XCTest
 @testable import SwHeapDump
 @testable import SwHeapOutput
 @testable import SwHeapRanking
+@testable import SwHeapSynth
 @testable import SwHeapTestSupport
 
 final class RankingDefaultRateTests: XCTestCase {
@@ -128,5 +129,65 @@ final class RankingDefaultRateTests: XCTestCase {
         let result = classifier.assess(SiteHistory(stackID: 1, liveBytes: live, liveObjects: objects, births: births),
                                        timeline: timeline)
         XCTAssertEqual(result.verdict, .growing, ReasonText.reason(for: result))
+    }
+    /// A thinned timeline as SWHEAP_KEEP leaves it: 40 epochs 10 minutes apart, then the last
+    /// 60 dense, 10 s apart. A slow leak of 2 KiB records sampled once per old epoch:
+    /// `samplesUntil` seconds of it, one sample per 600 s, none in the dense tail.
+    /// With a seed, the samples come at Poisson times of the same pace.
+    func thinnedSlowLeak(samplesUntil end: Double, seed: UInt64? = nil) -> (SiteHistory, EpochTimeline) {
+        let times = (1...40).map { Double($0) * 600 } + (1...60).map { 24_000 + Double($0) * 10 }
+        let p = -expm1(-2049 / rate)
+        var sampledAt = stride(from: 300.0, to: end, by: 600).map { $0 }
+        if let seed {
+            var generator = SplitMix64(offsetSeed: seed)
+            sampledAt = []
+            var t = -600 * log(Double.random(in: Double.ulpOfOne...1, using: &generator))
+            while t < end {
+                sampledAt.append(t)
+                t += -600 * log(Double.random(in: Double.ulpOfOne...1, using: &generator))
+            }
+        }
+        var live: [Double] = [], objects: [Double] = [], births: [LiveCell] = []
+        for (index, time) in times.enumerated() {
+            let born = sampledAt.filter { $0 <= time }
+            for birth in born {
+                births.append(LiveCell(epochIndex: index, birthEpoch: UInt32(birth / 10) + 1, liveObjects: 1 / p,
+                                       liveBytes: 2048 / p))
+            }
+            objects.append(Double(born.count) / p)
+            live.append(2048 * Double(born.count) / p)
+        }
+        let timeline = EpochTimeline(elapsedSeconds: times, epochNumbers: times.map { UInt64($0 / 10) },
+                                     samplingRate: rate)
+        return (SiteHistory(stackID: 1, liveBytes: live, liveObjects: objects, births: births), timeline)
+    }
+
+    /// The dense tail spans 2% of the run: at the leak's pace it expects under one sample, so
+    /// its flatness is no evidence of levelling off (ShimBudgetTests once read such a leak as
+    /// "levelled off"). A store that stopped filling half-way or three quarters of the way
+    /// (flat for 20 or 11 samples' worth of its pace, every object kept) is not growing.
+    func testFlatDenseTailOfASlowSampledLeakIsNotALevellingOff() {
+        let (leak, leakTimeline) = thinnedSlowLeak(samplesUntil: 24_000)
+        let growing = classifier.assess(leak, timeline: leakTimeline)
+        XCTAssertEqual(growing.verdict, .growing, ReasonText.reason(for: growing))
+        for end: Double in [12_000, 18_000] {
+            let (stopped, stoppedTimeline) = thinnedSlowLeak(samplesUntil: end)
+            let bounded = classifier.assess(stopped, timeline: stoppedTimeline)
+            XCTAssertNotEqual(bounded.verdict, .growing, "until \(end): " + ReasonText.reason(for: bounded))
+        }
+    }
+
+    /// The same at Poisson sample times, 100 seeds: the leak nearly always growing, the stores
+    /// that stopped filling nearly never.
+    func testThinnedSlowLeakAcrossSeeds() {
+        var leaks = 0, stores = 0
+        for seed in 1...100 as ClosedRange<UInt64> {
+            let (leak, leakTimeline) = thinnedSlowLeak(samplesUntil: 24_600, seed: seed)
+            if classifier.assess(leak, timeline: leakTimeline).verdict == .growing { leaks += 1 }
+            let (store, storeTimeline) = thinnedSlowLeak(samplesUntil: 12_000 + Double(seed % 2) * 6_000, seed: seed)
+            if classifier.assess(store, timeline: storeTimeline).verdict == .growing { stores += 1 }
+        }
+        XCTAssertGreaterThanOrEqual(leaks, 90, "leak growing in \(leaks)/100")
+        XCTAssertLessThanOrEqual(stores, 5, "stopped store growing in \(stores)/100")
     }
 }
