@@ -1,10 +1,25 @@
 /* A heap for timing the exit scan: COUNT blocks of SIZE bytes, all reachable from one array,
  * plus (with "leak") one dropped 8 MiB block, which the default rate samples, so the flood
- * cannot stop early and must traverse the whole reachable heap.
+ * cannot stop early and must traverse the whole reachable heap; and one dropped SIZE block,
+ * its last copies on the stack overwritten: under another allocator, whose own metadata
+ * points at every large block, that one (sampled at SWHEAP_RATE=1) keeps the conservative
+ * scan reading to the end.
  * usage: scancost COUNT SIZE [leak] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+__attribute__((noinline)) static void drop(size_t size) {
+    void *volatile dropped = malloc(size);
+    memset(dropped, 1, size);
+    dropped = NULL;
+}
+
+/* Overwrites the stack below main's frame, where drop() left copies of its pointer. */
+__attribute__((noinline)) static void scrub(void) {
+    volatile char pad[65536];
+    memset((char *)pad, 0, sizeof pad);
+}
 
 int main(int argc, char **argv) {
     if (argc < 3) {
@@ -18,9 +33,9 @@ int main(int argc, char **argv) {
         memset(objects[i], (int)i, size);
     }
     if (argc > 3 && strcmp(argv[3], "leak") == 0) {
-        void *volatile dropped = malloc(8 << 20);
-        memset(dropped, 1, 8 << 20);
-        dropped = NULL;
+        drop(8 << 20);
+        drop(size);
+        scrub();
     }
     printf("scancost: %zu objects of %zu bytes\n", n, size);
     return 0;

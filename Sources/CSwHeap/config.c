@@ -78,6 +78,7 @@ void sw_config_load(sw_config *c) {
     c->max_bytes = number("SWHEAP_MAX_BYTES", SW_DEFAULT_MAX_BYTES, UINT64_MAX);
     c->follow = flag("SWHEAP_FOLLOW", true);
     c->scan = flag("SWHEAP_SCAN", true);
+    c->scan_max_bytes = number("SWHEAP_SCAN_MAX_BYTES", SW_DEFAULT_SCAN_MAX_BYTES, UINT64_MAX);
     const char *unwind = getenv("SWHEAP_UNWIND");
     c->frame_pointers = unwind && strcmp(unwind, "fp") == 0;
 

@@ -78,8 +78,8 @@ bool sw_dump_write(bool final, bool ask_allocator) {
     uint32_t fallback = SW_FALLBACK_NONE;
     if (scanned && n) {
         unreferenced = sw_os_map(unref_bytes, false);
-        if (unreferenced) mode = sw_scan_mark_unreferenced(entries, n, unreferenced, &fallback);
-        else scanned = false;
+        if (unreferenced) mode = sw_scan_mark_unreferenced(entries, n, unreferenced, sw.config.scan_max_bytes, &fallback);
+        if (!unreferenced || mode == SW_SCAN_SKIPPED) scanned = false;
     }
 
     char exe[4096];
@@ -101,7 +101,7 @@ bool sw_dump_write(bool final, bool ask_allocator) {
     sw_dump_meta meta = {
         .flags = (final ? SW_FLAG_FINAL : 0) | (scanned ? SW_FLAG_SCANNED : 0) |
                  (scanned && mode == SW_SCAN_REACHABILITY ? SW_FLAG_REACHABILITY : 0) | (truncated ? SW_FLAG_TRUNCATED : 0),
-        .scan_fallback = scanned && mode == SW_SCAN_CONSERVATIVE ? fallback : SW_FALLBACK_NONE,
+        .scan_fallback = (scanned && mode == SW_SCAN_CONSERVATIVE) || mode == SW_SCAN_SKIPPED ? fallback : SW_FALLBACK_NONE,
         .pid = pid,
         .parent_pid = (uint32_t)getppid(),
         .epoch = epoch,

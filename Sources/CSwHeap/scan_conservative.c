@@ -216,22 +216,36 @@ static size_t collect_exclusions(sw_scan *s, sw_range *out, size_t cap) {
     return n;
 }
 
-static void scan_roots(sw_scan *s, const sw_range *skip, size_t nskip) {
+/* Bytes of [lo, hi) outside `skip` (sorted by lo, not overlapping). */
+static uint64_t bytes_except(uintptr_t lo, uintptr_t hi, const sw_range *skip, size_t nskip) {
+    uint64_t total = hi - lo;
+    for (size_t i = 0; i < nskip; i++) {
+        if (skip[i].hi <= lo) continue;
+        if (skip[i].lo >= hi) break;
+        uintptr_t a = skip[i].lo > lo ? skip[i].lo : lo, b = skip[i].hi < hi ? skip[i].hi : hi;
+        total -= b - a;
+    }
+    return total;
+}
+
+/* Scans the roots; with `measure`, only adds up the bytes it would read. */
+static uint64_t scan_roots(sw_scan *s, const sw_range *skip, size_t nskip, bool measure) {
+    uint64_t total = 0;
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
+    if (fd < 0) return 0;
     size_t cap = 1 << 22, len = 0;
     char *maps = sw_os_map(cap, true);
     ssize_t got;
     while (maps && len < cap - 1 && (got = read(fd, maps + len, cap - 1 - len)) > 0) len += (size_t)got;
     close(fd);
-    if (!maps) return;
+    if (!maps) return 0;
     maps[len] = 0;
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
     /* Two passes: named mappings first (modules' data and bss, the main stack), where
      * the roots of most structures live, then the heap and anonymous memory, so that a
      * program whose sampled objects are all referenced rarely reads its whole heap. */
     for (int pass = 0; pass < 2; pass++) {
-        for (const char *line = maps; *line && s->remaining;) {
+        for (const char *line = maps; *line && (measure || s->remaining);) {
             const char *p = line;
             uintptr_t lo = parse_hex(&p);
             p++;
@@ -251,24 +265,34 @@ static void scan_roots(sw_scan *s, const sw_range *skip, size_t nskip) {
             if (readable && writable && !special && !device && named == (pass == 0)) {
                 /* Our own stack below this frame holds only dead copies of pointers. */
                 if (sp >= lo && sp < hi) lo = sp;
-                sw_scan_root_except(s, lo, hi, skip, nskip);
+                total += bytes_except(lo, hi, skip, nskip);
+                if (!measure) sw_scan_root_except(s, lo, hi, skip, nskip);
             }
             line = *eol ? eol + 1 : eol;
         }
     }
     sw_os_unmap(maps, cap);
+    return total;
 }
 
-void sw_scan_conservatively(sw_snapshot_entry *objects, size_t n, bool *unreferenced) {
+bool sw_scan_conservatively(sw_snapshot_entry *objects, size_t n, bool *unreferenced, uint64_t max_bytes,
+                            uint64_t *would_read) {
     sw_scan s;
     size_t skip_cap = n + SW_LIVE_STRIPES + 16;
     sw_range *skip = NULL;
+    bool ran = true;
+    *would_read = 0;
     if (sw_scan_begin(&s, objects, n, unreferenced) && (skip = sw_os_map(skip_cap * sizeof(sw_range), false))) {
         size_t nskip = collect_exclusions(&s, skip, skip_cap);
-        scan_roots(&s, skip, nskip);
+        /* the roots, and the sampled objects, which are read when reached */
+        *would_read = scan_roots(&s, skip, nskip, true);
+        for (size_t i = 0; i < n; i++) *would_read += objects[i].size;
+        if (*would_read <= max_bytes) scan_roots(&s, skip, nskip, false);
+        else ran = false, give_up(&s);
     } else {
         for (size_t i = 0; i < n; i++) unreferenced[i] = false; /* cannot tell: claim nothing */
     }
     sw_scan_end(&s);
     sw_os_unmap(skip, skip_cap * sizeof(sw_range));
+    return ran;
 }

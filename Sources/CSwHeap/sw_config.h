@@ -15,6 +15,7 @@ typedef struct {
     uint64_t max_bytes;       /* SWHEAP_MAX_BYTES, the image's disk budget; 0 = keep everything */
     bool follow;              /* SWHEAP_FOLLOW */
     bool scan;                /* SWHEAP_SCAN */
+    uint64_t scan_max_bytes;  /* SWHEAP_SCAN_MAX_BYTES: memory the conservative scan reads at most */
     bool frame_pointers;      /* SWHEAP_UNWIND=fp */
     char dir[4096];           /* SWHEAP_DIR or ./swheap.<program>.<pid>, absolute */
 } sw_config;

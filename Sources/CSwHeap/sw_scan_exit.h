@@ -9,9 +9,11 @@
 
 #include "sw_snapshot.h"
 
-typedef enum { SW_SCAN_CONSERVATIVE, SW_SCAN_REACHABILITY } sw_scan_mode;
+typedef enum { SW_SCAN_CONSERVATIVE, SW_SCAN_REACHABILITY, SW_SCAN_SKIPPED } sw_scan_mode;
 /* `fallback`: for SW_SCAN_CONSERVATIVE, why (SW_FALLBACK_* of swheap_format.h, with the
- * thread id for SW_FALLBACK_THREAD); 0 otherwise. */
-sw_scan_mode sw_scan_mark_unreferenced(sw_snapshot_entry *entries, size_t n, bool *unreferenced, uint32_t *fallback);
+ * thread id for SW_FALLBACK_THREAD); for SW_SCAN_SKIPPED (the conservative scan would have
+ * read more than `max_bytes`), SW_FALLBACK_BUDGET with the MiB; 0 otherwise. */
+sw_scan_mode sw_scan_mark_unreferenced(sw_snapshot_entry *entries, size_t n, bool *unreferenced, uint64_t max_bytes,
+                                       uint32_t *fallback);
 
 #endif

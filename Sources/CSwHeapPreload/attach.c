@@ -465,6 +465,7 @@ static bool parse_settings(const char *text, sw_config *c, const char **bad) {
     c->keep = SW_DEFAULT_KEEP;
     c->max_bytes = SW_DEFAULT_MAX_BYTES;
     c->scan = true;
+    c->scan_max_bytes = SW_DEFAULT_SCAN_MAX_BYTES;
     c->follow = false;
     for (const char *line = text; line && *line;) {
         const char *end = strchr(line, '\n');

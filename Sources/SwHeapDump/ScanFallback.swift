@@ -1,6 +1,7 @@
 // Why an exit scan fell back to the conservative scan, as the shim records it in the final
 // dump's header (`scan_fallback`, SW_FALLBACK_* of swheap_format.h): shown by the report so
-// that "conservative fallback" always comes with its cause.
+// that "conservative fallback" always comes with its cause; and why a final dump has no scan
+// when its cost was over budget.
 
 import CSwHeapFormat
 
@@ -14,6 +15,9 @@ public enum ScanFallback: Sendable, Equatable {
     case heapNotUnderstood
     case sampledNotInHeap
     case arenaNotFound
+    /// Not a fallback: the conservative scan would have read this many MiB, more than
+    /// SWHEAP_SCAN_MAX_BYTES allows, so no scan ran (`DumpHeader.scanSkipped`).
+    case overBudget(mebibytes: UInt32)
     /// A code this reader does not know (a newer shim).
     case unknown(UInt32)
 
@@ -31,6 +35,7 @@ public enum ScanFallback: Sendable, Equatable {
         case SW_FALLBACK_HEAP: self = .heapNotUnderstood
         case SW_FALLBACK_SAMPLED: self = .sampledNotInHeap
         case SW_FALLBACK_ARENA: self = .arenaNotFound
+        case SW_FALLBACK_BUDGET: self = .overBudget(mebibytes: tid)
         default: self = .unknown(raw)
         }
     }
@@ -48,6 +53,9 @@ public enum ScanFallback: Sendable, Equatable {
         case .heapNotUnderstood: return "glibc's chunk headers were not understood (a heap layout the walker does not know, or a corrupted heap)"
         case .sampledNotInHeap: return "sampled objects were not where the chunk walk found chunks"
         case .arenaNotFound: return "glibc's main arena was not found in libc's data"
+        case .overBudget(let mebibytes):
+            return "the conservative scan would read \(mebibytes) MiB of memory, more than SWHEAP_SCAN_MAX_BYTES "
+                + "allows (default 256 MiB; raise it to scan)"
         case .unknown(let raw): return "reason \(raw & 0xFF) (a newer shim's)"
         }
     }
@@ -57,5 +65,11 @@ extension DumpHeader {
     /// Why this dump's exit scan fell back, when it did and the shim said.
     public var fallback: ScanFallback? {
         isScanned && !heapTraversed ? ScanFallback(raw: scanFallback) : nil
+    }
+
+    /// Why this final dump has no exit scan, when the shim skipped it over its memory budget.
+    public var scanSkipped: ScanFallback? {
+        guard isFinal, !isScanned, let reason = ScanFallback(raw: scanFallback), case .overBudget = reason else { return nil }
+        return reason
     }
 }

@@ -35,9 +35,9 @@ public struct ProcessReport: Sendable {
         self.ranking = ranking
         listed = Self.listing(ranking, top: top, listsEverySite: listsEverySite)
         shownEpoch = process.epochs.isEmpty ? nil : ShownEpochText.describe(process, process.shownEpoch)
-        scanFallback = process.epochs.last?.fallback?.description
+        scanFallback = (process.epochs.last?.fallback ?? process.epochs.last?.scanSkipped)?.description
         attach = process.attach
-        exitScan = !process.isScanned ? nil : process.heapTraversed
+        exitScan = !process.isScanned ? process.epochs.last?.scanSkipped.map { "skipped: \($0.description)" } : process.heapTraversed
             ? "heap traversed from the roots (LeakSanitizer's rules): unreferenced = unreachable"
             : "conservative fallback (\(scanFallback ?? "heap not understood or a thread did not stop")): unreferenced figures are lower bounds"
         memory = MemoryAssessment.assess(process: process, ranking: ranking)

@@ -228,6 +228,34 @@ final class ShimExitVerdictTests: XCTestCase {
         }
     }
 
+    /// The conservative scan reads every writable mapping: past SWHEAP_SCAN_MAX_BYTES it is
+    /// skipped, the final dump says how much it would have read, the report says so in one
+    /// line, and no verdict claims anything unreferenced.
+    func testConservativeScanOverItsBudgetIsSkipped() throws {
+        let jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+        guard FileManager.default.fileExists(atPath: jemalloc) else {
+            throw HarnessError("\(jemalloc) is missing: `scripts/deps test` installs it")
+        }
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("exit_verdicts.c", into: dir, extraFlags: [jemalloc, "-ldl"])
+        let dumps = dir.appendingPathComponent("dumps")
+        let (result, store) = try Harness.profile(exe, ["kept"], dumps: dumps, rate: 1, extra: ["SWHEAP_SCAN_MAX_BYTES": "65536"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stderr, "", "skipping is the report's to say, not the program's stderr")
+        let process = try XCTUnwrap(store.processes.first)
+        XCTAssertFalse(process.isScanned)
+        guard case .overBudget(let mebibytes)? = process.epochs.last?.scanSkipped else {
+            return XCTFail("the final dump does not say the scan was skipped: \(String(describing: process.epochs.last?.scanSkipped))")
+        }
+        XCTAssertGreaterThanOrEqual(mebibytes, 1)
+        let report = try Harness.run(Harness.swheap, ["report", dumps.path], environment: [:])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        let line = report.stdout.split(separator: "\n").filter { $0.contains("exit scan:") }
+        XCTAssertEqual(line.count, 1, report.stdout)
+        XCTAssertTrue(line.first?.contains("skipped: the conservative scan would read \(mebibytes) MiB") ?? false, report.stdout)
+        XCTAssertTrue(line.first?.contains("SWHEAP_SCAN_MAX_BYTES") ?? false, report.stdout)
+    }
+
     /// A thread that blocks every signal cannot be stopped: the scan falls back to the
     /// conservative one, says so in the dump, and still finishes.
     func testUnstoppableThreadFallsBack() throws {

@@ -64,7 +64,10 @@ void sw_scan_root_except(sw_scan *s, uintptr_t lo, uintptr_t hi, const sw_range 
 void sw_scan_end(sw_scan *s);
 
 /* The whole fallback: roots from every writable mapping but the objects and the shim's own
- * tables, verdicts into `unreferenced` (all "referenced" when memory ran out). */
-void sw_scan_conservatively(sw_snapshot_entry *objects, size_t n, bool *unreferenced);
+ * tables, verdicts into `unreferenced` (all "referenced" when memory ran out). Reads the
+ * mappings only when they add up to at most `max_bytes` (SWHEAP_SCAN_MAX_BYTES): false when
+ * it did not (every verdict "referenced"). `would_read`: what they add up to. */
+bool sw_scan_conservatively(sw_snapshot_entry *objects, size_t n, bool *unreferenced, uint64_t max_bytes,
+                            uint64_t *would_read);
 
 #endif

@@ -26,8 +26,9 @@
 
 /* Why the exit scan fell back (header offset 68, `scan_fallback`): with SCANNED and without
  * REACHABILITY, the reason in the low 8 bits and, for SW_FALLBACK_THREAD, the thread id that did
- * not stop in the upper 24 (Linux thread ids are below 2^22). 0: no reason recorded (files
- * written before it was, or not a fallback). */
+ * not stop in the upper 24 (Linux thread ids are below 2^22). On a FINAL dump without SCANNED,
+ * SW_FALLBACK_BUDGET says why no scan ran, with the MiB it would have read in the upper 24.
+ * 0: no reason recorded (files written before it was, or not a fallback). */
 #define SW_FALLBACK_NONE 0u
 #define SW_FALLBACK_ALLOCATOR 1u   /* the allocator is not glibc's: its chunks cannot be walked */
 #define SW_FALLBACK_MEMORY 2u      /* the scan could not map its own memory */
@@ -38,6 +39,8 @@
 #define SW_FALLBACK_HEAP 7u        /* the heap's chunk headers were not understood */
 #define SW_FALLBACK_SAMPLED 8u     /* sampled objects were not where the chunk walk put chunks */
 #define SW_FALLBACK_ARENA 9u       /* glibc's main arena was not found in libc's data */
+#define SW_FALLBACK_BUDGET 10u     /* not scanned: the conservative scan would read more memory than
+                                    * SWHEAP_SCAN_MAX_BYTES (the MiB it would read in the upper bits) */
 #define SW_FALLBACK_REASON(v) ((v) & 0xFFu)
 #define SW_FALLBACK_THREAD_ID(v) ((v) >> 8)
 
@@ -311,6 +314,9 @@ static inline uint64_t sw_retention_next_kept(uint64_t epoch, uint64_t newest, u
  * may grow to before the shim starts a new one. */
 #define SW_DEFAULT_KEEP 1024u
 #define SW_DEFAULT_MAX_BYTES 268435456ull /* 256 MiB */
+/* SWHEAP_SCAN_MAX_BYTES: the most memory the conservative exit scan reads (it reads every
+ * writable mapping: up to 5 ms per MiB, docs/BENCHMARKS.md); past it the scan is skipped. */
+#define SW_DEFAULT_SCAN_MAX_BYTES 268435456ull /* 256 MiB */
 #define SW_LOG_ROTATE_SHARE 64u           /* a log is rotated past max_bytes / 64 of growth */
 
 /* The sampling law behind every estimate (docs/FORMAT.md, "Estimates"): at mean rate R an
