@@ -113,14 +113,20 @@ public enum ReportHTML {
         }
     }
 
-    /// - Parameter refreshSeconds: the page reloads itself this often (a served page); nil for a file.
-    public static func render(_ sections: [Section], title: String, refreshSeconds: Int? = nil) -> String {
+    /// - Parameters:
+    ///   - refreshSeconds: the page reloads itself this often (a served page); nil for a file.
+    ///   - silent: processes that started under swheap and left no dump (`SilentProcess.line`),
+    ///     listed above the processes: a worker that wrote nothing is never left unmentioned.
+    public static func render(_ sections: [Section], title: String, refreshSeconds: Int? = nil, silent: [String] = []) -> String {
         let data = sections.map(processData)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]   // slashes stay escaped: "</script>" cannot end the block
         let json = (try? encoder.encode(data)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
         let refresh = refreshSeconds.map { "<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? ""
+        let silentList = silent.isEmpty ? "" : "<div class=\"silent\"><p>\(escaped(SilentProcess.heading(count: silent.count)))</p><ul>"
+            + silent.map { "<li>\(escaped($0))</li>" }.joined() + "</ul></div>"
         return page.replacingOccurrences(of: "@REFRESH@", with: refresh)
+            .replacingOccurrences(of: "@SILENT@", with: silentList)
             .replacingOccurrences(of: "@TITLE@", with: escaped(title))
             .replacingOccurrences(of: "@DATA@", with: json.replacingOccurrences(of: "<", with: "\\u003c"))
     }
@@ -267,9 +273,11 @@ public enum ReportHTML {
         .legend span { display: inline-block; margin-right: 14px; font-size: 12px; }
         .legend i { display: inline-block; width: 14px; height: 3px; margin-right: 4px; vertical-align: middle; }
         iframe.flame { border: 0; width: 1210px; height: 300px; }
+        div.silent { font-size: 13px; color: #b06a00; }
         </style></head>
         <body>
         <h1>@TITLE@</h1>
+        @SILENT@
         <div id="processes"></div>
         <script type="application/json" id="report-data">@DATA@</script>
         <script>

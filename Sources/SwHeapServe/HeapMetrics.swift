@@ -11,6 +11,8 @@
 //   swheap_memory_verdict (1, labelled with the verdict and allocator)               per process,
 //     from the MEMORY records: RSS from the latest dump, the allocator's figures from the
 //     latest dump that has them; a figure that was not taken has no series
+//   swheap_silent_process (1, labelled pid, command, uid)        per process that started
+//     under swheap, changed user and left no dump since (`swheap report` says why)
 // Process labels: pid, command (trailing spaces and NULs cut, then cut to 80 characters).
 // Finding labels add site only, so a site keeps one series for as long as it is listed
 // whatever its verdict or rank does: graphs do not break and alerts do not reset when a site
@@ -57,8 +59,14 @@ enum HeapMetrics {
         return order.map { bySite[$0]! }
     }
 
-    static func exposition(_ sections: [ReportHTML.Section]) -> String {
+    static func exposition(_ sections: [ReportHTML.Section], silent: [SilentProcess] = []) -> String {
         let registry = PrometheusCollectorRegistry()
+        for process in silent {
+            let command = String(ProcessReport.trimmingPadding(process.note.command).prefix(commandLength))
+            gauge(registry, "swheap_silent_process",
+                  "1 for a process that started under swheap, changed user and left no dump since (swheap report says why).",
+                  [("pid", String(process.note.pid)), ("command", command), ("uid", String(process.note.toUID))], 1)
+        }
         for section in sections {
             let process = section.process, report = section.report
             let command = String(ProcessReport.trimmingPadding(report.command).prefix(commandLength))

@@ -43,8 +43,9 @@ public struct ServeSnapshot: Sendable {
             }
         }
         return ServeSnapshot(
-            metrics: HeapMetrics.exposition(sections),
-            html: ReportHTML.render(sections, title: "swheap: \(store.directory)", refreshSeconds: refreshSeconds),
+            metrics: HeapMetrics.exposition(sections, silent: store.silentProcesses),
+            html: ReportHTML.render(sections, title: "swheap: \(store.directory)", refreshSeconds: refreshSeconds,
+                                    silent: store.silentProcesses.map(\.line)),
             pprof: pprof, pprofDefault: store.processes.first?.pid, threadcreate: threadcreate)
     }
 }

@@ -60,7 +60,8 @@ struct ProcessAssembler {
         builders[file.image]!.add(dump, file: file.path)
     }
 
-    /// Parents before children: by first dump time, then pid and image.
+    /// Parents before children: by first dump time, then pid and image. With the processes
+    /// the directory's notes name that left no dump after them.
     consuming func finish(directory: String) -> HeapStore {
         // Taken out of the dictionary so each builder is uniquely owned and builds in place.
         var processes = Array(builders.keys).map { builders.removeValue(forKey: $0)!.build() }
@@ -68,7 +69,9 @@ struct ProcessAssembler {
             ($0.epochs[0].wallTimeNs, $0.pid, $0.epochs[0].startMonotonicNs)
                 < ($1.epochs[0].wallTimeNs, $1.pid, $1.epochs[0].startMonotonicNs)
         }
-        return HeapStore(directory: directory, processes: processes)
+        var store = HeapStore(directory: directory, processes: processes)
+        store.silentProcesses = HeapStore.silentProcesses(notes: ProcessNote.load(directory: directory), processes: processes)
+        return store
     }
 }
 
@@ -128,8 +131,6 @@ enum HeapStoreLoader {
         for warning in warnings { writeToStandardError("swheap: warning: \(warning)\n") }
         var store = assembler.finish(directory: directory)
         store.warnings = warnings
-        store.silentProcesses = HeapStore.silentProcesses(notes: ProcessNote.load(directory: directory),
-                                                          processes: store.processes)
         return store
     }
 

@@ -98,6 +98,11 @@ public struct SilentProcess: Sendable, Equatable {
     /// Why, as far as the note knows.
     public var reason: String
 
+    /// What a list of `count` such processes is headed with.
+    public static func heading(count: Int) -> String {
+        "\(count) process(es) started under swheap but left no dump:"
+    }
+
     public var line: String {
         "pid \(note.pid) (\(note.command)): changed from uid \(note.fromUID) to uid \(note.toUID) at epoch \(note.epoch) "
             + "and left no dump after it (dumps were to go to \(note.directory)/): \(reason)"

@@ -73,7 +73,7 @@ struct ReportCommand: ParsableCommand {
         if let reason = symbolizer.unavailableReason { writeToStandardError("swheap: warning: \(reason)\n") }
         if !json, let note = symbolizer.unnamedNote { writeToStandardError("swheap: note: \(note)\n") }
         if let html {
-            try writeHTML(reports: reports, processes: processes, names: names, to: html)
+            try writeHTML(reports: reports, processes: processes, names: names, silent: store.silentProcesses, to: html)
         } else if json {
             let silent = store.silentProcesses.map {
                 ReportJSON.Silent(pid: $0.note.pid, command: $0.note.command, from_uid: $0.note.fromUID, to_uid: $0.note.toUID,
@@ -85,13 +85,14 @@ struct ReportCommand: ParsableCommand {
         }
         if !store.silentProcesses.isEmpty && !json {
             // Also with --html: a worker that wrote nothing must never go unmentioned.
-            print("\n\(store.silentProcesses.count) process(es) started under swheap but left no dump:")
+            print("\n" + SilentProcess.heading(count: store.silentProcesses.count))
             for silent in store.silentProcesses { print("  " + silent.line) }
         }
     }
 
     /// The HTML report: each process with the flame graph of its last epoch.
-    private func writeHTML(reports: [ProcessReport], processes: [ProcessHeap], names: [SymbolizedSiteNaming], to path: String) throws {
+    private func writeHTML(reports: [ProcessReport], processes: [ProcessHeap], names: [SymbolizedSiteNaming], silent: [SilentProcess],
+                           to path: String) throws {
         let sections = zip(reports, zip(processes, names)).map { report, named in
             let (process, names) = named
             let stacks = FlameStacks.collect(process: process, epochIndex: process.shownEpoch.index, value: .inuseSpace,
@@ -99,7 +100,7 @@ struct ReportCommand: ParsableCommand {
             let graph = FlameGraphSVG.heap(process, stacks: stacks, epochIndex: process.shownEpoch.index, baseIndex: nil, value: .inuseSpace)
             return ReportHTML.Section(report: report, process: process, flameGraph: graph)
         }
-        let page = ReportHTML.render(sections, title: "swheap report: \(directory.path)")
+        let page = ReportHTML.render(sections, title: "swheap report: \(directory.path)", silent: silent.map(\.line))
         try FileIO.writeAtomically(Array(page.utf8), to: path)
         print("wrote \(path): \(reports.count) process\(reports.count == 1 ? "" : "es")")
     }

@@ -78,6 +78,16 @@ enum Harness {
     }
 
     /// Runs `program` under the shim writing dumps to `dumps`, then loads them.
+    /// Polls `probe` every 0.5 s until it returns a value, failing after `seconds`.
+    static func waitFor<T>(_ what: @autoclosure () -> String, seconds: Double, _ probe: () throws -> T?) throws -> T {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let value = try probe() { return value }
+            usleep(500_000)
+        }
+        throw ToolError("timed out after \(Int(seconds)) s waiting for \(what())")
+    }
+
     static func profile(_ program: String, _ arguments: [String] = [], dumps: URL, rate: UInt64,
                         interval: Double = 0, extra: [String: String] = [:]) throws -> (RunResult, HeapStore) {
         var env = extra

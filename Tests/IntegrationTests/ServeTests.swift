@@ -26,7 +26,7 @@ final class ServeTests: XCTestCase {
             ["SWHEAP_RATE": "1", "SWHEAP_INTERVAL": "0.3", "SWHEAP_DIR": dumps.path], preload: Harness.shim))
         let server = try ProgramRunner.start(Harness.swheap, ["serve", dumps.path, "--listen", "127.0.0.1:0"],
                                              environment: ProgramRunner.environment())
-        let servePort = try waitFor("swheap serve to listen", seconds: 30) { () -> Int? in
+        let servePort = try Harness.waitFor("swheap serve to listen", seconds: 30) { () -> Int? in
             guard let range = server.standardErrorSoFar.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) else { return nil }
             return Int(server.standardErrorSoFar[range].split(separator: ":").last!)
         }
@@ -37,7 +37,7 @@ final class ServeTests: XCTestCase {
         var seen: [Double] = []
         let query = queryURL +
             "swheap_site_live_bytes%7Bsite%3D%22site_leak%22%7D"
-        let rose = try waitFor("Prometheus to see site_leak grow (values so far: \(seen))", seconds: 60) { () -> Bool? in
+        let rose = try Harness.waitFor("Prometheus to see site_leak grow (values so far: \(seen))", seconds: 60) { () -> Bool? in
             guard let json = try? ProgramRunner.output("curl", ["-sf", query]),
                   let data = json.data(using: .utf8),
                   let body = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
@@ -84,7 +84,7 @@ final class ServeTests: XCTestCase {
                                                 attributes: [.posixPermissions: 0o700])
         let server = try ProgramRunner.start(Harness.swheap, ["serve", dumps.path, "--listen", "127.0.0.1:0"],
                                              environment: ProgramRunner.environment())
-        let servePort = try waitFor("swheap serve to listen", seconds: 30) { () -> Int? in
+        let servePort = try Harness.waitFor("swheap serve to listen", seconds: 30) { () -> Int? in
             guard let range = server.standardErrorSoFar.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) else { return nil }
             return Int(server.standardErrorSoFar[range].split(separator: ":").last!)
         }
@@ -99,14 +99,14 @@ final class ServeTests: XCTestCase {
         }
         // Prometheus scrapes the (still empty) directory before the program starts, so it sees
         // the site from its first verdict on.
-        _ = try waitFor("Prometheus to scrape swheap serve", seconds: 60) { () -> Bool? in
+        _ = try Harness.waitFor("Prometheus to scrape swheap serve", seconds: 60) { () -> Bool? in
             (results(#"up{job="swheap"}"#)?.isEmpty == false) ? true : nil
         }
         // 240 steps of 50 ms: 12 s of a steady leak, a dump every 0.5 s (8 epochs take 4 s).
         let program = try ProgramRunner.start(exe, ["240", "50"], environment: ProgramRunner.environment(
             ["SWHEAP_RATE": "1", "SWHEAP_INTERVAL": "0.5", "SWHEAP_DIR": dumps.path], preload: Harness.shim))
         var verdicts: Set<String> = []
-        _ = try waitFor("the verdict on site_leak to change to growing (seen: \(verdicts))", seconds: 90) { () -> Bool? in
+        _ = try Harness.waitFor("the verdict on site_leak to change to growing (seen: \(verdicts))", seconds: 90) { () -> Bool? in
             let seen = results(#"last_over_time(swheap_site_verdict{site="site_leak"}[10m])"#) ?? []
             verdicts = Set(seen.compactMap { ($0["metric"] as? [String: String])?["verdict"] })
             return verdicts.count >= 2 && verdicts.contains("growing") ? true : nil
@@ -123,15 +123,4 @@ final class ServeTests: XCTestCase {
         XCTAssertTrue(metrics.contains(#"swheap_site_verdict{"#) && metrics.contains(#"verdict="growing""#), metrics)
         _ = try program.wait()
     }
-
-    /// Polls `probe` every 0.5 s until it returns a value, failing after `seconds`.
-    private func waitFor<T>(_ what: @autoclosure () -> String, seconds: Double, _ probe: () throws -> T?) throws -> T {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if let value = try probe() { return value }
-            usleep(500_000)
-        }
-        throw ToolError("timed out after \(Int(seconds)) s waiting for \(what())")
-    }
-
 }

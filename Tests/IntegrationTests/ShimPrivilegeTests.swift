@@ -127,5 +127,32 @@ final class ShimPrivilegeTests: XCTestCase {
         let silent = try XCTUnwrap(document["silent_processes"] as? [[String: Any]])
         XCTAssertEqual(silent.compactMap { $0["pid"] as? Int }, [Int(pid)])
         XCTAssertEqual(silent.first?["to_uid"] as? Int, 65533)
+        try assertServeListsSilent(pid: pid, dumps: dumps)
+    }
+
+    /// `swheap serve` lists it too: a `swheap_silent_process` series (which promtool accepts)
+    /// and a line above the processes of the page.
+    private func assertServeListsSilent(pid: Int32, dumps: URL) throws {
+        guard ProgramRunner.exists("curl") else { throw XCTSkip("curl is not installed (scripts/deps test installs it)") }
+        let server = try ProgramRunner.start(Harness.swheap, ["serve", dumps.path, "--listen", "127.0.0.1:0"],
+                                             environment: ProgramRunner.environment())
+        let port = try Harness.waitFor("swheap serve to listen", seconds: 30) { () -> Int? in
+            guard let range = server.standardErrorSoFar.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) else { return nil }
+            return Int(server.standardErrorSoFar[range].split(separator: ":").last!)
+        }
+        let metrics = try ProgramRunner.output("curl", ["-sf", "http://127.0.0.1:\(port)/metrics"])
+        let series = metrics.split(separator: "\n").filter { $0.hasPrefix("swheap_silent_process{") }
+        XCTAssertEqual(series.count, 1, metrics)
+        XCTAssertTrue(series.first.map { $0.contains("pid=\"\(pid)\"") && $0.contains("uid=\"65533\"") && ($0.hasSuffix(" 1") || $0.hasSuffix(" 1.0")) } ?? false,
+                      "\(series)")
+        if ProgramRunner.exists("promtool") {
+            let file = dumps.deletingLastPathComponent().appendingPathComponent("metrics.txt").path
+            try metrics.write(toFile: file, atomically: true, encoding: .utf8)
+            let check = try Harness.run("sh", ["-c", "promtool check metrics < \"$0\"", file], environment: [:])
+            XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
+        }
+        let page = try ProgramRunner.output("curl", ["-sf", "http://127.0.0.1:\(port)/"])
+        XCTAssertTrue(page.contains("1 process(es) started under swheap but left no dump"), page)
+        XCTAssertTrue(page.contains("pid \(pid) (privdrop)"), page)
     }
 }
