@@ -340,16 +340,25 @@ static int do_attach(pid_t pid, const char *shim_arg, const char *settings, doub
     return 0;
 }
 
-static int do_detach(pid_t pid, double timeout_s) {
+/* Looks for the shim in `pid`: 0 with `found` (and `loaded`) set, or the status of the one-line
+ * error said (no such process, no permission). */
+static int locate_shim(pid_t pid, loaded_shim *loaded, bool *found) {
     if (kill(pid, 0) != 0 && errno == ESRCH) return fail("no process with pid %d", (int)pid);
     mapping_list maps;
     if (!maps_read(pid, &maps)) {
         if (errno == EACCES || errno == EPERM) return explain_permission(pid);
         return fail("no process with pid %d", (int)pid);
     }
-    loaded_shim loaded;
-    bool found = find_loaded_shim(pid, &maps, &loaded);
+    *found = find_loaded_shim(pid, &maps, loaded);
     maps_free(&maps);
+    return 0;
+}
+
+static int do_detach(pid_t pid, double timeout_s) {
+    loaded_shim loaded;
+    bool found = false;
+    int status = locate_shim(pid, &loaded, &found);
+    if (status) return status;
     if (!found) return fail("process %d is not profiled by swheap (libswheap.so is not loaded in it)", (int)pid);
     sw_attach_control c;
     if (!loaded.control || !read_control(pid, loaded.control, &c)) {
@@ -380,15 +389,10 @@ static int do_detach(pid_t pid, double timeout_s) {
 }
 
 static int do_status(pid_t pid) {
-    if (kill(pid, 0) != 0 && errno == ESRCH) return fail("no process with pid %d", (int)pid);
-    mapping_list maps;
-    if (!maps_read(pid, &maps)) {
-        if (errno == EACCES || errno == EPERM) return explain_permission(pid);
-        return fail("no process with pid %d", (int)pid);
-    }
     loaded_shim loaded;
-    bool found = find_loaded_shim(pid, &maps, &loaded);
-    maps_free(&maps);
+    bool found = false;
+    int status = locate_shim(pid, &loaded, &found);
+    if (status) return status;
     if (!found) {
         printf("state=none\n");
         return 0;

@@ -32,29 +32,10 @@ struct AttachCommand: ParsableCommand {
                                                           valueName: "duration"))
     var duration: String?
 
-    @Option(help: "Mean bytes between samples (1 records every allocation).")
-    var rate: UInt64?
-
-    @Option(help: ArgumentHelp("Seconds between heap dumps (default 10).", valueName: "seconds"))
-    var interval: Double?
-
-    @Option(help: ArgumentHelp("Directory to write dumps into.", valueName: "directory"))
-    var dir: String?
-
-    @Option(help: "Maximum stack depth to record.")
-    var depth: UInt32?
-
-    @Option(name: .customLong("max-bytes"),
-            help: ArgumentHelp("Disk budget of the dumps in bytes (default 256 MiB); 0 keeps everything.", valueName: "bytes"))
-    var maxBytes: UInt64?
+    @OptionGroup var profiling: ProfilingOptions
 
     func validate() throws {
         if pid <= 0 { throw ValidationError("the process id must be a positive number") }
-        if let rate, rate < 1 { throw ValidationError("--rate must be at least 1.") }
-        if let interval, !(interval >= 0.01 && interval <= 1e9) {
-            throw ValidationError("--interval must be a number of seconds between 0.01 and 1e9.")
-        }
-        if let depth, depth < 1 { throw ValidationError("--depth must be at least 1.") }
         if let duration, Duration.seconds(duration) == nil {
             throw ValidationError("--for must be a duration such as 30s, 5m, 2h or 1h30m, not '\(duration)'.")
         }
@@ -66,12 +47,13 @@ struct AttachCommand: ParsableCommand {
         // Every refusal the injector can tell without touching the process comes first.
         let checked = try AttachTool.run(injector, ["check", String(pid), shim])
         guard checked.ok else { throw CommandFailure(message: checked.message) }
-        let directory = try AttachTool.prepareDirectory(dir, pid: pid)
+        let directory = try AttachTool.prepareDirectory(profiling.dir, pid: pid)
+        let interval = profiling.interval ?? 10
         var settings = ["dir=\(directory)"]
-        settings.append("interval_ns=\(UInt64(((interval ?? 10) * 1e9).rounded()))")
-        if let rate { settings.append("rate=\(rate)") }
-        if let depth { settings.append("depth=\(depth)") }
-        if let maxBytes { settings.append("max_bytes=\(maxBytes)") }
+        settings.append("interval_ns=\(UInt64((interval * 1e9).rounded()))")
+        if let rate = profiling.rate { settings.append("rate=\(rate)") }
+        if let depth = profiling.depth { settings.append("depth=\(depth)") }
+        if let maxBytes = profiling.maxBytes { settings.append("max_bytes=\(maxBytes)") }
         let limit = duration.flatMap(Duration.seconds)
 
         // Ctrl-C and SIGTERM from here on mean "detach", never "leave it half attached".
@@ -79,7 +61,7 @@ struct AttachCommand: ParsableCommand {
         let result = try AttachTool.run(injector, ["attach", String(pid), shim, settings.joined(separator: "\n")])
         guard result.ok else { throw CommandFailure(message: result.message) }
         let fields = result.fields
-        var line = "attached to pid \(pid) (\(AttachTool.programName(pid))): dumps go to \(directory) every \(Show.seconds(interval ?? 10))"
+        var line = "attached to pid \(pid) (\(AttachTool.programName(pid))): dumps go to \(directory) every \(Show.seconds(interval))"
         if let before = fields["heap_before_bytes"].flatMap(UInt64.init) {
             line += "; \(Show.bytes(before)) of heap predates attach"
         }

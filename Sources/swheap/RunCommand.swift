@@ -18,22 +18,7 @@ struct RunCommand: ParsableCommand {
             to the shim's defaults (or to SWHEAP_* variables already in the environment).
             """)
 
-    @Option(help: "Mean bytes between samples (1 records every allocation).")
-    var rate: UInt64?
-
-    @Option(help: ArgumentHelp("Seconds between heap dumps.", valueName: "seconds"))
-    var interval: Double?
-
-    @Option(help: ArgumentHelp("Directory to write dumps into.", valueName: "directory"))
-    var dir: String?
-
-    @Option(help: "Maximum stack depth to record.")
-    var depth: UInt32?
-
-    @Option(name: .customLong("max-bytes"),
-            help: ArgumentHelp("Disk budget of each process's dumps in bytes (SWHEAP_MAX_BYTES; default 256 MiB); 0 keeps everything.",
-                               valueName: "bytes"))
-    var maxBytes: UInt64?
+    @OptionGroup var profiling: ProfilingOptions
 
     @Argument(parsing: .captureForPassthrough,
               help: ArgumentHelp("The program and its arguments (after `--`, or from the first non-option).", valueName: "command"))
@@ -52,20 +37,17 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("Unknown option '\(first)'")
         }
         if programArguments.isEmpty { throw ValidationError("Missing the program to run (swheap run -- PROGRAM ARGS...).") }
-        if let rate, rate < 1 { throw ValidationError("--rate must be at least 1.") }
-        if let interval, !(interval > 0 && interval.isFinite) { throw ValidationError("--interval must be a positive number of seconds.") }
-        if let depth, depth < 1 { throw ValidationError("--depth must be at least 1.") }
     }
 
     func run() throws {
         let shim = try ShimLocation.find()
         var environment = ProcessEnvironment.current()
         environment.prepend(shim, to: "LD_PRELOAD", separator: ":")
-        if let rate { environment["SWHEAP_RATE"] = String(rate) }
-        if let interval { environment["SWHEAP_INTERVAL"] = String(interval) }
-        if let dir { environment["SWHEAP_DIR"] = dir }
-        if let depth { environment["SWHEAP_DEPTH"] = String(depth) }
-        if let maxBytes { environment["SWHEAP_MAX_BYTES"] = String(maxBytes) }
+        if let rate = profiling.rate { environment["SWHEAP_RATE"] = String(rate) }
+        if let interval = profiling.interval { environment["SWHEAP_INTERVAL"] = String(interval) }
+        if let dir = profiling.dir { environment["SWHEAP_DIR"] = dir }
+        if let depth = profiling.depth { environment["SWHEAP_DEPTH"] = String(depth) }
+        if let maxBytes = profiling.maxBytes { environment["SWHEAP_MAX_BYTES"] = String(maxBytes) }
 
         let status = try ChildProcess.run(programArguments, environment: environment)
         switch status {

@@ -78,6 +78,26 @@ enum Harness {
     }
 
     /// Runs `program` under the shim writing dumps to `dumps`, then loads them.
+    /// `swheap serve DIR` on a free loopback port, once it says where it listens: the
+    /// server (it ends with the test) and its port.
+    static func startServe(_ dumps: String) throws -> (server: RunningProgram, port: Int) {
+        let server = try ProgramRunner.start(swheap, ["serve", dumps, "--listen", "127.0.0.1:0"],
+                                             environment: ProgramRunner.environment())
+        let port = try waitFor("swheap serve to listen", seconds: 30) { () -> Int? in
+            guard let range = server.standardErrorSoFar.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) else { return nil }
+            return Int(server.standardErrorSoFar[range].split(separator: ":").last!)
+        }
+        return (server, port)
+    }
+
+    /// Skips the test (saying so) unless every tool is on PATH.
+    static func requireTools(_ tools: [String]) throws {
+        for tool in tools where !ProgramRunner.exists(tool) {
+            print("SKIPPED: \(tool) is not installed (scripts/deps test installs it)")
+            throw XCTSkip("\(tool) is not installed")
+        }
+    }
+
     /// Polls `probe` every 0.5 s until it returns a value, failing after `seconds`.
     static func waitFor<T>(_ what: @autoclosure () -> String, seconds: Double, _ probe: () throws -> T?) throws -> T {
         let deadline = Date().addingTimeInterval(seconds)

@@ -14,22 +14,15 @@ final class ServeTests: XCTestCase {
     override func setUpWithError() throws { try Harness.requireBuild() }
 
     func testPrometheusSeesTheLeakGrowWhileTheProgramRuns() throws {
-        for tool in ["prometheus", "curl"] where !ProgramRunner.exists(tool) {
-            print("SKIPPED: \(tool) is not installed (scripts/deps test installs it)")
-            throw XCTSkip("\(tool) is not installed")
-        }
+        try Harness.requireTools(["prometheus", "curl"])
         let dir = try Harness.scratch()
         let exe = try Harness.compile("growing.c", into: dir)
         let dumps = dir.appendingPathComponent("dumps")
         // 600 steps of 50 ms: 30 s of a steady leak, a dump every 0.3 s.
         let program = try ProgramRunner.start(exe, ["600", "50"], environment: ProgramRunner.environment(
             ["SWHEAP_RATE": "1", "SWHEAP_INTERVAL": "0.3", "SWHEAP_DIR": dumps.path], preload: Harness.shim))
-        let server = try ProgramRunner.start(Harness.swheap, ["serve", dumps.path, "--listen", "127.0.0.1:0"],
-                                             environment: ProgramRunner.environment())
-        let servePort = try Harness.waitFor("swheap serve to listen", seconds: 30) { () -> Int? in
-            guard let range = server.standardErrorSoFar.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) else { return nil }
-            return Int(server.standardErrorSoFar[range].split(separator: ":").last!)
-        }
+        let serve = try Harness.startServe(dumps.path)
+        let servePort = serve.port
         let (prometheus, queryURL) = try RealPrometheus.start(scraping: servePort, in: dir)
         _ = prometheus
 
@@ -73,21 +66,14 @@ final class ServeTests: XCTestCase {
     /// live-bytes series must stay one series (labels pid, command and site only), while the
     /// verdict is its own series that moves from one verdict label to the next.
     func testAVerdictChangeKeepsOneSeriesPerSite() throws {
-        for tool in ["prometheus", "curl"] where !ProgramRunner.exists(tool) {
-            print("SKIPPED: \(tool) is not installed (scripts/deps test installs it)")
-            throw XCTSkip("\(tool) is not installed")
-        }
+        try Harness.requireTools(["prometheus", "curl"])
         let dir = try Harness.scratch()
         let exe = try Harness.compile("growing.c", into: dir)
         let dumps = dir.appendingPathComponent("dumps")
         try FileManager.default.createDirectory(atPath: dumps.path, withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o700])
-        let server = try ProgramRunner.start(Harness.swheap, ["serve", dumps.path, "--listen", "127.0.0.1:0"],
-                                             environment: ProgramRunner.environment())
-        let servePort = try Harness.waitFor("swheap serve to listen", seconds: 30) { () -> Int? in
-            guard let range = server.standardErrorSoFar.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) else { return nil }
-            return Int(server.standardErrorSoFar[range].split(separator: ":").last!)
-        }
+        let serve = try Harness.startServe(dumps.path)
+        let servePort = serve.port
         let (prometheus, queryURL) = try RealPrometheus.start(scraping: servePort, in: dir)
         _ = prometheus
         let api = queryURL

@@ -133,13 +133,9 @@ final class ShimPrivilegeTests: XCTestCase {
     /// `swheap serve` lists it too: a `swheap_silent_process` series (which promtool accepts)
     /// and a line above the processes of the page.
     private func assertServeListsSilent(pid: Int32, dumps: URL) throws {
-        guard ProgramRunner.exists("curl") else { throw XCTSkip("curl is not installed (scripts/deps test installs it)") }
-        let server = try ProgramRunner.start(Harness.swheap, ["serve", dumps.path, "--listen", "127.0.0.1:0"],
-                                             environment: ProgramRunner.environment())
-        let port = try Harness.waitFor("swheap serve to listen", seconds: 30) { () -> Int? in
-            guard let range = server.standardErrorSoFar.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) else { return nil }
-            return Int(server.standardErrorSoFar[range].split(separator: ":").last!)
-        }
+        try Harness.requireTools(["curl"])
+        let serve = try Harness.startServe(dumps.path)
+        let port = serve.port
         let metrics = try ProgramRunner.output("curl", ["-sf", "http://127.0.0.1:\(port)/metrics"])
         let series = metrics.split(separator: "\n").filter { $0.hasPrefix("swheap_silent_process{") }
         XCTAssertEqual(series.count, 1, metrics)
@@ -154,5 +150,6 @@ final class ShimPrivilegeTests: XCTestCase {
         let page = try ProgramRunner.output("curl", ["-sf", "http://127.0.0.1:\(port)/"])
         XCTAssertTrue(page.contains("1 process(es) started under swheap but left no dump"), page)
         XCTAssertTrue(page.contains("pid \(pid) (privdrop)"), page)
+        XCTAssertTrue(serve.server.isRunning, "swheap serve stopped: \(serve.server.standardErrorSoFar)")
     }
 }

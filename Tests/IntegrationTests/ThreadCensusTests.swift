@@ -155,16 +155,9 @@ final class ThreadCensusTests: XCTestCase {
         let written = try Harness.run(Harness.swheap, ["pprof", dumps.path, "--type", "threads", "-o", profile.path], environment: [:])
         XCTAssertEqual(written.status, 0, written.stderr)
 
-        for tool in ["curl"] where !ProgramRunner.exists(tool) { throw XCTSkip("\(tool) is not installed") }
-        let server = try ProgramRunner.start(Harness.swheap, ["serve", dumps.path, "--listen", "127.0.0.1:0"],
-                                             environment: ProgramRunner.environment())
-        var port: Int?
-        for _ in 0..<120 where port == nil {
-            if let range = server.standardErrorSoFar.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) {
-                port = Int(server.standardErrorSoFar[range].split(separator: ":").last!)
-            } else { usleep(250_000) }
-        }
-        let servePort = try XCTUnwrap(port, "swheap serve did not say where it listens")
+        try Harness.requireTools(["curl"])
+        let serve = try Harness.startServe(dumps.path)
+        let servePort = serve.port
         let metrics = try ProgramRunner.output("curl", ["-sf", "http://127.0.0.1:\(servePort)/metrics"])
         let unjoined = metrics.split(separator: "\n").first { $0.hasPrefix("swheap_threads{") && $0.contains(#"state="exited_unjoined""#) }
         XCTAssertEqual(unjoined?.split(separator: " ").last.flatMap { Double($0) }, 6, metrics)
