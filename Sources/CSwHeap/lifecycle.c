@@ -141,6 +141,9 @@ bool sw_lifecycle_attach(const char **why) {
             *why = "cannot map memory for its tables";
             goto done;
         }
+        /* threads made while attached are not hooked: the census counts them from /proc
+         * (without its memory, the record says the census was incomplete) */
+        (void)sw_census_init();
         sw_unwind_init(sw.config.frame_pointers);
         sw_stack_cache_init(sw.config.depth);
         pthread_atfork(prefork, postfork_parent, postfork_child);
@@ -153,6 +156,7 @@ bool sw_lifecycle_attach(const char **why) {
     }
     atomic_store(&final_claimed, 0);
     own_pid = getpid();
+    sw_memory_init(); /* after sw_next_resolve_attached: the allocator the program binds to */
     sw.start_ns = sw_now_ns(CLOCK_MONOTONIC);
     sw_dump_reset();
     sw_dumper_init();
@@ -176,6 +180,7 @@ void sw_lifecycle_detach(void) {
     sw_dumper_stop();
     sw.attach.detached_wall_ns = sw_now_ns(CLOCK_REALTIME);
     sw_dumper_write(false, true);
+    sw_memory_stop_asker(); /* the shim's threads end with detach */
     atomic_store(&final_claimed, 1); /* an exit after detach writes nothing */
     sw_tls.busy--;
 }

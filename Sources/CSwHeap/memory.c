@@ -59,12 +59,15 @@ static struct {
     mi_process_info_fn mi_process_info;
 } allocator;
 
-/* `name` as the next object after this one defines it, only when that object is `base`
- * (the one holding the next malloc): a statistics call of another allocator than the one in
- * use would describe memory nobody allocates from. */
+/* `name` as the next object after this one defines it (or, attached, loaded after every
+ * other object, as the global scope does), only when that object is `base` (the one holding
+ * the next malloc): a statistics call of another allocator than the one in use would
+ * describe memory nobody allocates from. */
 static void *symbol_in(const char *name, const void *base) {
-    void *p = dlsym(RTLD_NEXT, name);
     Dl_info info;
+    void *p = dlsym(RTLD_NEXT, name);
+    if (p && base && dladdr(p, &info) && info.dli_fbase == base) return p;
+    p = dlsym(RTLD_DEFAULT, name);
     return p && base && dladdr(p, &info) && info.dli_fbase == base ? p : NULL;
 }
 
@@ -312,6 +315,7 @@ static struct {
     uint64_t asked, answered;             /* request generations */
     sw_format_memory answer;              /* the figures of generation `answered` */
     bool running;
+    bool stopping, exited;                /* sw_memory_stop_asker asks it to end; it says it did */
 } asker = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void *asker_main(void *unused) {
@@ -320,7 +324,8 @@ static void *asker_main(void *unused) {
     sw_state_own_thread(1);  /* the thread census counts it as the shim's, not the program's */
     pthread_mutex_lock(&asker.lock);
     for (;;) {
-        while (asker.answered == asker.asked) pthread_cond_wait(&asker.asked_cv, &asker.lock);
+        while (asker.answered == asker.asked && !asker.stopping) pthread_cond_wait(&asker.asked_cv, &asker.lock);
+        if (asker.stopping) break;
         uint64_t generation = asker.asked;
         pthread_mutex_unlock(&asker.lock);
         sw_format_memory figures = {0};
@@ -330,6 +335,10 @@ static void *asker_main(void *unused) {
         asker.answered = generation;
         pthread_cond_broadcast(&asker.answered_cv);
     }
+    asker.exited = true;
+    pthread_cond_broadcast(&asker.answered_cv);
+    pthread_mutex_unlock(&asker.lock);
+    sw_state_own_thread(-1);
     return NULL;
 }
 
@@ -343,6 +352,7 @@ void sw_memory_start_asker(void) {
     pthread_cond_init(&asker.answered_cv, &attr);
     pthread_condattr_destroy(&attr);
     asker.asked = asker.answered = 0;
+    asker.stopping = asker.exited = false;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -352,6 +362,22 @@ void sw_memory_start_asker(void) {
         asker.running = true;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* How long detach waits for the asker to end. */
+enum { STOP_WAIT_MS = 1000 };
+
+void sw_memory_stop_asker(void) {
+    if (!asker.running) return;
+    uint64_t deadline = sw_now_ns(CLOCK_MONOTONIC) + STOP_WAIT_MS * 1000000ull;
+    struct timespec until = {.tv_sec = (time_t)(deadline / 1000000000ull), .tv_nsec = (long)(deadline % 1000000000ull)};
+    pthread_mutex_lock(&asker.lock);
+    asker.stopping = true;
+    pthread_cond_broadcast(&asker.asked_cv);
+    while (!asker.exited)
+        if (pthread_cond_timedwait(&asker.answered_cv, &asker.lock, &until) != 0 && !asker.exited) break;
+    pthread_mutex_unlock(&asker.lock);
+    asker.running = false; /* ended, or ends after the call it is in: a later start makes a new one */
 }
 
 void sw_memory_postfork_child(void) {

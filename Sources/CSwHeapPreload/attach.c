@@ -23,6 +23,7 @@
  * pointer to a hook the program kept stays callable after detach. */
 #define _GNU_SOURCE
 #include "sw_lifecycle.h"
+#include "sw_memory.h"
 #include "sw_next_allocator.h"
 #include "sw_os.h"
 #include "sw_scan_maps.h"
@@ -408,38 +409,15 @@ static void *attached_dlopen(const char *file, int flags) {
 
 /* ---- The heap already there ------------------------------------------------------------ */
 
+/* The allocator's own figure for the bytes in use (memory.c: glibc's mallinfo2, jemalloc's
+ * stats.allocated, tcmalloc's current allocated bytes; mimalloc keeps none), asked in this
+ * thread before the writer and its asker start. */
 static void measure_heap_before(void) {
-    sw.attach.heap_before_bytes = 0;
-    sw.attach.flags = 0;
-    if (sw_allocator_is_glibc()) {
-        struct mallinfo2 (*info)(void) = (struct mallinfo2 (*)(void))dlsym(RTLD_DEFAULT, "mallinfo2");
-        if (info) {
-            struct mallinfo2 m = info();
-            sw.attach.heap_before_bytes = m.uordblks + m.hblkhd;
-            sw.attach.flags = SW_ATTACH_HEAP_KNOWN;
-        }
-        return;
-    }
-    /* jemalloc: stats.allocated, after refreshing its statistics epoch */
-    int (*mallctl)(const char *, void *, size_t *, void *, size_t) =
-        (int (*)(const char *, void *, size_t *, void *, size_t))dlsym(RTLD_DEFAULT, "mallctl");
-    if (mallctl) {
-        uint64_t epoch = 1;
-        size_t allocated = 0, len = sizeof allocated, elen = sizeof epoch;
-        mallctl("epoch", &epoch, &elen, &epoch, sizeof epoch);
-        if (mallctl("stats.allocated", &allocated, &len, NULL, 0) == 0) {
-            sw.attach.heap_before_bytes = allocated;
-            sw.attach.flags = SW_ATTACH_HEAP_KNOWN;
-        }
-        return;
-    }
-    /* gperftools' tcmalloc */
-    int (*property)(const char *, size_t *) = (int (*)(const char *, size_t *))dlsym(RTLD_DEFAULT, "MallocExtension_GetNumericProperty");
-    size_t bytes = 0;
-    if (property && property("generic.current_allocated_bytes", &bytes)) {
-        sw.attach.heap_before_bytes = bytes;
-        sw.attach.flags = SW_ATTACH_HEAP_KNOWN;
-    }
+    sw_format_memory m;
+    sw_memory_take(&m, true, 0);
+    bool known = (m.valid & SW_MEMORY_IN_USE) != 0;
+    sw.attach.heap_before_bytes = known ? m.in_use_bytes : 0;
+    sw.attach.flags = known ? SW_ATTACH_HEAP_KNOWN : 0;
 }
 
 /* ---- The settings ---------------------------------------------------------------------- */

@@ -115,6 +115,12 @@ final class AttachTests: XCTestCase {
         XCTAssertEqual(leak["verdict"] as? String, "growing", "\(leak)")
         let cache = suspects.first { ($0["site"] as? String)?.contains("site_cache_entry") == true }
         XCTAssertNotEqual(cache?["verdict"] as? String, "growing", "the bounded cache is not a leak")
+        // The memory picture and the thread census work attached as preloaded.
+        let memory = try XCTUnwrap(first["memory"] as? [String: Any], json.stdout)
+        XCTAssertEqual(memory["allocator"] as? String, "glibc", "\(memory)")
+        XCTAssertGreaterThan((memory["allocator_in_use_bytes"] as? NSNumber)?.doubleValue ?? 0, 0, "\(memory)")
+        let census = try XCTUnwrap(first["threads"] as? [String: Any], json.stdout)
+        XCTAssertEqual(census["truncated"] as? Bool, false, "\(census)")
 
         let text = try AttachHarness.swheap(["report", dumps])
         XCTAssertTrue(text.stdout.contains("of heap predates attach"), text.stdout)

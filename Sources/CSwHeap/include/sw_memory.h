@@ -18,6 +18,9 @@ void sw_memory_init(void);
  * figures at most SW_MEMORY_WAIT_MS (sw_memory_take). Called from the thread that starts the
  * writer, never from the writer (whose first allocation would give it a glibc arena). */
 void sw_memory_start_asker(void);
+/* Detach: the asker ends (waited for at most a second: one slow call of the allocator's ends
+ * it later). After the last dump that asks. */
+void sw_memory_stop_asker(void);
 /* A forked child: the asker did not survive fork. */
 void sw_memory_postfork_child(void);
 /* The allocator found by sw_memory_init (SW_ALLOCATOR_UNKNOWN before it). */
