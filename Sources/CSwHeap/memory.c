@@ -344,6 +344,10 @@ static void *asker_main(void *unused) {
 
 void sw_memory_start_asker(void) {
     if (allocator.kind == SW_ALLOCATOR_UNKNOWN || asker.running) return;
+    pthread_mutex_lock(&asker.lock);
+    bool ending = asker.stopping && !asker.exited;
+    pthread_mutex_unlock(&asker.lock);
+    if (ending) return; /* the last one is still in a slow call and uses its lock: the writer asks itself */
     pthread_mutex_init(&asker.lock, NULL);
     pthread_cond_init(&asker.asked_cv, NULL);
     pthread_condattr_t attr;
@@ -382,6 +386,8 @@ void sw_memory_stop_asker(void) {
 
 void sw_memory_postfork_child(void) {
     asker.running = false; /* it did not survive fork; the writer's start makes a new one */
+    asker.stopping = asker.exited = false;
+    pthread_mutex_init(&asker.lock, NULL); /* a thread that did not survive may have held it */
 }
 
 /* Through the asker: false when it did not answer within SW_MEMORY_WAIT_MS. */
