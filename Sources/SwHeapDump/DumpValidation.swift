@@ -64,56 +64,56 @@ enum DumpValidation {
     }
 
     static func check(_ raw: RawStack, index: Int) -> DumpError.Problem? {
-        let record = "STACKS record \(index) (stack \(raw.stack_id))"
+        let record = { "STACKS record \(index) (stack \(raw.stack_id))" }  // built only when a rule is broken
         if raw.stack_id == 0 { return .zeroStackID }
         if raw.depth > maxDepth {
-            return .invalidField(field: "\(record) depth", value: "\(raw.depth)", rule: "must be at most \(maxDepth)")
+            return .invalidField(field: "\(record()) depth", value: "\(raw.depth)", rule: "must be at most \(maxDepth)")
         }
-        if let broken = estimate(raw.alloc_objects, "\(record) alloc_objects") { return broken }
-        if let broken = estimate(raw.alloc_bytes, "\(record) alloc_bytes") { return broken }
+        if let broken = estimate(raw.alloc_objects, "\(record()) alloc_objects") { return broken }
+        if let broken = estimate(raw.alloc_bytes, "\(record()) alloc_bytes") { return broken }
         return nil
     }
 
     static func check(_ raw: RawLive, index: Int, dumpEpoch: UInt64) -> DumpError.Problem? {
-        let record = "LIVE record \(index) (stack \(raw.stack_id))"
+        let record = { "LIVE record \(index) (stack \(raw.stack_id))" }  // built only when a rule is broken
         if raw.birth_epoch < 1 || UInt64(raw.birth_epoch) > dumpEpoch {
-            return .invalidField(field: "\(record) birth_epoch", value: "\(raw.birth_epoch)",
+            return .invalidField(field: "\(record()) birth_epoch", value: "\(raw.birth_epoch)",
                                 rule: "must be between 1 and the dump's epoch \(dumpEpoch)")
         }
         return liveFigures(record, raw.live_objects, raw.live_bytes, raw.unref_objects, raw.unref_bytes)
     }
 
     /// The four estimates of a LIVE or COHORTS record.
-    private static func liveFigures(_ record: String, _ liveObjects: Double, _ liveBytes: Double,
+    private static func liveFigures(_ record: () -> String, _ liveObjects: Double, _ liveBytes: Double,
                                     _ unrefObjects: Double, _ unrefBytes: Double) -> DumpError.Problem? {
-        if let broken = estimate(liveObjects, "\(record) live_objects") { return broken }
-        if let broken = estimate(liveBytes, "\(record) live_bytes") { return broken }
-        if let broken = estimate(unrefObjects, "\(record) unref_objects") { return broken }
-        if let broken = estimate(unrefBytes, "\(record) unref_bytes") { return broken }
+        if let broken = estimate(liveObjects, "\(record()) live_objects") { return broken }
+        if let broken = estimate(liveBytes, "\(record()) live_bytes") { return broken }
+        if let broken = estimate(unrefObjects, "\(record()) unref_objects") { return broken }
+        if let broken = estimate(unrefBytes, "\(record()) unref_bytes") { return broken }
         // The shim adds the same weights into both sums, so the unreferenced part never
         // exceeds the whole (rounding is monotone: no tolerance is needed).
         if unrefObjects > liveObjects {
-            return .invalidField(field: "\(record) unref_objects", value: "\(unrefObjects)",
+            return .invalidField(field: "\(record()) unref_objects", value: "\(unrefObjects)",
                                 rule: "must not exceed live_objects \(liveObjects)")
         }
         if unrefBytes > liveBytes {
-            return .invalidField(field: "\(record) unref_bytes", value: "\(unrefBytes)",
+            return .invalidField(field: "\(record()) unref_bytes", value: "\(unrefBytes)",
                                 rule: "must not exceed live_bytes \(liveBytes)")
         }
         return nil
     }
 
     static func check(_ raw: RawCohort, index: Int, dumpEpoch: UInt64) -> DumpError.Problem? {
-        let record = "COHORTS record \(index) (stack \(raw.stack_id))"
+        let record = { "COHORTS record \(index) (stack \(raw.stack_id))" }  // built only when a rule is broken
         if raw.birth_first < 1 || UInt64(raw.birth_last) > dumpEpoch || raw.birth_first > raw.birth_last {
-            return .invalidField(field: "\(record) birth_first..birth_last", value: "\(raw.birth_first)..\(raw.birth_last)",
+            return .invalidField(field: "\(record()) birth_first..birth_last", value: "\(raw.birth_first)..\(raw.birth_last)",
                                 rule: "must lie between 1 and the dump's epoch \(dumpEpoch)")
         }
         // The ranking re-keys cohorts of earlier dumps into later ones: they must be the
         // aligned blocks sw_cohort_of gives, or they would not nest.
         let cohort = Cohort.of(birth: raw.birth_first, epoch: UInt32(dumpEpoch))
         if cohort != raw.birth_first...raw.birth_last {
-            return .invalidField(field: "\(record) birth_first..birth_last", value: "\(raw.birth_first)..\(raw.birth_last)",
+            return .invalidField(field: "\(record()) birth_first..birth_last", value: "\(raw.birth_first)..\(raw.birth_last)",
                                 rule: "must be the cohort \(cohort.lowerBound)..\(cohort.upperBound) of sw_cohort_of at epoch \(dumpEpoch)")
         }
         if let broken = liveFigures(record, raw.live_objects, raw.live_bytes, raw.unref_objects, raw.unref_bytes) {
@@ -123,18 +123,18 @@ enum DumpValidation {
     }
 
     static func check(_ raw: RawStackFrames, index: Int) -> DumpError.Problem? {
-        let record = "STACKS record \(index) (stack \(raw.stack_id))"
+        let record = { "STACKS record \(index) (stack \(raw.stack_id))" }  // built only when a rule is broken
         if raw.stack_id == 0 { return .zeroStackID }
         if raw.depth > maxDepth {
-            return .invalidField(field: "\(record) depth", value: "\(raw.depth)", rule: "must be at most \(maxDepth)")
+            return .invalidField(field: "\(record()) depth", value: "\(raw.depth)", rule: "must be at most \(maxDepth)")
         }
         return nil
     }
 
     static func check(_ raw: RawAlloc, index: Int) -> DumpError.Problem? {
-        let record = "ALLOC record \(index) (stack \(raw.stack_id))"
-        if let broken = estimate(raw.alloc_objects, "\(record) alloc_objects") { return broken }
-        if let broken = estimate(raw.alloc_bytes, "\(record) alloc_bytes") { return broken }
+        let record = { "ALLOC record \(index) (stack \(raw.stack_id))" }  // built only when a rule is broken
+        if let broken = estimate(raw.alloc_objects, "\(record()) alloc_objects") { return broken }
+        if let broken = estimate(raw.alloc_bytes, "\(record()) alloc_bytes") { return broken }
         return nil
     }
 
@@ -165,17 +165,17 @@ enum DumpValidation {
     }
 
     static func check(_ raw: RawThreadSite, index: Int, previous: UInt32?) -> DumpError.Problem? {
-        let record = "THREADS record \(index) (stack \(raw.stack_id))"
+        let record = { "THREADS record \(index) (stack \(raw.stack_id))" }  // built only when a rule is broken
         if let previous, raw.stack_id <= previous {
-            return .invalidField(field: "\(record) stack id", value: "\(raw.stack_id)",
+            return .invalidField(field: "\(record()) stack id", value: "\(raw.stack_id)",
                                  rule: "must be above the previous record's \(previous) (sorted, each once)")
         }
         if raw.running == 0 && raw.exited_unjoined == 0 && raw.stack_bytes != 0 {
-            return .invalidField(field: "\(record) stack_bytes", value: "\(raw.stack_bytes)",
+            return .invalidField(field: "\(record()) stack_bytes", value: "\(raw.stack_bytes)",
                                  rule: "must be 0 when no thread is running or exited-unjoined")
         }
         if raw.unjoined_bytes > raw.stack_bytes || (raw.exited_unjoined == 0 && raw.unjoined_bytes != 0) {
-            return .invalidField(field: "\(record) unjoined_bytes", value: "\(raw.unjoined_bytes)",
+            return .invalidField(field: "\(record()) unjoined_bytes", value: "\(raw.unjoined_bytes)",
                                  rule: "must be at most stack_bytes \(raw.stack_bytes), and 0 without exited-unjoined threads")
         }
         return nil
@@ -209,9 +209,9 @@ enum DumpValidation {
     }
 
     /// Estimates are finite, not negative, and at most 2^64.
-    private static func estimate(_ value: Double, _ field: String) -> DumpError.Problem? {
+    private static func estimate(_ value: Double, _ field: @autoclosure () -> String) -> DumpError.Problem? {
         guard value.isFinite, value >= 0, value <= maxEstimate else {
-            return .invalidField(field: field, value: "\(value)", rule: "must be finite, between 0 and 2^64")
+            return .invalidField(field: field(), value: "\(value)", rule: "must be finite, between 0 and 2^64")
         }
         return nil
     }
