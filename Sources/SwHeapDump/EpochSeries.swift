@@ -6,11 +6,12 @@
 // search.
 
 public struct EpochSeries: RandomAccessCollection, Hashable, Sendable, ExpressibleByArrayLiteral {
-    public private(set) var count: Int = 0
+    public var count: Int { epochs }
+    @usableFromInline var epochs: Int = 0
     /// The epoch indexes where the value changes, increasing; before the first one it is 0.
-    private var changeIndexes: [Int32] = []
+    @usableFromInline var changeIndexes: [Int32] = []
     /// The value from `changeIndexes[k]` on.
-    private var changeValues: [Double] = []
+    @usableFromInline var changeValues: [Double] = []
 
     public init() {}
 
@@ -22,7 +23,7 @@ public struct EpochSeries: RandomAccessCollection, Hashable, Sendable, Expressib
     public init(arrayLiteral values: Double...) { self.init(values) }
 
     /// `count` epochs of 0.
-    public init(zeros count: Int) { self.count = count }
+    public init(zeros count: Int) { epochs = count }
 
     public var startIndex: Int { 0 }
     public var endIndex: Int { count }
@@ -37,18 +38,21 @@ public struct EpochSeries: RandomAccessCollection, Hashable, Sendable, Expressib
         return low == 0 ? 0 : changeValues[low - 1]
     }
 
-    /// The value of the newest epoch appended (0 when there is none).
-    private var lastValue: Double { changeValues.last ?? 0 }
+    /// The value of the newest epoch appended (0 when there is none): `changeValues.last`,
+    /// kept beside it because every append reads it.
+    @usableFromInline var lastValue: Double = 0
 
-    /// Appends `value` for the next `times` epochs.
-    public mutating func append(_ value: Double, times: Int = 1) {
+    /// Appends `value` for the next `times` epochs. Inlinable: the store appends every site's
+    /// figures at every epoch it reads.
+    @inlinable public mutating func append(_ value: Double, times: Int = 1) {
         guard times > 0 else { return }
         // Bit patterns, so -0.0 and NaN round-trip exactly as stored.
         if value.bitPattern != lastValue.bitPattern {
             changeIndexes.append(Int32(count))
             changeValues.append(value)
+            lastValue = value
         }
-        count += times
+        epochs += times
     }
 
     /// How many changes are stored (what the series costs).
