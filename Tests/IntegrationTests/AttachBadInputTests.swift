@@ -182,9 +182,13 @@ final class AttachBadInputTests: XCTestCase {
         let program = try service(dir)
         let attach = try ProgramRunner.start(Harness.swheap, ["attach", String(program.pid), "--dir", dir.appendingPathComponent("d").path],
                                              environment: ProgramRunner.environment(["SWHEAP_ATTACH_PAUSE_AT": "1"]))
+        // Any of its threads: the injector borrows whichever is at a safe point first.
         func traced() -> Bool {
-            let status = (try? String(contentsOfFile: "/proc/\(program.pid)/status", encoding: .utf8)) ?? ""
-            return status.contains("TracerPid:") && !status.contains("TracerPid:\t0")
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(program.pid)/task")) ?? []
+            return tasks.contains { task in
+                let status = (try? String(contentsOfFile: "/proc/\(program.pid)/task/\(task)/status", encoding: .utf8)) ?? ""
+                return status.contains("TracerPid:") && !status.contains("TracerPid:\t0")
+            }
         }
         let deadline = Date().addingTimeInterval(10)
         while !traced() && Date() < deadline { Thread.sleep(forTimeInterval: 0.002) }
