@@ -315,8 +315,19 @@ static int do_attach(pid_t pid, const char *shim_arg, const char *settings, doub
             return fail("cannot attach to process %d: %s", (int)pid, c.message[0] ? c.message : "the shim did not start");
         }
         if (!running && state == SW_ATTACH_DORMANT && control && !base) {
-            inject_release(&t);
-            return fail("cannot attach to process %d: libswheap.so loaded but did not start", (int)pid);
+            /* A load that fails after mapping the library (no static TLS left) unmaps it
+             * again: seen mapped earlier, it is gone now, and the failure is explained below. */
+            mapping_list now;
+            bool still_loaded = true;
+            if (maps_read(pid, &now)) {
+                still_loaded = find_loaded_shim(pid, &now, &loaded);
+                maps_free(&now);
+            }
+            if (still_loaded) {
+                inject_release(&t);
+                return fail("cannot attach to process %d: libswheap.so loaded but did not start", (int)pid);
+            }
+            control = 0;
         }
         if (!running && state == SW_ATTACH_DORMANT && !control) {
             inject_explain_load_failure(&t, shim, why, sizeof why);
