@@ -92,7 +92,7 @@ static bool count_task(const char *name, void *count) {
 }
 
 uint32_t sw_census_count_tasks(void) {
-    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = sw_os_open(AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0) return 0;
     uint32_t n = 0;
     bool read = sw_os_each_entry(fd, count_task, &n);

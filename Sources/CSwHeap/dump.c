@@ -12,6 +12,7 @@
 #include "sw_imagelog.h"
 #include "sw_memory.h"
 #include "sw_modules.h"
+#include "sw_os.h"
 #include "sw_retention.h"
 #include "sw_scan_exit.h"
 #include "sw_state.h"
@@ -24,7 +25,7 @@
 /* Copies a small /proc file with raw reads: no stdio, no malloc. */
 static void read_proc_file(sw_buffer *out, const char *path) {
     char chunk[4096];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = sw_os_open(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) return;
     ssize_t got;
     while ((got = read(fd, chunk, sizeof chunk)) > 0) sw_buf_put(out, chunk, (size_t)got);

@@ -69,7 +69,7 @@ static int checked(held_dir *d) {
     struct stat st;
     if (d->fd >= 0 && fstat(d->fd, &st) == 0 && st.st_dev == d->dev && st.st_ino == d->ino) return d->fd;
     if (!d->path[0]) return -1; /* never held */
-    int fd = open(d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = sw_os_open(AT_FDCWD, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == d->dev && st.st_ino == d->ino) {
         d->fd = fd; /* the old number is the program's now: never close it */
         return fd;
@@ -79,18 +79,13 @@ static int checked(held_dir *d) {
     return -1;
 }
 
-/* Keeps `fd` (a directory) as `d`, moved above the low numbers a program expects to get. */
+/* Keeps `fd` (a directory, opened by sw_os_open) as `d`. */
 static bool hold(held_dir *d, int fd, const char *path) {
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
         int err = errno;
         close(fd);
         return fail(err ? err : ENOTDIR);
-    }
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, 512);
-    if (high >= 0) {
-        close(fd);
-        fd = high;
     }
     *d = (held_dir){.fd = fd, .dev = st.st_dev, .ino = st.st_ino, .owner = st.st_uid};
     size_t n = strlen(path);
@@ -133,7 +128,7 @@ bool sw_dumpfile_prepare(const char *dir) {
     }
     if (!S_ISDIR(st.st_mode)) return fail(ENOTDIR);
     if (access(path, W_OK | X_OK) != 0) return fail(errno);
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = sw_os_open(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0) return fail(errno);
     /* Prepared again (the unit tests): let the old descriptors go, if still ours. */
     if (checked(&base) >= 0) close(base.fd);
@@ -200,7 +195,7 @@ uint32_t sw_dumpfile_first_free_epoch(void) {
     newest_epoch scan = {.last = 0};
     scan.prefix_length = snprintf(scan.prefix, sizeof scan.prefix, "%d.", (int)getpid());
     int dir = checked(current);
-    int fd = dir < 0 ? -1 : openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = dir < 0 ? -1 : sw_os_open(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0) return 1;
     sw_os_each_entry(fd, note_epoch, &scan);
     close(fd);
@@ -248,7 +243,7 @@ int sw_dumpfile_open_log(uint32_t pid, uint32_t first_epoch) {
     named(name, false, pid, first_epoch, ".log");
     /* Truncated: a log of this name can only be left by an earlier image with our pid that
      * died before it wrote any epoch file naming it. */
-    int fd = sw_io.open(dir, name, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = sw_os_open_with(sw_io.open, dir, name, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) fail(errno);
     return fd;
 }
@@ -281,10 +276,10 @@ bool sw_dumpfile_write(const char *bytes, size_t len, uint32_t pid, uint32_t epo
     file_name(final_name, false, pid, epoch);
     file_name(temp_name, true, pid, epoch);
 
-    int fd = sw_io.open(dir, temp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = sw_os_open_with(sw_io.open, dir, temp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST) { /* left by an earlier process with our pid */
         sw_io.unlink(dir, temp_name, 0);
-        fd = sw_io.open(dir, temp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        fd = sw_os_open_with(sw_io.open, dir, temp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     }
     if (fd < 0) return fail(errno);
     size_t done = 0;

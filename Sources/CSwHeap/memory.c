@@ -101,7 +101,7 @@ uint32_t sw_memory_allocator(void) { return allocator.kind; }
 
 /* A small /proc file into `buf` (NUL-terminated); its length, or -1. */
 static ssize_t read_small(const char *path, char *buf, size_t cap) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = sw_os_open(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) return -1;
     size_t len = 0;
     ssize_t got;

@@ -43,13 +43,8 @@ bool sw_note_open(int dir, uint32_t pid, uint32_t epoch, const char *text) {
     if (checked() >= 0) close(note.fd);
     note.fd = -1;
     snprintf(note.name, sizeof note.name, "%u.%06u.note", pid, epoch);
-    int fd = openat(dir, note.name, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = sw_os_open(dir, note.name, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return false;
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, 512);
-    if (high >= 0) {
-        close(fd);
-        fd = high;
-    }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         close(fd);

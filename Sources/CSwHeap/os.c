@@ -4,9 +4,12 @@
 #include "sw_os.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,4 +95,30 @@ bool sw_os_each_entry(int fd, bool (*each)(const char *name, void *ctx), void *c
         }
     }
     return got == 0;
+}
+
+static int system_open(int dir, const char *path, int flags, mode_t mode) { return openat(dir, path, flags, mode); }
+
+int sw_os_open(int dir, const char *path, int flags, mode_t mode) { return sw_os_open_with(system_open, dir, path, flags, mode); }
+
+int sw_os_open_with(sw_opener opener, int dir, const char *path, int flags, mode_t mode) {
+    for (int attempt = 0; attempt < 4; attempt++) {
+        int fd = opener(dir, path, flags, mode);
+        if (fd < 0 || fd >= SW_OS_FD_FLOOR) return fd;
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, SW_OS_FD_FLOOR);
+        if (high < 0 && errno != EBADF) return fd; /* no room above the floor: stay low */
+        if (high >= 0) {
+            struct stat opened, named;
+            if (fstat(high, &opened) == 0 && fstatat(dir, path, &named, 0) == 0 && opened.st_dev == named.st_dev &&
+                opened.st_ino == named.st_ino) {
+                close(fd);
+                return high;
+            }
+            close(high); /* the program's file: its number was taken back before the copy */
+        }
+        /* Ours was closed by the program: a file it made exclusively is ours to remove. */
+        if (flags & O_EXCL) unlinkat(dir, path, 0);
+    }
+    errno = EBADF;
+    return -1;
 }

@@ -231,7 +231,7 @@ static uint64_t bytes_except(uintptr_t lo, uintptr_t hi, const sw_range *skip, s
 /* Scans the roots; with `measure`, only adds up the bytes it would read. */
 static uint64_t scan_roots(sw_scan *s, const sw_range *skip, size_t nskip, bool measure) {
     uint64_t total = 0;
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    int fd = sw_os_open(AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) return 0;
     size_t cap = 1 << 22, len = 0;
     char *maps = sw_os_map(cap, true);

@@ -67,7 +67,7 @@ bool sw_maps_parse(sw_map_list *list, const char *text, size_t len) {
 
 bool sw_maps_read(sw_map_list *list) {
     *list = (sw_map_list){0};
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    int fd = sw_os_open(AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) return false;
     size_t cap = (size_t)1 << 24, len = 0;
     char *text = sw_os_map(cap, true);

@@ -126,7 +126,7 @@ static bool add_task(const char *name, void *ctx) {
 
 /* Adds threads not yet known; returns how many, or -1 on failure. */
 static long enumerate(sw_world *w, pid_t self) {
-    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = sw_os_open(AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0) return -1;
     enumeration e = {.w = w, .self = self};
     bool read = sw_os_each_entry(fd, add_task, &e);
@@ -144,7 +144,7 @@ static bool read_task_file(pid_t tid, const char *what, char *buf, size_t cap) {
     path[n++] = '/';
     for (const char *c = what; *c && n < sizeof path - 1; c++) path[n++] = *c;
     path[n] = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = sw_os_open(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) return false;
     ssize_t got = read(fd, buf, cap - 1);
     close(fd);

@@ -47,7 +47,7 @@ static int prepare(int base, uid_t target) {
     snprintf(change.remedy, sizeof change.remedy, "start the program as root (or with CAP_CHOWN) on a file system that "
              "allows chown, or give SWHEAP_DIR/%s to uid %u beforehand", change.name, (unsigned)target);
     if (mkdirat(base, change.name, 0700) != 0 && errno != EEXIST) return -1;
-    int fd = openat(base, change.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = sw_os_open(base, change.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0) {
         if (errno == ELOOP || errno == ENOTDIR)
             snprintf(change.remedy, sizeof change.remedy, "SWHEAP_DIR/%s is not a directory (a link or a file): remove it",

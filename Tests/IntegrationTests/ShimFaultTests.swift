@@ -3,6 +3,7 @@
 // The program runs on with its output and status unchanged, the shim says so once, and no
 // partial file is left: every file there is a complete dump (with the complete chunks of its
 // stack log; a torn chunk at the log's end is beyond every length an epoch file names).
+// And a program that closes descriptor numbers it does not own while the shim writes.
 
 import Foundation
 import SwHeapStore
@@ -89,5 +90,22 @@ final class ShimFaultTests: XCTestCase {
         XCTAssertEqual(ours.count, 1, result.stderr)
         XCTAssertTrue(ours.first?.contains("cannot write a dump") ?? false, result.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dumps.path), "nothing recreated, nothing partial")
+    }
+
+    /// bash closes a pipe's number twice; a daemon closes every number it did not open. The
+    /// shim's writer runs meanwhile: its files must not be closed under it, and the program's
+    /// file that reuses a number must never receive a dump's bytes (the fixture checks its file
+    /// line by line; the shim that held low numbers failed this in 4 runs of 5).
+    func testProgramClosingNumbersItDoesNotOwn() throws {
+        let dir = try Harness.scratch()
+        let exe = try Harness.compile("stale_close.c", into: dir)
+        let dumps = dir.appendingPathComponent("dumps"), own = dir.appendingPathComponent("own.txt")
+        let result = try Harness.run(exe, ["2000", own.path], environment: [
+            "LD_PRELOAD": Harness.shim, "SWHEAP_RATE": "1", "SWHEAP_INTERVAL": "0.02", "SWHEAP_DIR": dumps.path])
+        XCTAssertEqual(result.stdout, "intact\n", result.stderr)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(ourLines(result.stderr), [], "no dump failed")
+        let heap = try XCTUnwrap(try HeapStore.load(directory: dumps.path).processes.first)
+        XCTAssertGreaterThanOrEqual(heap.epochs.count, 5, "dumps were written while the program closed numbers")
     }
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* x86_64 only: the exit scan reads x86-64 registers, the thread pointer's TLS layout and
  * glibc's x86-64 heap; the spin lock pauses with x86's `pause`. Another architecture needs
@@ -47,6 +48,20 @@ uint64_t sw_now_ns(int clock);
  * getdents64 (no opendir: its DIR is a block of the program's heap, see dumpfile.c), until it
  * returns false. Returns false if reading the directory failed. Does not close `fd`. */
 bool sw_os_each_entry(int fd, bool (*each)(const char *name, void *ctx), void *ctx);
+
+/* Every descriptor the shim opens, opened through here. The shim opens files on its own
+ * threads while the program's run, and a program may close a number it no longer owns: bash
+ * closes a pipe's number twice, a daemon closes every number it did not open. Whatever the
+ * shim held under that number is gone, and if the program's next open gets the number back
+ * the shim would read the program's pipe or write a dump into its file. So a descriptor leaves
+ * the low numbers at once, for SW_OS_FD_FLOOR or above, and only after the copy is checked to
+ * name what was opened (device and inode of `path` again); a number taken back in between is
+ * left to the program and the open tried again. Stays low only when the descriptor limit
+ * leaves no room above the floor. `opener` is openat's shape (sw_io.open, the tests' seam). */
+enum { SW_OS_FD_FLOOR = 512 };
+typedef int (*sw_opener)(int dir, const char *path, int flags, mode_t mode);
+int sw_os_open_with(sw_opener opener, int dir, const char *path, int flags, mode_t mode);
+int sw_os_open(int dir, const char *path, int flags, mode_t mode);
 
 /* The program's short name (argv[0]'s last part), for messages. */
 const char *sw_process_name(void);
