@@ -73,53 +73,84 @@ public struct StackLog: Sendable {
             startNs = header.start_ns
             length = UInt64(DumpLayout.logHeaderSize)
         }
-        while length < target {
-            let at = length
+        // Framing first, chunk after chunk (cheap); then the bodies, inflated and parsed on all
+        // cores (the expensive part, and each chunk's own); then applied in order. A framing
+        // error is thrown after the whole chunks before it are applied, as a chunk-by-chunk
+        // replay would.
+        var frames: [ChunkFrame] = []
+        var framingError: DumpError?
+        var at = length, previousEpoch = lastEpoch
+        while at < target {
             let position = Int(at - start)
             guard end - at >= UInt64(DumpLayout.logChunkSize) else {
-                throw fail(.logShorterThanNamed(log: path, named: target, complete: at))
+                framingError = fail(.logShorterThanNamed(log: path, named: target, complete: at))
+                break
             }
             let chunk = raw.loadUnaligned(fromByteOffset: position, as: RawLogChunk.self)
-            let record = "log chunk at offset \(at) (epoch \(chunk.epoch))"
-            let bodyStart = at + UInt64(DumpLayout.logChunkSize)
-            let (chunkEnd, overflow) = bodyStart.addingReportingOverflow(chunk.stored_length)
+            let frame = ChunkFrame(offset: at, position: position, header: chunk)
+            let (chunkEnd, overflow) = (at + UInt64(DumpLayout.logChunkSize)).addingReportingOverflow(chunk.stored_length)
             if overflow || chunkEnd > end {
-                throw fail(.logShorterThanNamed(log: path, named: target, complete: at))
+                framingError = fail(.logShorterThanNamed(log: path, named: target, complete: at))
+                break
             }
-            if chunkEnd > target { throw fail(.logLengthNotAtChunk(log: path, named: target, chunkEnd: chunkEnd)) }
-            if chunk.epoch <= lastEpoch {
-                throw invalid("\(record) epoch", "\(chunk.epoch)", "must follow the previous chunk's epoch \(lastEpoch)")
+            if chunkEnd > target {
+                framingError = fail(.logLengthNotAtChunk(log: path, named: target, chunkEnd: chunkEnd))
+                break
+            }
+            if chunk.epoch <= previousEpoch {
+                framingError = invalid("\(frame.record) epoch", "\(chunk.epoch)",
+                                       "must follow the previous chunk's epoch \(previousEpoch)")
+                break
             }
             if chunk.flags & ~DumpLayout.logFlagDeflated != 0 {
-                throw invalid("\(record) flags", "0x" + String(chunk.flags, radix: 16), "only bit 0 is defined")
+                framingError = invalid("\(frame.record) flags", "0x" + String(chunk.flags, radix: 16), "only bit 0 is defined")
+                break
             }
             if chunk.raw_length > UInt64(DumpParser.inflateLimit) {
-                throw invalid("\(record) raw_length", "\(chunk.raw_length)", "must be at most \(DumpParser.inflateLimit)")
+                framingError = invalid("\(frame.record) raw_length", "\(chunk.raw_length)",
+                                       "must be at most \(DumpParser.inflateLimit)")
+                break
             }
-            let stored = UnsafeRawBufferPointer(rebasing: raw[(position + DumpLayout.logChunkSize)..<Int(chunkEnd - start)])
-            let reader = DumpParser(stored, path: path)
-            var body: [UInt8]
-            if chunk.flags & DumpLayout.logFlagDeflated != 0 {
-                body = try reader.inflate(stored, what: "body of the \(record)", limit: Int(chunk.raw_length),
-                                          sizeHint: Int(chunk.raw_length))
-            } else {
-                body = Array(stored)
-            }
-            if UInt64(body.count) != chunk.raw_length {
-                throw invalid("\(record) raw_length", "\(chunk.raw_length)", "must be the body's \(body.count) bytes")
-            }
-            try apply(body, record: record)
-            lastEpoch = chunk.epoch
-            length = chunkEnd
+            frames.append(frame)
+            previousEpoch = chunk.epoch
+            at = chunkEnd
         }
+        let bytes = SharedBytes(raw)
+        let logPath = path
+        let decode: @Sendable (Int) -> Result<DecodedChunk, DumpError> = { [frames] i in
+            Result { () throws(DumpError) in try Self.decode(frames[i], in: bytes.raw, path: logPath) }
+        }
+        let decoded = frames.count >= Self.chunksWorthSpreading
+            ? concurrentMap(count: frames.count, decode) : frames.indices.map(decode)
+        for (frame, chunk) in zip(frames, decoded) {
+            try apply(try chunk.get(), record: frame.record)
+            lastEpoch = frame.header.epoch
+            length = frame.end
+        }
+        if let framingError { throw framingError }
     }
 
-    /// Applies one chunk's sections: new stacks, then the module list, then ALLOC.
-    private mutating func apply(_ body: [UInt8], record: String) throws(DumpError) {
-        var newStacks: [StackRecord] = []
-        var newModules: [Module]?
-        var allocs: [RawAlloc] = []
-        let path = self.path
+    /// Below this many chunks, decoding them on other threads costs more than it saves.
+    static let chunksWorthSpreading = 8
+
+    /// Inflates and parses one chunk's body.
+    private static func decode(_ frame: ChunkFrame, in raw: UnsafeRawBufferPointer, path: String) throws(DumpError) -> DecodedChunk {
+        let chunk = frame.header
+        let bodyStart = frame.position + DumpLayout.logChunkSize
+        let stored = UnsafeRawBufferPointer(rebasing: raw[bodyStart..<(bodyStart + Int(chunk.stored_length))])
+        let reader = DumpParser(stored, path: path)
+        var body: [UInt8]
+        if chunk.flags & DumpLayout.logFlagDeflated != 0 {
+            body = try reader.inflate(stored, what: "body of the \(frame.record)", limit: Int(chunk.raw_length),
+                                      sizeHint: Int(chunk.raw_length))
+        } else {
+            body = Array(stored)
+        }
+        if UInt64(body.count) != chunk.raw_length {
+            throw DumpError(path: path, problem: .invalidField(
+                field: "\(frame.record) raw_length", value: "\(chunk.raw_length)", rule: "must be the body's \(body.count) bytes"))
+        }
+        var decoded = DecodedChunk()
         let result: Result<Void, DumpError> = body.withUnsafeBytes { raw in
             var parser = DumpParser(raw, path: path)
             var unused = Dump(header: DumpHeader(pid: 1, parentPID: 0, epoch: 1, wallTimeNs: 0, monotonicNs: 0,
@@ -128,28 +159,33 @@ public struct StackLog: Sendable {
             return Result { () throws(DumpError) in
                 try parser.parseSections(into: &unused, known: DumpParser.chunkSections) { tag, section throws(DumpError) in
                     switch tag {
-                    case .stacks: newStacks = try section.loggedStacks()
-                    case .modules: newModules = try section.modules()
-                    case .alloc: allocs = try section.allocs()
+                    case .stacks: decoded.newStacks = try section.loggedStacks()
+                    case .modules: decoded.newModules = try section.modules()
+                    case .alloc: decoded.allocs = try section.allocs()
                     default: break
                     }
                 }
             }
         }
         do throws(DumpError) { try result.get() } catch {
-            throw DumpError(path: path, problem: .inChunk(record, error.problem))
+            throw DumpError(path: path, problem: .inChunk(frame.record, error.problem))
         }
-        for stack in newStacks {
+        return decoded
+    }
+
+    /// Applies one chunk's sections: new stacks, then the module list, then ALLOC.
+    private mutating func apply(_ chunk: DecodedChunk, record: @autoclosure () -> String) throws(DumpError) {
+        for stack in chunk.newStacks {
             guard index[stack.id] == nil else {
-                throw DumpError(path: path, problem: .inChunk(record, .duplicateStackID(stack.id)))
+                throw DumpError(path: path, problem: .inChunk(record(), .duplicateStackID(stack.id)))
             }
             index[stack.id] = stacks.count
             stacks.append(stack)
         }
-        if let newModules { modules = newModules }
-        for alloc in allocs {
+        if let newModules = chunk.newModules { modules = newModules }
+        for alloc in chunk.allocs {
             guard let i = index[alloc.stack_id] else {
-                throw DumpError(path: path, problem: .inChunk(record, .allocForUnknownStack(alloc.stack_id)))
+                throw DumpError(path: path, problem: .inChunk(record(), .allocForUnknownStack(alloc.stack_id)))
             }
             stacks[i].allocObjects = alloc.alloc_objects
             stacks[i].allocBytes = alloc.alloc_bytes
@@ -189,4 +225,29 @@ public struct StackLog: Sendable {
         whole.stacks = stacks
         return whole
     }
+}
+
+/// Where one chunk of a log lies: its offset in the file, its position in the bytes read, its
+/// header.
+private struct ChunkFrame: Sendable {
+    var offset: UInt64
+    var position: Int
+    var header: RawLogChunk
+    var end: UInt64 { offset + UInt64(DumpLayout.logChunkSize) + header.stored_length }
+    /// How messages name the chunk (built only for a message).
+    var record: String { "log chunk at offset \(offset) (epoch \(header.epoch))" }
+}
+
+/// A chunk's body, inflated and parsed: what applying it adds and changes.
+private struct DecodedChunk: Sendable {
+    var newStacks: [StackRecord] = []
+    var newModules: [Module]?
+    var allocs: [RawAlloc] = []
+}
+
+/// The bytes read from a log, shared read-only with the threads that decode its chunks while
+/// the caller waits for them.
+private struct SharedBytes: @unchecked Sendable {
+    let raw: UnsafeRawBufferPointer
+    init(_ raw: UnsafeRawBufferPointer) { self.raw = raw }
 }

@@ -9,7 +9,7 @@ public enum FunctionName {
     /// `(anonymous namespace)::f` intact. Swift closures ("closure #1 ... in f()") keep their
     /// words, and a fallback name stays whole (a module file name may hold spaces or parentheses).
     public static func withoutArguments(_ name: String) -> String {
-        if name.contains(" in ") || isFallback(name) { return name }
+        if name.lastRange(ofASCII: " in ") != nil || isFallback(name) { return name }
         return withoutReturnType(withoutParameters(name))
     }
 
@@ -31,7 +31,7 @@ public enum FunctionName {
         let hex: Substring
         if name.hasPrefix("0x") {
             hex = name.dropFirst(2)
-        } else if let plus = name.range(of: "+0x", options: .backwards) {
+        } else if let plus = name.lastRange(ofASCII: "+0x") {
             hex = name[plus.upperBound...]
         } else {
             return false
@@ -58,7 +58,7 @@ public enum FunctionName {
     static func withoutParameters(_ name: String) -> String {
         var text = Substring(name.trimmingTrailingSpaces())
         // GNU's demangler names compiler clones "f(int) [clone .isra.0] [clone .cold]".
-        while text.hasSuffix("]"), let clone = text.range(of: " [clone .", options: .backwards) {
+        while text.hasSuffix("]"), let clone = text.lastRange(ofASCII: " [clone .") {
             text = text[..<clone.lowerBound]
         }
         // Swift: "Module.Type.method(label: Swift.Int) -> Swift.String": drop the result type.
@@ -110,6 +110,22 @@ public enum FunctionName {
             default: break
             }
             index = text.index(after: index)
+        }
+        return nil
+    }
+}
+
+private extension StringProtocol {
+    /// The last occurrence of `needle`, compared byte by byte: a name is parsed for every
+    /// frame of every site, and Foundation's `range(of:)` (locale-aware) was a tenth of a
+    /// long report's time.
+    func lastRange(ofASCII needle: StaticString) -> Range<Index>? {
+        let bytes = Array(utf8), pattern = UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
+        guard pattern.count <= bytes.count else { return nil }
+        for start in stride(from: bytes.count - pattern.count, through: 0, by: -1)
+        where bytes[start] == pattern[0] && bytes[start..<(start + pattern.count)].elementsEqual(pattern) {
+            let lower = utf8.index(utf8.startIndex, offsetBy: start)
+            return lower..<utf8.index(lower, offsetBy: pattern.count)
         }
         return nil
     }

@@ -90,6 +90,46 @@ final class CorruptV2Tests: XCTestCase {
         assertError(logPath, contains: "not a swheap stack log")
     }
 
+    /// Offsets of the log's chunks, in order.
+    private func chunkOffsets() throws -> [Int] {
+        let log = try [UInt8](Data(contentsOf: URL(fileURLWithPath: logPath)))
+        var offsets: [Int] = [], at = DumpLayout.logHeaderSize
+        while at + DumpLayout.logChunkSize <= log.count {
+            offsets.append(at)
+            let stored = log[at + 16..<at + 24].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            at += DumpLayout.logChunkSize + Int(stored)
+        }
+        return offsets
+    }
+
+    /// A log long enough for its chunks to be decoded on several threads: the figures are
+    /// those of a chunk-by-chunk replay, and of two broken chunks the first is the one named,
+    /// whether a body or a frame is broken.
+    func testManyChunksReplayInOrderAndNameTheFirstBrokenOne() throws {
+        func writeLongRun() throws {
+            var writer = LoggedDumpWriter(directory: directory, deflated: false)
+            for epoch in 1...20 {
+                var d = dump(epoch: UInt64(epoch))
+                d.header.isFinal = epoch == 20
+                try writer.write(d)
+            }
+        }
+        try writeLongRun()
+        let heap = try XCTUnwrap(try HeapStore.load(directory: directory, selection: .all).processes.first)
+        XCTAssertEqual(heap.epochs.count, 20)
+        XCTAssertEqual(heap.totals.map(\.allocBytes), (1...20).map { 1024.25 * Double($0) + 16 })
+
+        let chunks = try chunkOffsets()
+        XCTAssertEqual(chunks.count, 20)
+        XCTAssertGreaterThanOrEqual(chunks.count, StackLog.chunksWorthSpreading)
+        let log = try [UInt8](Data(contentsOf: URL(fileURLWithPath: logPath)))
+        let alloc = try XCTUnwrap(sectionBody(log, tag: SW_TAG_ALLOC_VALUE, from: chunks[5] + DumpLayout.logChunkSize))
+        try patchLog(at: chunks[12] + 4, [0x80, 0, 0, 0])  // chunk 12's flags
+        assertError(logPath, contains: "log chunk at offset \(chunks[12]) (epoch 13) flags")
+        try patchLog(at: alloc + 4 + 16, withUnsafeBytes(of: Double.infinity.bitPattern.littleEndian) { Array($0) })
+        assertError(logPath, contains: "log chunk at offset \(chunks[5]) (epoch 6): ALLOC record 0 (stack 7) alloc_bytes")
+    }
+
     func testAllocRulesInsideAChunk() throws {
         try writeRun()
         let log = try [UInt8](Data(contentsOf: URL(fileURLWithPath: logPath)))
