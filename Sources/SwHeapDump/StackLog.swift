@@ -15,7 +15,7 @@ public struct StackLog: Sendable {
     public private(set) var modules: [Module] = []
     /// Every stack logged so far, in log order, with its cumulative allocation.
     public private(set) var stacks: [StackRecord] = []
-    private var index: [UInt32: Int] = [:]
+    private var index = StackPositions()
     /// Bytes replayed: the header and whole chunks.
     public private(set) var length: UInt64 = 0
     /// The epoch of the last replayed chunk.
@@ -183,13 +183,16 @@ public struct StackLog: Sendable {
             stacks.append(stack)
         }
         if let newModules = chunk.newModules { modules = newModules }
-        for alloc in chunk.allocs {
-            guard let i = index[alloc.stack_id] else {
-                throw DumpError(path: path, problem: .inChunk(record(), .allocForUnknownStack(alloc.stack_id)))
+        let index = self.index
+        let unknown: UInt32? = stacks.withUnsafeMutableBufferPointer { stacks in
+            for alloc in chunk.allocs {
+                guard let i = index[alloc.stack_id] else { return alloc.stack_id }
+                stacks[i].allocObjects = alloc.alloc_objects
+                stacks[i].allocBytes = alloc.alloc_bytes
             }
-            stacks[i].allocObjects = alloc.alloc_objects
-            stacks[i].allocBytes = alloc.alloc_bytes
+            return nil
         }
+        if let unknown { throw DumpError(path: path, problem: .inChunk(record(), .allocForUnknownStack(unknown))) }
     }
 
     /// The whole dump that `file` (a v2 epoch file, decoded) and this log at the length the file
@@ -250,4 +253,27 @@ private struct DecodedChunk: Sendable {
 private struct SharedBytes: @unchecked Sendable {
     let raw: UnsafeRawBufferPointer
     init(_ raw: UnsafeRawBufferPointer) { self.raw = raw }
+}
+
+/// Where each stack id sits in a log's `stacks`: a flat table for the small ids the shim hands
+/// out (a dictionary's hashing was a tenth of replaying a long log), a dictionary for others.
+private struct StackPositions: Sendable {
+    private var flat: [Int32] = []  // -1: no such stack
+    private var others: [UInt32: Int] = [:]
+    private static let flatLimit: UInt32 = 1 << 22
+
+    subscript(id: UInt32) -> Int? {
+        get {
+            if id < Self.flatLimit { return Int(id) < flat.count && flat[Int(id)] >= 0 ? Int(flat[Int(id)]) : nil }
+            return others[id]
+        }
+        set {
+            guard id < Self.flatLimit else {
+                others[id] = newValue
+                return
+            }
+            if Int(id) >= flat.count { flat += repeatElement(-1, count: max(Int(id) + 1, 2 * flat.count) - flat.count) }
+            flat[Int(id)] = newValue.map { Int32(truncatingIfNeeded: $0) } ?? -1
+        }
+    }
 }

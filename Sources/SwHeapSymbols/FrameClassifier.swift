@@ -134,7 +134,8 @@ public struct FrameClassifier: Sendable {
     /// `core::` stays the program's; and the allocator shims rustc generates.
     static func isRustLibraryFrame(function: String, systemName: String, file: String) -> Bool {
         if ["__rust_", "__rdl_", "__rg_"].contains(where: function.hasPrefix) { return true }
-        if ["/library/alloc/src/", "/library/core/src/", "/library/std/src/"].contains(where: file.contains) { return true }
+        let libraryTrees: [StaticString] = ["/library/alloc/src/", "/library/core/src/", "/library/std/src/"]
+        if libraryTrees.contains(where: { file.lastRange(ofASCII: $0) != nil }) { return true }
         guard Demangler.isRustSymbol(systemName) else { return false }
         return isRustLibraryPath(FunctionName.withoutArguments(function))
     }

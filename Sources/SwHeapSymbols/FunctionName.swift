@@ -115,22 +115,6 @@ public enum FunctionName {
     }
 }
 
-private extension StringProtocol {
-    /// The last occurrence of `needle`, compared byte by byte: a name is parsed for every
-    /// frame of every site, and Foundation's `range(of:)` (locale-aware) was a tenth of a
-    /// long report's time.
-    func lastRange(ofASCII needle: StaticString) -> Range<Index>? {
-        let bytes = Array(utf8), pattern = UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
-        guard pattern.count <= bytes.count else { return nil }
-        for start in stride(from: bytes.count - pattern.count, through: 0, by: -1)
-        where bytes[start] == pattern[0] && bytes[start..<(start + pattern.count)].elementsEqual(pattern) {
-            let lower = utf8.index(utf8.startIndex, offsetBy: start)
-            return lower..<utf8.index(lower, offsetBy: pattern.count)
-        }
-        return nil
-    }
-}
-
 private extension String {
     func trimmingTrailingSpaces() -> String {
         var copy = self
