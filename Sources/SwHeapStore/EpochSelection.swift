@@ -76,9 +76,12 @@ struct LogReplays: Sendable {
 
     /// Forgets logs no listed file names any more.
     mutating func keep(only paths: Set<String>) {
-        for path in logs.keys where !paths.contains(path) {
-            bytesReadByDropped += logs[path]!.bytesRead
-            logs[path] = nil
-        }
+        for path in logs.keys where !paths.contains(path) { forget(path) }
+    }
+
+    /// Forgets one log's replay (what it read stays counted).
+    mutating func forget(_ path: String) {
+        guard let log = logs.removeValue(forKey: path) else { return }
+        bytesReadByDropped += log.bytesRead
     }
 }

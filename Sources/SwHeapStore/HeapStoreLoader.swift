@@ -114,6 +114,7 @@ enum HeapStoreLoader {
         guard !files.isEmpty else { throw DumpError(path: directory, problem: .noDumps) }
         var assembler = ProcessAssembler(files: files)
         var logs = LogReplays()
+        var currentLog: [ProcessImage: String] = [:]
         // Batch b + 1 is decoded on other threads while batch b is folded on this one.
         let batchSize = max(2, 2 * activeProcessors)
         let batches = stride(from: 0, to: files.count, by: batchSize).map {
@@ -125,7 +126,14 @@ enum HeapStoreLoader {
             if b + 1 < batches.count { decoding = PendingDecode(batches[b + 1], known: lastDumps) }
             defer { decoding.wait() }  // never leave work running past an error
             for (file, result) in zip(batches[b], decoded) {
-                assembler.add(try logs.complete(try result.get(), file: file), file: file)
+                let dump = try logs.complete(try result.get(), file: file)
+                // An image's files come in epoch order and its logs rotate forward: once a file
+                // names a newer log, the older one's replay (every stack) is never needed again.
+                let log = dump.log.map { DumpReader.logPath($0, besideFile: file.path) }
+                if let log, let previous = currentLog.updateValue(log, forKey: file.image), previous != log {
+                    logs.forget(previous)
+                }
+                assembler.add(dump, file: file)
             }
         }
         for warning in warnings { writeToStandardError("swheap: warning: \(warning)\n") }
