@@ -34,9 +34,10 @@ public struct PprofBuilder {
     }
 
     /// The profile at `epochIndex`, or its growth since `baseIndex`.
-    public func profile(epochIndex: Int, baseIndex: Int? = nil, symbolizer: Symbolizer,
-                        wrappers: WrapperRules = WrapperRules()) -> Perftools_Profiles_Profile {
-        let rows = PprofSamples.rows(for: process, epochIndex: epochIndex, baseIndex: baseIndex)
+    public func profile(epochIndex: Int, baseIndex: Int? = nil, allocationFoldedThrough: Int? = nil,
+                        symbolizer: Symbolizer, wrappers: WrapperRules = WrapperRules()) -> Perftools_Profiles_Profile {
+        let rows = PprofSamples.rows(for: process, epochIndex: epochIndex, baseIndex: baseIndex,
+                                     allocationFoldedThrough: allocationFoldedThrough)
         var addresses = Set<UInt64>()
         for row in rows { addresses.formUnion(process.sites[row.siteIndex].frames) }
         let symbols = symbolizer.symbolize(Array(addresses), in: process.modules)

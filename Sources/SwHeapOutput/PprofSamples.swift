@@ -36,8 +36,12 @@ struct PprofSampleRow: Hashable, Sendable {
 
 enum PprofSamples {
     /// Rows for the dump at `epochIndex`, minus the dump at `baseIndex` when given; rows whose
-    /// rounded values are all zero are left out.
-    static func rows(for process: ProcessHeap, epochIndex: Int, baseIndex: Int? = nil) -> [PprofSampleRow] {
+    /// rounded values are all zero are left out. `allocationFoldedThrough`: the allocation of
+    /// every interval up to that epoch index is one row, at its number, as if the epochs
+    /// before it were not loaded (`swheap pprof` loads the newest two; a served profile of a
+    /// long timeline would otherwise have a row per site and interval: millions).
+    static func rows(for process: ProcessHeap, epochIndex: Int, baseIndex: Int? = nil,
+                     allocationFoldedThrough: Int? = nil) -> [PprofSampleRow] {
         let epochNumbers = process.epochs.map(\.epoch)
         var rows: [PprofSampleRow] = []
         for (siteIndex, site) in process.sites.enumerated() {
@@ -52,10 +56,12 @@ enum PprofSamples {
             // missing from the directory fold into the next dump's interval, whose number
             // is the birth epoch its allocations would carry at the latest.
             let firstInterval = (baseIndex ?? -1) + 1
+            let folded = allocationFoldedThrough.map { min(max($0, firstInterval), epochIndex) }
             if firstInterval <= epochIndex {
-                for index in firstInterval...epochIndex {
-                    let before = index > 0 ? cumulative(site.allocObjects, index - 1) : 0
-                    let beforeBytes = index > 0 ? cumulative(site.allocBytes, index - 1) : 0
+                for index in (folded ?? firstInterval)...epochIndex {
+                    let start = index == folded ? firstInterval : index
+                    let before = start > 0 ? cumulative(site.allocObjects, start - 1) : 0
+                    let beforeBytes = start > 0 ? cumulative(site.allocBytes, start - 1) : 0
                     let objects = cumulative(site.allocObjects, index) - before
                     let bytes = cumulative(site.allocBytes, index) - beforeBytes
                     if objects != 0 || bytes != 0 {

@@ -35,8 +35,11 @@ public struct ServeSnapshot: Sendable {
             let graph = FlameGraphSVG.heap(process, stacks: stacks, epochIndex: process.shownEpoch.index, baseIndex: nil,
                                            value: .inuseSpace)
             sections.append(ReportHTML.Section(report: report, process: process, flameGraph: graph))
-            let profile = PprofBuilder(process: process).profile(epochIndex: process.shownEpoch.index, symbolizer: symbolizer,
-                                                                 wrappers: wrappers)
+            // What `swheap pprof DIR` writes: allocation before the dump ahead of the shown one
+            // in one interval.
+            let shown = process.shownEpoch.index
+            let profile = PprofBuilder(process: process).profile(epochIndex: shown, allocationFoldedThrough: shown - 1,
+                                                                 symbolizer: symbolizer, wrappers: wrappers)
             pprof[process.pid] = try? PprofFile.encode(profile)
             if let threads = try? PprofBuilder(process: process).threadProfile(epochIndex: process.lastEpochIndex, symbolizer: symbolizer) {
                 threadcreate[process.pid] = try? PprofFile.encode(threads)
