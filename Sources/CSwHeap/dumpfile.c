@@ -25,10 +25,8 @@
 
 enum { PATH_BYTES = sizeof ((sw_config *)0)->dir, NAME_BYTES = 104 };
 
-static int system_open(int dir, const char *path, int flags, mode_t mode) { return openat(dir, path, flags, mode); }
-
 sw_io_calls sw_io = {
-    .open = system_open,
+    .open = sw_os_openat,
     .write = write,
     .pwrite = pwrite,
     .close = close,

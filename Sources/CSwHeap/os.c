@@ -97,9 +97,9 @@ bool sw_os_each_entry(int fd, bool (*each)(const char *name, void *ctx), void *c
     return got == 0;
 }
 
-static int system_open(int dir, const char *path, int flags, mode_t mode) { return openat(dir, path, flags, mode); }
+int sw_os_openat(int dir, const char *path, int flags, mode_t mode) { return openat(dir, path, flags, mode); }
 
-int sw_os_open(int dir, const char *path, int flags, mode_t mode) { return sw_os_open_with(system_open, dir, path, flags, mode); }
+int sw_os_open(int dir, const char *path, int flags, mode_t mode) { return sw_os_open_with(sw_os_openat, dir, path, flags, mode); }
 
 int sw_os_open_with(sw_opener opener, int dir, const char *path, int flags, mode_t mode) {
     for (int attempt = 0; attempt < 4; attempt++) {

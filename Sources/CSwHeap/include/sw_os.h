@@ -62,6 +62,8 @@ enum { SW_OS_FD_FLOOR = 512 };
 typedef int (*sw_opener)(int dir, const char *path, int flags, mode_t mode);
 int sw_os_open_with(sw_opener opener, int dir, const char *path, int flags, mode_t mode);
 int sw_os_open(int dir, const char *path, int flags, mode_t mode);
+/* openat itself, in sw_opener's shape (the seam's default). */
+int sw_os_openat(int dir, const char *path, int flags, mode_t mode);
 
 /* The program's short name (argv[0]'s last part), for messages. */
 const char *sw_process_name(void);
