@@ -50,7 +50,9 @@ final class ShimExitVerdictTests: XCTestCase {
         return leaked
     }
 
+    /// `referencedAllowed`: how much of a leaked site may read as referenced (0: none).
     private func check(_ c: Case, _ built: Built, rate: UInt64, environment: [String: String] = [:],
+                       referencedAllowed: (_ live: Double) -> Double = { _ in 0 },
                        file: StaticString = #filePath, line: UInt = #line) throws {
         let setting = environment.sorted { $0.key < $1.key }.map { $0.key + "=" + $0.value }
         let label = (setting + c.arguments).joined(separator: " ")
@@ -67,7 +69,8 @@ final class ShimExitVerdictTests: XCTestCase {
         for site in c.leaked {
             let f = try XCTUnwrap(sites[site], "\(label): \(site) sampled", file: file, line: line)
             XCTAssertGreaterThan(figures(f).live, 0, "\(label): \(site)", file: file, line: line)
-            XCTAssertEqual(figures(f).unreferenced, figures(f).live, "\(label): \(site) is leaked: \(f)", file: file, line: line)
+            XCTAssertLessThanOrEqual(figures(f).live - figures(f).unreferenced, referencedAllowed(figures(f).live),
+                                     "\(label): \(site) is leaked: \(f)", file: file, line: line)
         }
         for site in c.kept {
             let f = try XCTUnwrap(sites[site], "\(label): \(site) sampled", file: file, line: line)
@@ -191,18 +194,25 @@ final class ShimExitVerdictTests: XCTestCase {
                   built, rate: Self.defaultRate)
     }
 
-    /// A service's dropped rings and lists at the default rate, among kept ones, freed ones,
-    /// never-written buffers and churn: every sampled object of a dropped structure is
-    /// unreferenced, every one of a kept structure is not. Stale copies of glibc's pointers
-    /// to chunk headers (free lists' links, left in words never written since) must not
-    /// reach the chunk before the one they name.
+    /// A service's dropped rings and lists, among kept ones, freed ones, never-written buffers
+    /// and churn: the sampled objects of dropped structures are unreferenced, every one of a
+    /// kept structure is not. Stale copies of glibc's pointers to chunk headers (free lists'
+    /// links, left in words never written since) must not reach the chunk before the one they
+    /// name. At rate 1 (every node sampled; the same heap every run) 21 to 77 of some
+    /// 190,000 dropped nodes still read as referenced (at most 0.05% of a site's bytes: issue
+    /// 21's rings and lists). So at the default rate one sampled node of a dropped site may be
+    /// among them (about 1 run in 200 per site and seed), never two.
     func testServiceStructuresAtDefaultRate() throws {
         let built = try build()
+        let service = { (seed: Int) in
+            Case(arguments: ["service", String(seed)], leaked: ["site_service_ring_dropped", "site_service_list_dropped"],
+                 kept: ["site_service_ring_kept", "site_service_list_kept"])
+        }
+        // A sampled 64-byte node stands for rate x 64/65 bytes (504 KiB at the default rate).
+        let oneNode = Double(Self.defaultRate) * 64 / 65 * 1.05
         for seed in 1...3 {
-            try check(Case(arguments: ["service", String(seed)],
-                           leaked: ["site_service_ring_dropped", "site_service_list_dropped"],
-                           kept: ["site_service_ring_kept", "site_service_list_kept"]),
-                      built, rate: Self.defaultRate)
+            try check(service(seed), built, rate: 1, referencedAllowed: { $0 * 0.001 })
+            try check(service(seed), built, rate: Self.defaultRate, referencedAllowed: { _ in oneNode })
         }
     }
 
