@@ -11,7 +11,6 @@ public struct SymbolizedSiteNaming: SiteNaming {
     /// parsed once for all the sites that share the address (names were a seventh of a long
     /// report when parsed per site and frame).
     let parsed: [UInt64: [ParsedFrame]]
-    let classifier: FrameClassifier
     let rules: WrapperRules
     /// Wrappers found in this process's stacks (functions without arguments).
     public let detectedWrappers: Set<String>
@@ -33,7 +32,6 @@ public struct SymbolizedSiteNaming: SiteNaming {
         }
         self.locations = locations
         self.parsed = parsed
-        self.classifier = classifier
         self.rules = wrappers
         let stacks = process.sites.map { site in
             site.frames.flatMap { address -> [WrapperRules.Frame] in
