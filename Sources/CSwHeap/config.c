@@ -79,6 +79,7 @@ void sw_config_load(sw_config *c) {
     c->follow = flag("SWHEAP_FOLLOW", true);
     c->scan = flag("SWHEAP_SCAN", true);
     c->scan_max_bytes = number("SWHEAP_SCAN_MAX_BYTES", SW_DEFAULT_SCAN_MAX_BYTES, UINT64_MAX);
+    c->scan_interval_ns = seconds_ns("SWHEAP_SCAN_INTERVAL", SW_DEFAULT_SCAN_INTERVAL_S);
     const char *unwind = getenv("SWHEAP_UNWIND");
     c->frame_pointers = unwind && strcmp(unwind, "fp") == 0;
 

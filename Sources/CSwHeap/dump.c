@@ -1,4 +1,4 @@
-/* One epoch's dump: snapshot the live table, scan it at exit, gather the process's
+/* One epoch's dump: snapshot the live table, scan it (at exit, or live when asked), gather the process's
  * executable, command line and modules, append the stack log's chunk (imagelog.c), then
  * encode the epoch file (encode.c) with the memory picture (memory.c), put it in place (dumpfile.c) and thin the directory
  * (retention.c). The chunk goes first: an epoch file in place always names a whole log.
@@ -32,7 +32,12 @@ static void read_proc_file(sw_buffer *out, const char *path) {
     close(fd);
 }
 
+/* The SCAN body of the latest scan that found verdicts, written into every dump from then on
+ * (only the writer and the final dump touch it, under the dump lock). */
+static sw_buffer carried_scan;
+
 void sw_dump_reset(void) {
+    sw_buf_free(&carried_scan); /* a fresh image: the scan was another's */
     uint32_t first = sw_dumpfile_first_free_epoch();
     sw_state_set_epoch(first);
     sw_imagelog_reset(first);
@@ -53,7 +58,7 @@ static double sampled_live_bytes(const sw_snapshot_entry *entries, size_t n) {
     return bytes;
 }
 
-bool sw_dump_write(bool final, bool ask_allocator) {
+bool sw_dump_write(bool final, bool ask_allocator, uint32_t live_scan, sw_format_scan *scan_out) {
     uint32_t epoch = sw_state_epoch();
     uint64_t wall = sw_now_ns(CLOCK_REALTIME), mono = sw_now_ns(CLOCK_MONOTONIC);
 
@@ -73,15 +78,41 @@ bool sw_dump_write(bool final, bool ask_allocator) {
 
     bool *unreferenced = NULL;
     size_t unref_bytes = n ? (n + 4095) & ~(size_t)4095 : 0;
-    bool scanned = final && sw.config.scan && !snapshot.failed;
+    bool live = !final && live_scan;
+    bool scanned = (final || live) && sw.config.scan && !snapshot.failed;
+    sw_format_scan scan = {.wall_ns = sw_now_ns(CLOCK_REALTIME), .flags = live ? (live_scan | SW_SCAN_LIVE) : 0};
+    bool tried = scanned;
     /* With no sampled object live there is nothing to find unreferenced: no fallback. */
     sw_scan_mode mode = n ? SW_SCAN_CONSERVATIVE : SW_SCAN_REACHABILITY;
     uint32_t fallback = SW_FALLBACK_NONE;
+    size_t holder_bytes = n ? (n * (sizeof(sw_holder) + sizeof(uint16_t)) + 4095) & ~(size_t)4095 : 0;
+    sw_holder *holder = NULL; /* per object: where its shortest path from the roots begins */
+    uint16_t *depth = NULL;
     if (scanned && n) {
+        sw_scan_timing timing = {0};
         unreferenced = sw_os_map(unref_bytes, false);
-        if (unreferenced) mode = sw_scan_mark_unreferenced(entries, n, unreferenced, sw.config.scan_max_bytes, &fallback);
+        holder = sw_os_map(holder_bytes, true); /* without it, no holders: the verdicts stand */
+        depth = holder ? (uint16_t *)(holder + n) : NULL;
+        if (!unreferenced) fallback = SW_FALLBACK_MEMORY;
+        else mode = sw_scan_mark_unreferenced(entries, n, unreferenced, sw.config.scan_max_bytes, holder, depth, live, &timing,
+                                              &fallback);
         if (!unreferenced || mode == SW_SCAN_SKIPPED) scanned = false;
+        scan.pause_ns = timing.pause_ns, scan.duration_ns = timing.duration_ns;
+        uint64_t cpu_us = timing.cpu_ns / 1000;
+        scan.cpu_us = cpu_us < UINT32_MAX ? (uint32_t)cpu_us : UINT32_MAX;
     }
+    if (scanned) scan.flags |= SW_SCAN_DONE;
+    else scan.fallback = fallback;
+    scan.epoch = epoch;
+    sw_buffer failed_scan = {0};
+    if (scanned) {
+        sw_buf_free(&carried_scan);
+        sw_encode_scan(&carried_scan, &scan, sw.config.rate, entries, n, n ? unreferenced : NULL, holder, depth);
+    } else if (tried && !carried_scan.len) {
+        sw_encode_scan(&failed_scan, &scan, sw.config.rate, entries, n, NULL, NULL, NULL);
+    }
+    const sw_buffer *scan_body = carried_scan.len && !carried_scan.failed ? &carried_scan
+                                 : failed_scan.len && !failed_scan.failed ? &failed_scan : NULL;
 
     char exe[4096];
     ssize_t exe_len = readlink("/proc/self/exe", exe, sizeof exe);
@@ -102,7 +133,7 @@ bool sw_dump_write(bool final, bool ask_allocator) {
     sw_dump_meta meta = {
         .flags = (final ? SW_FLAG_FINAL : 0) | (scanned ? SW_FLAG_SCANNED : 0) |
                  (scanned && mode == SW_SCAN_REACHABILITY ? SW_FLAG_REACHABILITY : 0) | (truncated ? SW_FLAG_TRUNCATED : 0),
-        .scan_fallback = (scanned && mode == SW_SCAN_CONSERVATIVE) || mode == SW_SCAN_SKIPPED ? fallback : SW_FALLBACK_NONE,
+        .scan_fallback = !live && ((scanned && mode == SW_SCAN_CONSERVATIVE) || mode == SW_SCAN_SKIPPED) ? fallback : SW_FALLBACK_NONE,
         .pid = pid,
         .parent_pid = (uint32_t)getppid(),
         .epoch = epoch,
@@ -123,16 +154,21 @@ bool sw_dump_write(bool final, bool ask_allocator) {
         .memory = &memory,
         .deflate = true,
         .attach = sw.attached ? &sw.attach : NULL,
+        .scan = scan_body ? scan_body->data : NULL,
+        .scan_len = scan_body ? scan_body->len : 0,
     };
     sw_buffer out = {0};
     ok = ok && sw_encode_dump(&out, &meta, entries, n, scanned ? unreferenced : NULL) &&
          sw_dumpfile_write(out.data, out.len, pid, epoch);
     if (ok) sw_retention_apply(epoch, out.len, log_first, log_length); /* only once the new epoch is in place */
+    if (scan_out) *scan_out = tried ? scan : (sw_format_scan){0};
     sw_buf_free(&out);
     sw_buf_free(&modules);
     sw_buf_free(&cmdline);
     sw_buf_free(&threads);
+    sw_buf_free(&failed_scan);
     sw_buf_free(&snapshot);
     if (unreferenced) sw_os_unmap(unreferenced, unref_bytes);
+    if (holder) sw_os_unmap(holder, holder_bytes);
     return ok;
 }

@@ -1,5 +1,7 @@
 /* The background writer of periodic dumps and its triggers: the interval, SWHEAP_DUMP_BYTES
- * and SWHEAP_SIGNAL. Dumps are written by a thread that blocks every signal, so allocating
+ * and SWHEAP_SIGNAL; and of live scans: SWHEAP_SCAN_INTERVAL and `swheap scan`, which bumps a
+ * counter in the control block (swheap_attach.h) that the writer looks at every
+ * SCAN_POLL_NS. Dumps are written by a thread that blocks every signal, so allocating
  * threads only ever wait for the brief lock of one live-table stripe while it is copied. */
 #define _GNU_SOURCE
 #include "sw_dump.h"
@@ -8,6 +10,7 @@
 #include "sw_note.h"
 #include "sw_memory.h"
 #include "sw_state.h"
+#include "sw_control.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -24,6 +27,9 @@ static sem_t wake;
 static atomic_int poked, stopping, running;
 static bool final_written; /* under dump_mutex */
 static pthread_t dumper;
+
+/* How soon a `swheap scan` is seen: a wake-up and one load, five times a second. */
+#define SCAN_POLL_NS 200000000ull
 
 /* What to change, by the cause of a failed write. */
 static const char *remedy(int err) {
@@ -63,15 +69,28 @@ static void failed(void) {
 
 static bool periodic(void) { return sw.config.interval_ns || sw.config.dump_bytes || sw.config.signal; }
 
-void sw_dumper_write(bool final, bool ask_allocator) {
+static void write_dump(bool final, bool ask_allocator, uint32_t live_scan, sw_format_scan *scan) {
     pthread_mutex_lock(&dump_mutex);
     if (final_written) {
         pthread_mutex_unlock(&dump_mutex);
         return;
     }
     final_written = final;
-    if (!sw_dump_write(final, ask_allocator)) failed();
+    if (!sw_dump_write(final, ask_allocator, live_scan, scan)) failed();
     pthread_mutex_unlock(&dump_mutex);
+}
+
+void sw_dumper_write(bool final, bool ask_allocator) { write_dump(final, ask_allocator, 0, NULL); }
+
+/* Tells `swheap scan` how the scan it asked for went, once its dump is in place. */
+static void answer(uint32_t request, const sw_format_scan *scan, uint32_t epoch) {
+    swheap_attach_control.scan_epoch = epoch;
+    swheap_attach_control.scan_done = (scan->flags & SW_SCAN_DONE) != 0;
+    swheap_attach_control.scan_fallback = scan->flags ? scan->fallback : SW_FALLBACK_NONE;
+    swheap_attach_control.scan_pause_ns = scan->pause_ns;
+    swheap_attach_control.scan_duration_ns = scan->duration_ns;
+    swheap_attach_control.scan_cpu_us = scan->cpu_us;
+    __atomic_store_n(&swheap_attach_control.scan_answered, request, __ATOMIC_RELEASE);
 }
 
 void sw_dumper_hold(void) { pthread_mutex_lock(&dump_mutex); }
@@ -88,20 +107,37 @@ static void *dumper_main(void *unused) {
     sw_state_own_thread(1);
     uint64_t interval = sw.config.interval_ns;
     uint64_t next = interval ? sw.start_ns + interval : UINT64_MAX;
+    uint64_t scan_every = sw.config.scan ? sw.config.scan_interval_ns : 0;
+    uint64_t next_scan = scan_every ? sw_now_ns(CLOCK_MONOTONIC) + scan_every : UINT64_MAX;
+    size_t dir_len = strlen(sw.config.dir); /* for `swheap scan` to name */
+    if (dir_len < sizeof swheap_attach_control.dir) memcpy(swheap_attach_control.dir, sw.config.dir, dir_len + 1);
+    uint32_t answered = __atomic_load_n(&swheap_attach_control.scan_request, __ATOMIC_ACQUIRE);
+    __atomic_store_n(&swheap_attach_control.scan_answered, answered, __ATOMIC_RELEASE);
+    __atomic_store_n(&swheap_attach_control.scan_listening, 1u, __ATOMIC_RELEASE);
     while (!atomic_load(&stopping)) {
-        struct timespec deadline = at_ns(next == UINT64_MAX ? sw_now_ns(CLOCK_MONOTONIC) + 3600000000000ull : next);
+        uint64_t now = sw_now_ns(CLOCK_MONOTONIC), wake_at = next < next_scan ? next : next_scan;
+        if (now + SCAN_POLL_NS < wake_at) wake_at = now + SCAN_POLL_NS;
+        struct timespec deadline = at_ns(wake_at == UINT64_MAX ? now + 3600000000000ull : wake_at);
         int r = sem_clockwait(&wake, CLOCK_MONOTONIC, &deadline);
         (void)r;
         if (atomic_load(&stopping)) break;
-        uint64_t now = sw_now_ns(CLOCK_MONOTONIC);
+        now = sw_now_ns(CLOCK_MONOTONIC);
+        uint32_t request = __atomic_load_n(&swheap_attach_control.scan_request, __ATOMIC_ACQUIRE);
         bool due = now >= next, asked = atomic_exchange(&poked, 0);
-        if (!due && !asked) continue;
-        sw_dumper_write(false, true);
+        bool scan_due = now >= next_scan, scan_asked = request != answered;
+        if (!due && !asked && !scan_due && !scan_asked) continue;
+        uint32_t live_scan = scan_due || scan_asked ? SW_SCAN_LIVE | (scan_asked ? SW_SCAN_ASKED : 0) : 0;
+        sw_format_scan scan = {0};
+        uint32_t epoch = sw_state_epoch();
+        write_dump(false, true, live_scan, &scan);
+        if (scan_asked) answer(answered = request, &scan, epoch);
         if (due) {
             next += interval;
             if (next <= now) next = now + interval; /* fell behind: skip, do not burst */
         }
+        if (live_scan) next_scan = scan_every ? sw_now_ns(CLOCK_MONOTONIC) + scan_every : UINT64_MAX;
     }
+    __atomic_store_n(&swheap_attach_control.scan_listening, 0u, __ATOMIC_RELEASE);
     sw_state_own_thread(-1);
     return NULL;
 }

@@ -50,9 +50,10 @@ static void sort_cohorts(sw_format_cohort *a, size_t n) {
     }
 }
 
-/* COHORTS body: u32 count, then the cohorts sorted by stack id and first birth epoch. */
+/* COHORTS body: u32 count, then the cohorts sorted by stack id and first birth epoch; with
+ * `per_stack`, one record per stack (birth 0), as SCAN holds them. */
 static void write_cohorts(sw_buffer *out, uint64_t rate, uint32_t epoch, const sw_snapshot_entry *entries, size_t n,
-                          const bool *unreferenced) {
+                          const bool *unreferenced, bool per_stack) {
     cohort_map map = {.capacity = 64};
     while (map.capacity < 2 * n + 2) map.capacity *= 2;
     size_t bytes = map.capacity * sizeof(sw_format_cohort);
@@ -63,8 +64,8 @@ static void write_cohorts(sw_buffer *out, uint64_t rate, uint32_t epoch, const s
     }
     for (size_t i = 0; i < n; i++) {
         sw_weight w = sw_sample_weight(entries[i].size, rate);
-        uint32_t first, last;
-        sw_cohort_of(entries[i].birth_epoch, epoch, &first, &last);
+        uint32_t first = 0, last = 0;
+        if (!per_stack) sw_cohort_of(entries[i].birth_epoch, epoch, &first, &last);
         sw_format_cohort *c = cohort_for(&map, entries[i].stack_id, first, last);
         c->live_objects += w.objects, c->live_bytes += w.bytes;
         if (unreferenced && unreferenced[i]) c->unref_objects += w.objects, c->unref_bytes += w.bytes;
@@ -101,13 +102,55 @@ static void write_sections(sw_buffer *out, const sw_dump_meta *m, const sw_snaps
     if (m->attach) write_section(out, SW_TAG_ATTACH, m->attach, sizeof *m->attach);
 
     at = sw_buf_begin_section(out, SW_TAG_COHORTS);
-    write_cohorts(out, m->rate, (uint32_t)m->epoch, entries, n, unreferenced);
+    write_cohorts(out, m->rate, (uint32_t)m->epoch, entries, n, unreferenced, false);
     sw_buf_end_section(out, at);
 
     if (m->threads) write_section(out, SW_TAG_THREADS, m->threads, m->threads_len);
     if (m->memory) write_section(out, SW_TAG_MEMORY, m->memory, sizeof *m->memory);
+    if (m->scan) write_section(out, SW_TAG_SCAN, m->scan, m->scan_len);
 
     write_section(out, SW_TAG_END, NULL, 0);
+}
+
+/* Per stack, the holder of its nearest referenced entry, in a table indexed by stack id (ids
+ * are dense from 1): written in id order, sorted without a sort. */
+static void write_holders(sw_buffer *out, const sw_snapshot_entry *entries, size_t n, const bool *unreferenced,
+                          const sw_holder *holder, const uint16_t *depth) {
+    uint32_t max_id = 0;
+    for (size_t i = 0; i < n; i++)
+        if (entries[i].stack_id > max_id) max_id = entries[i].stack_id;
+    size_t bytes = ((size_t)max_id + 1) * sizeof(sw_format_holder);
+    sw_format_holder *by_id = holder && n ? sw_os_map(bytes, true) : NULL;
+    if (!by_id) {
+        sw_buf_u32(out, 0);
+        return;
+    }
+    uint32_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (unreferenced[i] || !holder[i].kind) continue;
+        sw_format_holder *h = &by_id[entries[i].stack_id];
+        if (h->stack_id && h->depth <= depth[i]) continue;
+        used += !h->stack_id;
+        *h = (sw_format_holder){.stack_id = entries[i].stack_id, .kind = holder[i].kind, .tid = holder[i].tid,
+                                .depth = depth[i], .address = holder[i].address};
+    }
+    sw_buf_u32(out, used);
+    for (uint32_t id = 1; id <= max_id; id++)
+        if (by_id[id].stack_id) sw_buf_put(out, &by_id[id], sizeof by_id[id]);
+    sw_os_unmap(by_id, bytes);
+}
+
+bool sw_encode_scan(sw_buffer *out, const sw_format_scan *scan, uint64_t rate, const sw_snapshot_entry *entries, size_t n,
+                    const bool *unreferenced, const sw_holder *holder, const uint16_t *depth) {
+    sw_buf_put(out, scan, sizeof *scan);
+    if (unreferenced) {
+        write_cohorts(out, rate, 0, entries, n, unreferenced, true);
+        write_holders(out, entries, n, unreferenced, holder, depth);
+    } else {
+        sw_buf_u32(out, 0);
+        sw_buf_u32(out, 0);
+    }
+    return !out->failed;
 }
 
 bool sw_encode_dump(sw_buffer *out, const sw_dump_meta *m, const sw_snapshot_entry *entries, size_t n,

@@ -8,10 +8,11 @@
  * mappings; the unit tests pass their own), every aligned word that points into
  * a sampled object marks it referenced, and referenced objects are scanned in turn, so
  * objects that only point to each other stay unreferenced. Memory is read with
- * process_vm_readv, which fails instead of faulting on ranges that vanish or cannot be read. */
+ * sw_scan_read, which fails instead of faulting on ranges that vanish or cannot be read. */
 #define _GNU_SOURCE
 #include "sw_os.h"
 #include "sw_scan_conservative.h"
+#include "sw_scan_read.h"
 #include "sw_state.h"
 
 #include <fcntl.h>
@@ -122,15 +123,13 @@ static void give_up(sw_scan *s) {
 /* Reads [lo, hi) of our own memory without faulting, page by page where a chunk fails. */
 static void scan_range(sw_scan *s, uintptr_t lo, uintptr_t hi) {
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
-    pid_t self = getpid();
     while (lo < hi && s->remaining) { /* once every object is referenced, nothing can change */
         size_t want = hi - lo < SW_SCAN_CHUNK ? hi - lo : SW_SCAN_CHUNK;
         if (want > s->budget) {
             give_up(s);
             return;
         }
-        struct iovec local = {s->chunk, want}, remote = {(void *)lo, want};
-        ssize_t got = process_vm_readv(self, &local, 1, &remote, 1, 0);
+        ssize_t got = sw_scan_read(s->chunk, lo, want);
         if (got > 0) {
             s->budget -= (size_t)got;
             scan_words(s, s->chunk, (size_t)got);

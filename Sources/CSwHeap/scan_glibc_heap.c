@@ -3,11 +3,12 @@
  * next chunk's PREV_INUSE is set (chunks in tcache and fastbins look in use: harmless,
  * they only matter if something points at them). Three places hold chunks: the [heap]
  * mapping (main arena), HEAP_MAX_SIZE-aligned heaps of other arenas starting with a
- * heap_info, and single mmapped chunks. Read with process_vm_readv: a vanished page is an
+ * heap_info, and single mmapped chunks. Read with sw_scan_read: a vanished page is an
  * error, never a fault. */
 #define _GNU_SOURCE
 #include "sw_os.h"
 #include "sw_scan_heap.h"
+#include "sw_scan_read.h"
 
 #include <sys/mman.h>
 #include <sys/uio.h>
@@ -25,8 +26,7 @@ typedef struct {
 } window;
 
 static bool read_exact(void *to, uintptr_t from, size_t len) {
-    struct iovec local = {to, len}, remote = {(void *)from, len};
-    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)len;
+    return sw_scan_read(to, from, len) == (ssize_t)len;
 }
 
 /* The word at a, with `limit` the end of the region (reads never cross it). */
@@ -35,8 +35,7 @@ static bool word_at(window *w, uintptr_t a, uintptr_t limit, uintptr_t *out) {
     if (a < w->lo || a + sizeof(uintptr_t) > w->hi) {
         size_t want = w->want ? w->want : WINDOW;
         size_t len = limit - a < want ? limit - a : want;
-        struct iovec local = {w->buf, len}, remote = {(void *)a, len};
-        ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+        ssize_t got = sw_scan_read(w->buf, a, len);
         if (got < (ssize_t)sizeof(uintptr_t)) return false;
         w->lo = a, w->hi = a + (size_t)got;
     }

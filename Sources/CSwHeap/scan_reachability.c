@@ -12,18 +12,27 @@
  * header is never flooded), cached stacks of ended threads, and everything of the shim's. */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
+#include "sw_os.h"
 #include "sw_scan_heap.h"
+#include "sw_scan_read.h"
 #include "sw_scan_reachability.h"
 #include "sw_state.h"
 #include "sw_scan_threads.h"
 #include "swheap_format.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <elf.h>
 #include <libunwind.h>
 #include <link.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -109,8 +118,7 @@ static bool skip_main_arena(sw_roots *r, uintptr_t top, char *buffer, size_t cap
         uintptr_t lo = r->libc[i].lo & ~(uintptr_t)7;
         for (; lo < r->libc[i].hi; lo += cap) {
             size_t len = r->libc[i].hi - lo < cap ? r->libc[i].hi - lo : cap;
-            struct iovec local = {buffer, len}, remote = {(void *)lo, len};
-            ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+            ssize_t got = sw_scan_read(buffer, lo, len);
             if (got <= 0) break;
             for (size_t k = 0; k + 8 <= (size_t)got; k += 8) {
                 if (*(uintptr_t *)(buffer + k) != top) continue;
@@ -169,10 +177,8 @@ static void flood_dtv(sw_flood *f, const sw_roots *r, uintptr_t tp) {
     uintptr_t at = tp; /* tcbhead_t: dtv, private */
 #endif
     uintptr_t dtv, length;
-    struct iovec local = {&dtv, sizeof dtv}, remote = {(void *)at, sizeof dtv};
-    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != sizeof dtv || dtv < 16) return;
-    local = (struct iovec){&length, sizeof length}, remote = (struct iovec){(void *)(dtv - 16), sizeof length};
-    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != sizeof length || length > 65536) return;
+    if (sw_scan_read(&dtv, at, sizeof dtv) != sizeof dtv || dtv < 16) return;
+    if (sw_scan_read(&length, dtv - 16, sizeof length) != sizeof length || length > 65536) return;
     flood_except(f, r, dtv - 16, dtv + (length + 1) * 16);
 }
 
@@ -184,8 +190,7 @@ static void flood_stack(sw_flood *f, const sw_roots *r, const sw_map_list *maps,
 }
 
 static bool read_word(uintptr_t at, uintptr_t *out) {
-    struct iovec local = {out, sizeof *out}, remote = {(void *)at, sizeof *out};
-    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == sizeof *out;
+    return sw_scan_read(out, at, sizeof *out) == sizeof *out;
 }
 
 /* The chunk holding each sampled object, or false when the walk disagrees with what the
@@ -217,48 +222,43 @@ static bool check_sampled(sw_chunk_index *ix, const sw_snapshot_entry *objects, 
     return true;
 }
 
-bool sw_scan_reachability(sw_snapshot_entry *objects, size_t n, bool *unreferenced, uint32_t *fallback) {
-    sw_roots r = {0};
-    size_t module_bytes = MAX_RANGES * sizeof(sw_range);
-    r.modules = sw_os_map(module_bytes, false);
-    *fallback = SW_FALLBACK_MEMORY;
-    if (!r.modules) return false;
-    /* Everything that may take the loader's lock happens before the others are stopped. */
-    dl_iterate_phdr(add_module, &r);
-    find_exit_caller(&r);
-    void (*tls_info)(size_t *, size_t *) = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
-    if (tls_info) {
-        size_t align;
-        tls_info(&r.tls_size, &align);
-    }
+/* What the scan needs besides the roots once the others are stopped. */
+typedef struct {
+    sw_roots *r;
+    sw_world *world;
+    sw_snapshot_entry *objects;
+    size_t n;
+    bool *unreferenced;
+    sw_holder *holder; /* per object, where its shortest path begins (kind 0: none); may be NULL */
+    uint16_t *depth;   /* ... and the heap blocks before it on that path */
+    bool live; /* on the writer thread, in a copy of the process: this thread is no root */
+} sw_stopped_scan;
 
-    sw_world world;
+/* Learns the heap, checks the sampled objects against it and floods from the roots, with
+ * every other thread stopped (or, live, in a copy of the process in which no other thread
+ * runs). Takes no lock and calls nothing but system calls and the shim's own code. */
+static bool scan_stopped(sw_stopped_scan *s, uint32_t *fallback) {
+    sw_roots *r = s->r;
+    sw_world *world = s->world;
     sw_map_list maps = {0};
     sw_chunk_index ix = {0};
     sw_flood f = {0};
     long *chunk_of = NULL;
-    size_t chunk_of_bytes = ((n + 1) * sizeof(long) + 4095) & ~(size_t)4095;
-    bool ok = sw_world_stop(&world, STOP_TIMEOUT_NS);
-    if (!ok) *fallback = world.failure;
-    else if (!(ok = sw_maps_read(&maps))) *fallback = SW_FALLBACK_MAPS;
+    size_t chunk_of_bytes = ((s->n + 1) * sizeof(long) + 4095) & ~(size_t)4095;
+    bool ok = sw_maps_read(&maps);
+    if (!ok) *fallback = SW_FALLBACK_MAPS;
+    if (ok && s->live) sw_scan_read_directly(&maps); /* only the copy scans live */
 
-    /* The shim's own memory: never a root, never searched for chunks. */
-    r.nskip += sw_state_own_memory(r.skip + r.nskip, MAX_SKIP - r.nskip);
-    add_skip(&r, objects, n * sizeof *objects);
-    add_skip(&r, unreferenced, n);
-    add_skip(&r, r.modules, module_bytes);
-    add_skip(&r, world.threads, world.bytes);
-    add_skip(&r, maps.maps, maps.bytes);
     /* The heap search also leaves out live threads' stacks: they hold no chunks. */
     sw_range walk_skip[MAX_SKIP + 1];
-    size_t nwalk = r.nskip;
-    memcpy(walk_skip, r.skip, r.nskip * sizeof *walk_skip);
+    size_t nwalk = r->nskip;
+    memcpy(walk_skip, r->skip, r->nskip * sizeof *walk_skip);
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
     const sw_mapping *m = ok ? sw_maps_find(&maps, here) : NULL;
     if (m) walk_skip[nwalk++] = (sw_range){m->lo, m->hi};
-    for (size_t i = 0; ok && i < world.n && nwalk < MAX_SKIP + 1; i++) {
-        if (!sw_world_stopped(&world, i) && !sw_world_asleep(&world, i)) continue;
-        m = sw_maps_find(&maps, world.threads[i].sp);
+    for (size_t i = 0; ok && i < world->n && nwalk < MAX_SKIP + 1; i++) {
+        if (!sw_world_stopped(world, i) && !sw_world_asleep(world, i)) continue;
+        m = sw_maps_find(&maps, world->threads[i].sp);
         if (m) walk_skip[nwalk++] = (sw_range){m->lo, m->hi};
     }
     sort_ranges(walk_skip, nwalk);
@@ -266,44 +266,213 @@ bool sw_scan_reachability(sw_snapshot_entry *objects, size_t n, bool *unreferenc
     chunk_of = ok ? sw_os_map(chunk_of_bytes, true) : NULL;
     if (ok && !chunk_of) ok = false, *fallback = SW_FALLBACK_MEMORY;
     size_t distinct = 0;
-    if (ok && !(ok = check_sampled(&ix, objects, n, chunk_of, &distinct))) *fallback = SW_FALLBACK_SAMPLED;
+    if (ok && !(ok = check_sampled(&ix, s->objects, s->n, chunk_of, &distinct))) *fallback = SW_FALLBACK_SAMPLED;
     if (ok && !(ok = sw_flood_begin(&f, &ix, distinct))) *fallback = SW_FALLBACK_MEMORY;
 
     if (ok) {
         /* Roots are the list without the stacks, plus what the scan itself mapped. */
-        add_skip(&r, ix.start, ix.bytes);
-        add_skip(&r, ix.end, ix.bytes);
-        add_skip(&r, ix.reached, (ix.cap + 4095) & ~(size_t)4095);
-        add_skip(&r, chunk_of, chunk_of_bytes);
-        add_skip(&r, f.work, (ix.n + 1) * sizeof(size_t));
-        add_skip(&r, f.buffer, SW_SCAN_CHUNK);
-        add_skip(&r, f.windows, SW_FLOOD_WINDOW_BYTES);
-        ok = skip_main_arena(&r, ix.main_top, f.buffer, SW_SCAN_CHUNK);
+        add_skip(r, ix.start, ix.bytes);
+        add_skip(r, ix.end, ix.bytes);
+        add_skip(r, ix.reached, (ix.cap + 4095) & ~(size_t)4095);
+        add_skip(r, chunk_of, chunk_of_bytes);
+        add_skip(r, f.work, (ix.n + 1) * sizeof(size_t));
+        add_skip(r, f.buffer, SW_SCAN_CHUNK);
+        add_skip(r, f.windows, SW_FLOOD_WINDOW_BYTES);
+        add_skip(r, maps.maps, maps.bytes);
+        ok = skip_main_arena(r, ix.main_top, f.buffer, SW_SCAN_CHUNK);
         if (!ok) *fallback = SW_FALLBACK_ARENA;
-        sort_ranges(r.skip, r.nskip);
+        sort_ranges(r->skip, r->nskip);
     }
     if (ok) {
-        for (size_t i = 0; i < r.nmodules; i++) flood_except(&f, &r, r.modules[i].lo, r.modules[i].hi);
-        sw_flood_words(&f, r.exit_regs, r.nexit_regs);
-        flood_stack(&f, &r, &maps, r.exit_sp ? r.exit_sp : here);
-        flood_tls(&f, &r, &maps, sw_thread_pointer());
-        flood_dtv(&f, &r, sw_thread_pointer());
-        for (size_t i = 0; i < world.n; i++) {
-            sw_stopped_thread *t = &world.threads[i];
-            if (sw_world_asleep(&world, i)) flood_stack(&f, &r, &maps, t->sp); /* its TLS is at the top */
-            if (!sw_world_stopped(&world, i)) continue;
-            sw_flood_words(&f, t->regs, t->nregs);
-            flood_stack(&f, &r, &maps, t->sp);
-            flood_tls(&f, &r, &maps, t->tp);
-            flood_dtv(&f, &r, t->tp);
+        if (s->holder) sw_flood_track_holders(&f); /* without it, verdicts all the same */
+        sw_flood_root(&f, SW_HOLDER_GLOBAL, 0);
+        for (size_t i = 0; i < r->nmodules; i++) flood_except(&f, r, r->modules[i].lo, r->modules[i].hi);
+        if (!s->live) { /* the exiting thread: live from the caller of exit() up */
+            uint32_t self = (uint32_t)syscall(SYS_gettid);
+            sw_flood_root(&f, SW_HOLDER_REGISTER, self);
+            sw_flood_words(&f, r->exit_regs, r->nexit_regs);
+            sw_flood_root(&f, SW_HOLDER_STACK, self);
+            flood_stack(&f, r, &maps, r->exit_sp ? r->exit_sp : here);
+            sw_flood_root(&f, SW_HOLDER_TLS, self);
+            flood_tls(&f, r, &maps, sw_thread_pointer());
+            flood_dtv(&f, r, sw_thread_pointer());
         }
-        for (size_t i = 0; i < n; i++) unreferenced[i] = chunk_of[i] >= 0 && !(ix.reached[chunk_of[i]] & 1);
+        for (size_t i = 0; i < world->n; i++) {
+            sw_stopped_thread *t = &world->threads[i];
+            uint32_t tid = (uint32_t)t->tid;
+            sw_flood_root(&f, SW_HOLDER_STACK, tid);
+            if (sw_world_asleep(world, i)) flood_stack(&f, r, &maps, t->sp); /* its TLS is at the top */
+            if (!sw_world_stopped(world, i)) continue;
+            flood_stack(&f, r, &maps, t->sp);
+            sw_flood_root(&f, SW_HOLDER_REGISTER, tid);
+            sw_flood_words(&f, t->regs, t->nregs);
+            sw_flood_root(&f, SW_HOLDER_TLS, tid);
+            flood_tls(&f, r, &maps, t->tp);
+            flood_dtv(&f, r, t->tp);
+        }
+        sw_flood_drain(&f);
+        for (size_t i = 0; i < s->n; i++) {
+            long c = chunk_of[i];
+            s->unreferenced[i] = c >= 0 && !(ix.reached[c] & 1);
+            if (!s->holder || c < 0 || s->unreferenced[i] || !f.holder_of || !f.holder_of[c]) continue;
+            s->holder[i] = f.holders[f.holder_of[c] - 1];
+            s->depth[i] = f.depth[c];
+        }
     }
-    sw_world_release(&world);
     sw_flood_end(&f);
     if (chunk_of) sw_os_unmap(chunk_of, chunk_of_bytes);
     sw_chunk_index_free(&ix);
+    sw_scan_read_directly(NULL);
     sw_maps_free(&maps);
+    return ok;
+}
+
+/* ---- The live scan: a copy of the process does the work ----------------------------- */
+
+/* Shared between the writer thread and the copy: the copy's verdicts, then `n` flags. */
+typedef struct {
+    uint32_t ok;
+    uint32_t fallback;
+} sw_child_result;
+
+#define CHILD_TIMEOUT_NS (600ull * 1000000000ull)
+
+/* In the copy: a process of one thread (this one), every other thread's registers already
+ * captured. A fault must end the copy, not run the program's handler; the copy must not
+ * outlive the writer thread that waits for it. Leaves by exit_group, never returns. */
+static __attribute__((noreturn)) void scan_in_copy(sw_stopped_scan *s, sw_child_result *result) {
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS};
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    for (size_t i = 0; i < sizeof faults / sizeof *faults; i++) sigaction(faults[i], &dfl, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sw_scan_read_without_pinning();
+    uint32_t fallback = SW_FALLBACK_NONE;
+    bool ok = scan_stopped(s, &fallback);
+    result->fallback = fallback;
+    __atomic_store_n(&result->ok, ok ? 1u : 0u, __ATOMIC_RELEASE);
+    syscall(SYS_exit_group, 0);
+    __builtin_unreachable();
+}
+
+/* Whether a seccomp filter is on (/proc/self/status "Seccomp: 2"): a service confined by one
+ * (systemd's SystemCallFilter=) may be killed for a fork it never meant to make, so it is not
+ * copied. Read, not asked with prctl, which such a filter may refuse as well. */
+static bool under_seccomp_filter(void) {
+    char buf[4096];
+    int fd = sw_os_open(AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) return true; /* cannot tell: do not risk it */
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0) return true;
+    buf[got] = 0;
+    const char *field = strstr(buf, "\nSeccomp:");
+    if (!field) return false; /* a kernel without seccomp */
+    field += 9;
+    while (*field == ' ' || *field == '\t') field++;
+    return *field != '0';
+}
+
+/* Copies the process (fork without fork handlers, and no SIGCHLD: the program neither sees
+ * nor reaps it), lets the others run on at once and waits for the copy's verdicts. */
+static bool scan_live(sw_stopped_scan *s, uint64_t stop_began, sw_scan_timing *timing, uint32_t *fallback) {
+    bool *unreferenced = s->unreferenced;
+    sw_holder *holder = s->holder;
+    uint16_t *depth = s->depth;
+    /* result, then the holders and depths (aligned), then the flags */
+    size_t holder_bytes = holder ? s->n * (sizeof *holder + sizeof *depth) : 0;
+    size_t shared_bytes = (sizeof(sw_child_result) + holder_bytes + s->n + 4095) & ~(size_t)4095;
+    sw_child_result *result = mmap(NULL, shared_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (result == MAP_FAILED) {
+        timing->pause_ns = sw_world_release(s->world) - stop_began;
+        *fallback = SW_FALLBACK_MEMORY;
+        return false;
+    }
+    sw_holder *copy_holder = holder ? (sw_holder *)(result + 1) : NULL;
+    uint16_t *copy_depth = holder ? (uint16_t *)(copy_holder + s->n) : NULL;
+    bool *copy_unreferenced = (bool *)((char *)(result + 1) + holder_bytes);
+    s->unreferenced = copy_unreferenced;
+    s->holder = copy_holder;
+    s->depth = copy_depth;
+    add_skip(s->r, result, shared_bytes);
+    pid_t parent = getpid();
+    long child = syscall(SYS_clone, 0ul, NULL, NULL, NULL, NULL);
+    if (child == 0) {
+        if (getppid() != parent) syscall(SYS_exit_group, 1);
+        scan_in_copy(s, result);
+    }
+    timing->pause_ns = sw_world_release(s->world) - stop_began;
+    bool ok = false;
+    *fallback = SW_FALLBACK_COPY;
+    if (child > 0) {
+        uint64_t deadline = sw_now_ns(CLOCK_MONOTONIC) + CHILD_TIMEOUT_NS;
+        int status = 0;
+        pid_t got;
+        struct timespec slice = {0, 2 * 1000 * 1000};
+        struct rusage usage = {0};
+        while ((got = (pid_t)wait4((pid_t)child, &status, __WALL | WNOHANG, &usage)) == 0 &&
+               sw_now_ns(CLOCK_MONOTONIC) < deadline)
+            nanosleep(&slice, NULL);
+        if (got == 0) { /* out of time: end it */
+            kill((pid_t)child, SIGKILL);
+            got = (pid_t)wait4((pid_t)child, &status, __WALL, &usage);
+        }
+        timing->cpu_ns = (uint64_t)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000000ull +
+                         (uint64_t)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1000ull;
+        if (got == child && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            ok = __atomic_load_n(&result->ok, __ATOMIC_ACQUIRE) == 1;
+            *fallback = result->fallback;
+            if (ok) memcpy(unreferenced, copy_unreferenced, s->n);
+            if (ok && holder) memcpy(holder, copy_holder, s->n * sizeof *holder), memcpy(depth, copy_depth, s->n * sizeof *depth);
+        }
+    }
+    munmap(result, shared_bytes);
+    return ok;
+}
+
+bool sw_scan_reachability(sw_snapshot_entry *objects, size_t n, bool *unreferenced, sw_holder *holder, uint16_t *depth,
+                          bool live, sw_scan_timing *timing, uint32_t *fallback) {
+    sw_roots r = {0};
+    size_t module_bytes = MAX_RANGES * sizeof(sw_range);
+    r.modules = sw_os_map(module_bytes, false);
+    *fallback = SW_FALLBACK_MEMORY;
+    *timing = (sw_scan_timing){0};
+    if (!r.modules) return false;
+    if (live && under_seccomp_filter()) {
+        sw_os_unmap(r.modules, module_bytes);
+        *fallback = SW_FALLBACK_SECCOMP;
+        return false;
+    }
+    /* Everything that may take the loader's lock happens before the others are stopped. */
+    dl_iterate_phdr(add_module, &r);
+    if (!live) find_exit_caller(&r);
+    void (*tls_info)(size_t *, size_t *) = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
+    if (tls_info) {
+        size_t align;
+        tls_info(&r.tls_size, &align);
+    }
+
+    sw_world world;
+    uint64_t began = sw_now_ns(CLOCK_MONOTONIC), cpu_began = sw_now_ns(CLOCK_THREAD_CPUTIME_ID);
+    bool ok = sw_world_stop(&world, STOP_TIMEOUT_NS, live);
+    if (!ok) *fallback = world.failure;
+
+    /* The shim's own memory: never a root, never searched for chunks. */
+    r.nskip += sw_state_own_memory(r.skip + r.nskip, MAX_SKIP - r.nskip);
+    add_skip(&r, objects, n * sizeof *objects);
+    add_skip(&r, unreferenced, n);
+    add_skip(&r, r.modules, module_bytes);
+    add_skip(&r, world.threads, world.bytes);
+    if (holder) add_skip(&r, holder, n * sizeof *holder), add_skip(&r, depth, n * sizeof *depth);
+    sw_stopped_scan s = {.r = &r, .world = &world, .objects = objects, .n = n, .unreferenced = unreferenced,
+                         .holder = holder, .depth = holder ? depth : NULL, .live = live};
+    if (ok && live) {
+        ok = scan_live(&s, began, timing, fallback);
+    } else {
+        if (ok) ok = scan_stopped(&s, fallback);
+        timing->pause_ns = sw_world_release(&world) - began;
+        timing->cpu_ns = sw_now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_began;
+    }
+    timing->duration_ns = sw_now_ns(CLOCK_MONOTONIC) - began;
     sw_os_unmap(r.modules, module_bytes);
     if (ok) *fallback = SW_FALLBACK_NONE;
     return ok;

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "sw_os.h"
 #include "sw_scan_threads.h"
+#include "sw_state.h"
 #include "swheap_format.h"
 
 #include <errno.h>
@@ -107,6 +108,7 @@ static bool known(const sw_world *w, pid_t tid) {
 typedef struct {
     sw_world *w;
     pid_t self;
+    bool skip_own;
     long added; /* -1 once the table is full */
 } enumeration;
 
@@ -114,7 +116,7 @@ static bool add_task(const char *name, void *ctx) {
     enumeration *e = ctx;
     pid_t tid = 0;
     for (const char *c = name; *c >= '0' && *c <= '9'; c++) tid = tid * 10 + (*c - '0');
-    if (tid <= 0 || tid == e->self || known(e->w, tid)) return true;
+    if (tid <= 0 || tid == e->self || known(e->w, tid) || (e->skip_own && sw_state_is_own_thread(tid))) return true;
     if (e->w->n == e->w->cap) {
         e->added = -1;
         return false;
@@ -125,10 +127,10 @@ static bool add_task(const char *name, void *ctx) {
 }
 
 /* Adds threads not yet known; returns how many, or -1 on failure. */
-static long enumerate(sw_world *w, pid_t self) {
+static long enumerate(sw_world *w, pid_t self, bool skip_own) {
     int fd = sw_os_open(AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0) return -1;
-    enumeration e = {.w = w, .self = self};
+    enumeration e = {.w = w, .self = self, .skip_own = skip_own};
     bool read = sw_os_each_entry(fd, add_task, &e);
     close(fd);
     return read ? e.added : -1;
@@ -198,7 +200,7 @@ static bool fail(sw_world *w, uint32_t why) {
     return false;
 }
 
-bool sw_world_stop(sw_world *w, uint64_t timeout_ns) {
+bool sw_world_stop(sw_world *w, uint64_t timeout_ns, bool skip_own) {
     *w = (sw_world){.cap = MAX_THREADS};
     w->bytes = (MAX_THREADS * sizeof(sw_stopped_thread) + 4095) & ~(size_t)4095;
     w->threads = sw_os_map(w->bytes, true);
@@ -213,7 +215,7 @@ bool sw_world_stop(sw_world *w, uint64_t timeout_ns) {
     /* Threads may start threads until they are stopped: enumerate until nothing is new. */
     for (int round = 0; round < ROUNDS; round++) {
         size_t from = w->n;
-        long added = enumerate(w, self);
+        long added = enumerate(w, self, skip_own);
         if (added < 0) return fail(w, SW_FALLBACK_THREADS);
         if (added == 0) return true;
         for (size_t i = from; i < w->n; i++) {
@@ -246,13 +248,15 @@ bool sw_world_stop(sw_world *w, uint64_t timeout_ns) {
 bool sw_world_stopped(sw_world *w, size_t i) { return i < w->n && atomic_load(&w->threads[i].state) == 1; }
 bool sw_world_asleep(sw_world *w, size_t i) { return i < w->n && atomic_load(&w->threads[i].state) == 3; }
 
-void sw_world_release(sw_world *w) {
+uint64_t sw_world_release(sw_world *w) {
     atomic_store(&current, NULL);
     atomic_store(&released, 1);
     futex(&released, FUTEX_WAKE_PRIVATE, 1 << 30, NULL);
+    uint64_t let_go = sw_now_ns(CLOCK_MONOTONIC);
     /* Handlers still reading the thread list must be out before it is unmapped. */
     uint64_t deadline = sw_now_ns(CLOCK_MONOTONIC) + 1000000000ull;
     while (atomic_load(&inside) && sw_now_ns(CLOCK_MONOTONIC) < deadline) sched_yield();
     if (w->threads && !atomic_load(&inside)) sw_os_unmap(w->threads, w->bytes);
     *w = (sw_world){0};
+    return let_go;
 }

@@ -5,6 +5,9 @@
 #define _GNU_SOURCE
 #include "sw_state.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 sw_state sw;
 sw_live_table sw_live_storage;
 __thread sw_thread sw_tls __attribute__((tls_model("initial-exec")));
@@ -13,7 +16,8 @@ static atomic_int open_for_samples;
 static _Atomic uint32_t epoch;               /* birth epoch of allocations made now */
 static _Atomic uint64_t sampled_bytes;       /* estimated bytes allocated since the last dump (double bits) */
 static atomic_int live_table_full, stack_table_full;
-static atomic_int own_threads;
+enum { OWN_THREADS = 8 };
+static atomic_int own_tids[OWN_THREADS]; /* the shim's threads alive now, 0 = free slot */
 
 enum { STACK_IDS = 1u << 20 };
 #define STACK_ARENA_BYTES ((size_t)1 << 30)
@@ -74,10 +78,24 @@ size_t sw_state_own_memory(sw_range *out, size_t cap) {
     return n;
 }
 
-void sw_state_own_thread(int delta) { atomic_fetch_add(&own_threads, delta); }
+void sw_state_own_thread(int delta) {
+    int tid = (int)syscall(SYS_gettid), from = delta > 0 ? 0 : tid;
+    for (int i = 0; i < OWN_THREADS; i++) {
+        int expected = from;
+        if (atomic_compare_exchange_strong(&own_tids[i], &expected, delta > 0 ? tid : 0)) return;
+    }
+}
+
 uint32_t sw_state_own_threads(void) {
-    int n = atomic_load(&own_threads);
-    return n > 0 ? (uint32_t)n : 0;
+    uint32_t n = 0;
+    for (int i = 0; i < OWN_THREADS; i++) n += atomic_load(&own_tids[i]) != 0;
+    return n;
+}
+
+bool sw_state_is_own_thread(pid_t tid) {
+    for (int i = 0; i < OWN_THREADS; i++)
+        if (tid && atomic_load(&own_tids[i]) == tid) return true;
+    return false;
 }
 
 void sw_state_prefork(void) {
@@ -95,6 +113,6 @@ void sw_state_postfork_child(void) {
     sw_stacks_postfork_child(sw.stacks);
     atomic_store(&live_table_full, 0);
     atomic_store(&stack_table_full, 0);
-    atomic_store(&own_threads, 0); /* the writer did not survive fork */
+    for (int i = 0; i < OWN_THREADS; i++) atomic_store(&own_tids[i], 0); /* they did not survive fork */
     sw_state_clear_sampled_bytes();
 }

@@ -16,6 +16,7 @@ typedef struct {
     bool follow;              /* SWHEAP_FOLLOW */
     bool scan;                /* SWHEAP_SCAN */
     uint64_t scan_max_bytes;  /* SWHEAP_SCAN_MAX_BYTES: memory the conservative scan reads at most */
+    uint64_t scan_interval_ns; /* SWHEAP_SCAN_INTERVAL: live scans, 0 = only when asked (`swheap scan`) */
     bool frame_pointers;      /* SWHEAP_UNWIND=fp */
     char dir[4096];           /* SWHEAP_DIR or ./swheap.<program>.<pid>, absolute */
 } sw_config;

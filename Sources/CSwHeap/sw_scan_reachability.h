@@ -1,4 +1,5 @@
-/* The exit scan with LeakSanitizer's semantics over glibc's heap (scan_reachability.c). */
+/* The scan with LeakSanitizer's semantics over glibc's heap (scan_reachability.c), at exit
+ * or while the program runs. */
 #ifndef SW_SCAN_REACHABILITY_H
 #define SW_SCAN_REACHABILITY_H
 
@@ -6,10 +7,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sw_scan_heap.h"
 #include "sw_snapshot.h"
 
+typedef struct {
+    uint64_t pause_ns;    /* the other threads stopped: from the first signal to their release */
+    uint64_t duration_ns; /* the whole scan, the pause included */
+    uint64_t cpu_ns;      /* CPU time it took: the copy's (live) or this thread's (at exit) */
+} sw_scan_timing;
+
 /* false when it could not run (a thread did not stop, a heap it does not understand):
- * then no verdict was written, and *fallback says why (SW_FALLBACK_* of swheap_format.h). */
-bool sw_scan_reachability(sw_snapshot_entry *entries, size_t n, bool *unreferenced, uint32_t *fallback);
+ * then no verdict was written, and *fallback says why (SW_FALLBACK_* of swheap_format.h).
+ * `live`: called on the writer thread while the program runs. The others are stopped only
+ * while their registers are taken and the process is copied (a fork with no handlers run and
+ * no SIGCHLD); the copy scans while they run on, and the caller waits for its verdicts.
+ * Without `live`, at exit: the others stay stopped for the whole scan, and the calling
+ * thread's stack counts from the caller of exit(). With `holder` (and `depth`, n each), every
+ * referenced object gets where its shortest path from the roots begins and how many heap
+ * blocks lie before it (kind 0: no root recorded). */
+bool sw_scan_reachability(sw_snapshot_entry *entries, size_t n, bool *unreferenced, sw_holder *holder, uint16_t *depth,
+                          bool live, sw_scan_timing *timing, uint32_t *fallback);
 
 #endif

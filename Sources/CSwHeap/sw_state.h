@@ -21,6 +21,8 @@
 #include "sw_stacks.h"
 #include "swheap_format.h"
 
+#include <sys/types.h>
+
 /* Per-thread state; initial-exec TLS so the fast path is one segment-relative load. */
 typedef struct {
     sw_sampler sampler;
@@ -74,9 +76,12 @@ bool sw_state_snapshot_live(sw_buffer *out);
  * returns how many. */
 size_t sw_state_own_memory(sw_range *out, size_t cap);
 
-/* The shim's own threads alive now (the writer), which the thread census leaves out. */
+/* The shim's own threads alive now (the writer, the allocator's asker, the attach control
+ * thread), which the thread census leaves out and a live scan does not stop: each calls
+ * sw_state_own_thread(1) first and (-1) last. */
 void sw_state_own_thread(int delta);
 uint32_t sw_state_own_threads(void);
+bool sw_state_is_own_thread(pid_t tid);
 
 /* fork: the tables' locks are not held across it; the child's tables start empty and its
  * counters and warnings afresh. */

@@ -6,6 +6,7 @@
  *   swheap-attach check PID SHIM                        every check of attach, touching nothing
  *   swheap-attach attach PID SHIM SETTINGS [TIMEOUT_S]  load SHIM into PID and start profiling
  *   swheap-attach detach PID [TIMEOUT_S]                stop profiling, put the process back
+ *   swheap-attach scan PID [TIMEOUT_S]                  a live scan now; waits for its dump
  *   swheap-attach status PID                            what the shim in PID says
  *
  * Success: key=value lines on stdout, exit 0. Failure: one line on stdout saying why and what
@@ -399,6 +400,53 @@ static int do_detach(pid_t pid, double timeout_s) {
     return 0;
 }
 
+/* Asks the writer thread for a live scan (a counter it looks at five times a second) and
+ * waits until the dump that carries it is in place. */
+static int do_scan(pid_t pid, double timeout_s) {
+    loaded_shim loaded;
+    bool found = false;
+    int status = locate_shim(pid, &loaded, &found);
+    if (status) return status;
+    if (!found) return fail("process %d is not profiled by swheap; swheap attach %d starts profiling it", (int)pid, (int)pid);
+    sw_attach_control c;
+    if (!loaded.control || !read_control(pid, loaded.control, &c)) {
+        if (errno == EPERM || errno == EACCES) return explain_permission(pid);
+        return fail("process %d runs a libswheap.so of another version, which cannot be asked for a scan", (int)pid);
+    }
+    if (c.state != SW_ATTACH_PRELOADED && c.state != SW_ATTACH_ATTACHED)
+        return fail("process %d is not being profiled (%s); swheap attach %d starts profiling it", (int)pid, state_name(c.state),
+                    (int)pid);
+    if (!c.scan_listening)
+        return fail("process %d writes no periodic dumps (SWHEAP_INTERVAL=0), so nothing in it can scan; "
+                    "start it with an interval, or scan at exit only",
+                    (int)pid);
+    uint32_t request = c.scan_request + 1;
+    struct iovec local = {&request, sizeof request},
+                 remote = {(void *)(loaded.control + offsetof(sw_attach_control, scan_request)), sizeof request};
+    if (process_vm_writev(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof request) {
+        if (errno == EPERM || errno == EACCES) return explain_permission(pid);
+        return fail("process %d exited before its scan", (int)pid);
+    }
+    uint64_t deadline = now_ns() + (uint64_t)(timeout_s * 1e9);
+    for (;;) {
+        if (!read_control(pid, loaded.control, &c)) return fail("process %d exited during its scan", (int)pid);
+        if (c.scan_answered == request) break;
+        if (!c.scan_listening) return fail("process %d stopped profiling (detached or exiting) before its scan", (int)pid);
+        if (now_ns() > deadline)
+            return fail("process %d did not finish its scan within %.0f s (a heap of many GiB? its dump will still carry it)",
+                        (int)pid, timeout_s);
+        sleep_ms(20);
+    }
+    printf("dir=%s\n", c.dir);
+    printf("epoch=%u\n", c.scan_epoch);
+    printf("scanned=%u\n", c.scan_done);
+    printf("fallback=%u\n", c.scan_fallback);
+    printf("pause_ns=%llu\n", (unsigned long long)c.scan_pause_ns);
+    printf("duration_ns=%llu\n", (unsigned long long)c.scan_duration_ns);
+    printf("cpu_us=%u\n", c.scan_cpu_us);
+    return 0;
+}
+
 static int do_status(pid_t pid) {
     loaded_shim loaded;
     bool found = false;
@@ -440,10 +488,15 @@ int main(int argc, char **argv) {
         double timeout = argc > 3 ? atof(argv[3]) : 60;
         return do_detach(pid, timeout > 0 ? timeout : 60);
     }
+    if (argc >= 3 && strcmp(argv[1], "scan") == 0) {
+        if (!parse_pid(argv[2], &pid)) return fail("not a process id: %s", argv[2]);
+        double timeout = argc > 3 ? atof(argv[3]) : 600;
+        return do_scan(pid, timeout > 0 ? timeout : 600);
+    }
     if (argc >= 3 && strcmp(argv[1], "status") == 0) {
         if (!parse_pid(argv[2], &pid)) return fail("not a process id: %s", argv[2]);
         return do_status(pid);
     }
-    fprintf(stderr, "usage: swheap-attach check PID SHIM | attach PID SHIM SETTINGS [TIMEOUT_S] | detach PID [TIMEOUT_S] | status PID\n");
+    fprintf(stderr, "usage: swheap-attach check PID SHIM | attach PID SHIM SETTINGS [TIMEOUT_S] | detach PID [TIMEOUT_S] | scan PID [TIMEOUT_S] | status PID\n");
     return 2;
 }

@@ -25,6 +25,7 @@
 #include "sw_lifecycle.h"
 #include "sw_memory.h"
 #include "sw_next_allocator.h"
+#include "sw_control.h"
 #include "sw_os.h"
 #include "sw_scan_maps.h"
 #include "sw_state.h"
@@ -45,7 +46,6 @@
 #include <time.h>
 #include <unistd.h>
 
-SW_EXPORT sw_attach_control swheap_attach_control = {.magic = SW_ATTACH_MAGIC, .protocol = SW_ATTACH_PROTOCOL};
 
 static void set_state(uint32_t s) { __atomic_store_n(&swheap_attach_control.state, s, __ATOMIC_RELEASE); }
 static uint32_t get_state(void) { return __atomic_load_n(&swheap_attach_control.state, __ATOMIC_ACQUIRE); }
@@ -444,6 +444,7 @@ static bool parse_settings(const char *text, sw_config *c, const char **bad) {
     c->max_bytes = SW_DEFAULT_MAX_BYTES;
     c->scan = true;
     c->scan_max_bytes = SW_DEFAULT_SCAN_MAX_BYTES;
+    c->scan_interval_ns = SW_DEFAULT_SCAN_INTERVAL_S * 1000000000ull;
     c->follow = false;
     for (const char *line = text; line && *line;) {
         const char *end = strchr(line, '\n');
@@ -479,6 +480,8 @@ static bool parse_settings(const char *text, sw_config *c, const char **bad) {
             c->max_bytes = n;
         } else if (KEY("scan")) {
             c->scan = n != 0;
+        } else if (KEY("scan_interval_ns")) {
+            c->scan_interval_ns = n;
         } else {
             goto refuse;
         }
@@ -523,6 +526,7 @@ static bool look_up_hooks(const char **missing) {
 static void *control_main(void *unused) {
     (void)unused;
     sw_tls.busy = 1; /* this thread's own allocations are never sampled */
+    sw_state_own_thread(1);
     measure_heap_before();
     sw.attach.attached_wall_ns = sw_now_ns(CLOCK_REALTIME);
     sw.attach.detached_wall_ns = 0;
@@ -552,6 +556,7 @@ static void *control_main(void *unused) {
     sw_lifecycle_detach();
     swheap_attach_control.detached_wall_ns = sw.attach.detached_wall_ns;
     __atomic_store_n(&swheap_attach_control.request, SW_ATTACH_REQUEST_NONE, __ATOMIC_RELEASE);
+    sw_state_own_thread(-1);
     set_state(SW_ATTACH_DETACHED);
     return NULL;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "sw_buffer.h"
+#include "sw_scan_heap.h"
 #include "sw_snapshot.h"
 #include "sw_stacks.h"
 #include "swheap_format.h"
@@ -33,17 +34,27 @@ typedef struct {
     const sw_format_memory *memory; /* MEMORY section's record; NULL: no MEMORY section */
     bool deflate;             /* deflate everything after the header (the shim always does) */
     const sw_format_attach *attach; /* ATTACH section, when the shim was attached (else NULL) */
+    const void *scan;               /* SCAN section body (sw_encode_scan), or NULL: no section */
+    size_t scan_len;
 } sw_dump_meta;
 
 /* Appends one complete v2 epoch file to `out`: header, then EXE, CMDLINE, LOG, ATTACH (only
  * with meta->attach), COHORTS (the
  * entries summed per (stack, birth cohort of sw_cohort_of), sorted by stack id then cohort,
  * unreferenced[i] adding entry i to the unreferenced figures when given), THREADS (when
- * meta->threads is given), MEMORY (when meta->memory is set), END; with
+ * meta->threads is given), MEMORY (when meta->memory is set), SCAN (when meta->scan is set), END; with
  * meta->deflate the sections are one zlib stream and the header says DEFLATED (plain when
  * deflate fails). Pure: no clock, no files, no globals. false when out of memory. */
 bool sw_encode_dump(sw_buffer *out, const sw_dump_meta *meta, const sw_snapshot_entry *entries, size_t n,
                     const bool *unreferenced);
+
+/* A SCAN section body: `scan`, then the entries summed per stack with unreferenced[i] adding
+ * entry i to the unreferenced figures, then per stack with a referenced entry whose holder is
+ * known (holder[i].kind != 0) the holder of its entry with the fewest blocks before it
+ * (depth[i]; ties to the first); no stacks and no holders without `unreferenced` (a failed
+ * scan), no holders without `holder`. */
+bool sw_encode_scan(sw_buffer *out, const sw_format_scan *scan, uint64_t rate, const sw_snapshot_entry *entries, size_t n,
+                    const bool *unreferenced, const sw_holder *holder, const uint16_t *depth);
 
 /* What the stack log already holds, as of its last complete chunk (encode_log.c). */
 typedef struct {

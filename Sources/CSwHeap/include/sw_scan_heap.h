@@ -5,6 +5,7 @@
 
 #include "sw_scan_conservative.h"
 #include "sw_scan_maps.h"
+#include "swheap_format.h"
 
 /* In-use chunks sorted by address, each payload [start, end). The payload of a chunk in a
  * heap ends 8 bytes into the next chunk's header: glibc's own pointers to that header (the
@@ -34,26 +35,51 @@ void sw_chunk_index_free(sw_chunk_index *ix);
 /* The chunk whose payload holds v, or -1. */
 long sw_chunk_at(const sw_chunk_index *ix, uintptr_t v);
 
-/* The flood: roots are scanned word by word, every chunk a word points into is reached and
- * scanned in turn, each once. Stops early when every chunk holding a sampled object is
- * reached (`remaining`), since then no verdict can change. */
+/* Where a chunk's shortest path from the roots begins (SW_HOLDER_* of swheap_format.h). */
+typedef struct {
+    uintptr_t address; /* of the root word; for a register, its number */
+    uint32_t kind;
+    uint32_t tid;      /* the thread whose stack, TLS or register it is; 0 for a global */
+} sw_holder;
+
+/* The flood: roots are scanned word by word, every chunk a word points into is reached, and
+ * once every root is marked the reached chunks are scanned in turn, each once, breadth first:
+ * the first root and chunk to reach a chunk lie on a shortest path to it. Stops early when
+ * every chunk holding a sampled object is reached (`remaining`), since then no verdict can
+ * change. With `holder_of` (sw_flood_track_holders), each reached chunk keeps the root its
+ * path starts at and how many chunks lie before it on the path. */
 typedef struct {
     sw_chunk_index *ix;
     size_t *work;
-    size_t pending;
+    size_t head, pending; /* the queue: work[head..pending) */
+    uint32_t *holder_of;  /* per chunk: index + 1 into holders; 0: none recorded */
+    uint16_t *depth;      /* per chunk: chunks before it on its path */
+    sw_holder *holders;
+    size_t nholders, holders_cap;
+    long source;          /* the chunk being scanned, or -1 for a root */
+    uintptr_t source_at;  /* the address of the first word being marked */
+    uint32_t root_kind, root_tid;
     size_t remaining;
     char *buffer; /* SW_SCAN_CHUNK bytes */
     uint64_t bytes_read;
-    int pid;
     char *windows; /* 4 windows of 256 KiB, read around reached chunks */
     uintptr_t window_lo[4], window_hi[4];
     int next_window;
 } sw_flood;
 #define SW_FLOOD_WINDOW_BYTES ((size_t)4 * (256 << 10))
+#define SW_FLOOD_HOLDERS ((size_t)1 << 18) /* roots recorded at most (4 MiB, touched as used) */
 
 bool sw_flood_begin(sw_flood *f, sw_chunk_index *ix, size_t remaining);
+/* Keeps holders from here on; false when its memory cannot be mapped (the flood goes on
+ * without). */
+bool sw_flood_track_holders(sw_flood *f);
+/* What the roots marked next are (SW_HOLDER_*, the thread they belong to). */
+void sw_flood_root(sw_flood *f, uint32_t kind, uint32_t tid);
+/* Marks the chunks a root range, or a thread's registers, point into. */
 void sw_flood_range(sw_flood *f, uintptr_t lo, uintptr_t hi);
 void sw_flood_words(sw_flood *f, const uintptr_t *words, size_t n);
+/* Once every root is marked: scans the reached chunks, breadth first. */
+void sw_flood_drain(sw_flood *f);
 /* Marks a chunk reached (a sampled chunk counts down `remaining`) and queues it. */
 void sw_flood_reach(sw_flood *f, size_t chunk);
 void sw_flood_end(sw_flood *f);

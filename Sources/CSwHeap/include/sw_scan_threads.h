@@ -32,9 +32,13 @@ typedef struct {
  * the signal while asleep in a system call (libdispatch's workers do): those are left
  * asleep, not stopped (should one wake during the scan, what it changes may be missed;
  * reads stay safe), and only their stack pointer is known (/proc/self/task/TID/syscall).
+ * `skip_own`: the shim's own threads (sw_state_is_own_thread) are left running, for a live
+ * scan whose copy of the process has none of them.
  * Call sw_world_release in every case. */
-bool sw_world_stop(sw_world *w, uint64_t timeout_ns);
-void sw_world_release(sw_world *w);
+bool sw_world_stop(sw_world *w, uint64_t timeout_ns, bool skip_own);
+/* Lets the others run on; returns when they were let go (CLOCK_MONOTONIC ns), before it
+ * waits for their handlers to leave. */
+uint64_t sw_world_release(sw_world *w);
 /* Thread i answered: its registers, stack pointer and thread pointer are valid. */
 bool sw_world_stopped(sw_world *w, size_t i);
 /* Thread i blocks the signal and sleeps in a system call: only its stack pointer is valid. */

@@ -41,6 +41,10 @@
 #define SW_FALLBACK_ARENA 9u       /* glibc's main arena was not found in libc's data */
 #define SW_FALLBACK_BUDGET 10u     /* not scanned: the conservative scan would read more memory than
                                     * SWHEAP_SCAN_MAX_BYTES (the MiB it would read in the upper bits) */
+#define SW_FALLBACK_COPY 11u       /* a live scan: the copy of the process that scans could not be made,
+                                    * or ended without verdicts (killed, out of time) */
+#define SW_FALLBACK_SECCOMP 12u    /* a live scan: the process runs under a seccomp filter, which may kill a
+                                    * process that forks, so it is not copied (the exit scan still runs) */
 #define SW_FALLBACK_REASON(v) ((v) & 0xFFu)
 #define SW_FALLBACK_THREAD_ID(v) ((v) >> 8)
 
@@ -56,6 +60,7 @@
 #define SW_TAG_THREADS 9u  /* v2 epoch file: the thread census by creation stack (optional: older dumps lack it) */
 #define SW_TAG_MEMORY 10u  /* v2 epoch file: the memory picture at dump time (sw_format_memory) */
 #define SW_TAG_ATTACH 11u  /* v2 epoch file, optional: the shim was attached to a running process */
+#define SW_TAG_SCAN 12u    /* v2 epoch file, optional: the scan this dump carries, or why it has none (sw_format_scan) */
 #define SW_TAG_END 0xFFFFFFFFu
 
 /* Format v2 (docs/FORMAT.md): each process image keeps one append-only stack log beside its
@@ -114,6 +119,39 @@ typedef struct {
     double live_objects, live_bytes;
     double unref_objects, unref_bytes;
 } sw_format_live;
+
+/* SCAN: the latest reachability scan that found verdicts, carried by its own dump and every
+ * dump after it (so that the verdicts outlive retention, and a process killed later keeps
+ * them): the record, then u32 count and per stack a COHORTS record (birth_first = birth_last
+ * = 0) with its live and unreferenced figures as of the scan, sorted by stack id. Without
+ * SW_SCAN_DONE: no scan has found verdicts yet, and this dump's try failed (`fallback`), with
+ * no stacks. The scan's own dump also has the unref figures in COHORTS and the header flags
+ * SCANNED and REACHABILITY. Exit dumps scan at exit; a live scan (SWHEAP_SCAN_INTERVAL,
+ * `swheap scan PID`) runs in the dump that follows its request. */
+/* SCAN holder records: where the shortest path to a referenced stack's nearest block begins. */
+#define SW_HOLDER_GLOBAL 1u   /* a word in a module's writable data (address: the word) */
+#define SW_HOLDER_STACK 2u    /* a word on a thread's stack (address: the word) */
+#define SW_HOLDER_TLS 3u      /* a word in a thread's static TLS or thread descriptor, or its DTV */
+#define SW_HOLDER_REGISTER 4u /* a thread's register (address: 8 times its number in the saved context) */
+typedef struct {
+    uint32_t stack_id;
+    uint32_t kind;     /* SW_HOLDER_* */
+    uint32_t tid;      /* the thread of a stack, TLS or register holder; 0 for a global */
+    uint32_t depth;    /* heap blocks between the root and the block */
+    uint64_t address;
+} sw_format_holder;
+#define SW_SCAN_LIVE 1u  /* while the program ran, not at exit */
+#define SW_SCAN_ASKED 2u /* asked for by `swheap scan`, not by the interval */
+#define SW_SCAN_DONE 4u  /* verdicts are valid */
+typedef struct {
+    uint64_t wall_ns;     /* CLOCK_REALTIME when it began */
+    uint64_t pause_ns;    /* how long the program's other threads were stopped */
+    uint64_t duration_ns; /* the whole scan */
+    uint32_t flags;       /* SW_SCAN_* */
+    uint32_t fallback;    /* SW_FALLBACK_* when not DONE */
+    uint32_t epoch;       /* the dump it ran in */
+    uint32_t cpu_us;      /* CPU time of the scan in µs (live: the copy's; at exit: the scanning thread's) */
+} sw_format_scan;
 
 /* v2 log: the file header. */
 typedef struct {
@@ -317,6 +355,10 @@ static inline uint64_t sw_retention_next_kept(uint64_t epoch, uint64_t newest, u
 /* SWHEAP_SCAN_MAX_BYTES: the most memory the conservative exit scan reads (it reads every
  * writable mapping: up to 5 ms per MiB, docs/BENCHMARKS.md); past it the scan is skipped. */
 #define SW_DEFAULT_SCAN_MAX_BYTES 268435456ull /* 256 MiB */
+/* SWHEAP_SCAN_INTERVAL: seconds between live scans. A scan stops the program's threads for
+ * some 25-30 ms per GiB resident and costs its copy about 0.4 s of CPU per GiB of heap, so
+ * every ten minutes keeps it under 0.1% of a core (docs/BENCHMARKS.md, "Live scans"). */
+#define SW_DEFAULT_SCAN_INTERVAL_S 600u
 #define SW_LOG_ROTATE_SHARE 64u           /* a log is rotated past max_bytes / 64 of growth */
 
 /* The sampling law behind every estimate (docs/FORMAT.md, "Estimates"): at mean rate R an
@@ -348,6 +390,8 @@ static inline double sw_sample_probability(double size, double rate) {
 #define SW_FORMAT_THREAD_SITE_SIZE 48u
 #define SW_FORMAT_ATTACH_SIZE 32u
 #define SW_FORMAT_MEMORY_SIZE 152u /* version 1 */
+#define SW_FORMAT_SCAN_SIZE 40u
+#define SW_FORMAT_HOLDER_SIZE 24u
 
 #if !defined(__cplusplus) && !defined(__swift__)
 _Static_assert(sizeof(sw_format_header) == SW_FORMAT_HEADER_SIZE, "header layout");
@@ -372,6 +416,8 @@ _Static_assert(offsetof(sw_format_memory, rss_bytes) == 16, "memory layout");
 _Static_assert(offsetof(sw_format_memory, arenas) == 64, "memory layout");
 _Static_assert(offsetof(sw_format_memory, sampled_live_bytes) == 80, "memory layout");
 _Static_assert(offsetof(sw_format_memory, raw) == 88, "memory layout");
+_Static_assert(sizeof(sw_format_scan) == SW_FORMAT_SCAN_SIZE, "scan layout");
+_Static_assert(sizeof(sw_format_holder) == SW_FORMAT_HOLDER_SIZE, "holder layout");
 _Static_assert(sizeof(SW_FORMAT_MAGIC) - 1 == SW_FORMAT_MAGIC_SIZE, "magic");
 _Static_assert(sizeof(SW_LOG_MAGIC) - 1 == SW_FORMAT_MAGIC_SIZE, "log magic");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the format is little-endian, written in host order");
