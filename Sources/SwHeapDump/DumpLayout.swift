@@ -30,7 +30,7 @@ public enum DumpLayout {
 
     /// The known section tags.
     public enum Tag: CaseIterable, Sendable {
-        case exe, cmdline, modules, stacks, live, log, cohorts, alloc, threads, memory, attach, end
+        case exe, cmdline, modules, stacks, live, log, cohorts, alloc, threads, memory, attach, scan, end
 
         public var rawValue: UInt32 {
             switch self {
@@ -45,6 +45,7 @@ public enum DumpLayout {
             case .threads: SW_TAG_THREADS
             case .attach: SW_TAG_ATTACH
             case .memory: SW_TAG_MEMORY
+            case .scan: SW_TAG_SCAN
             case .end: SW_TAG_END
             }
         }
@@ -68,6 +69,7 @@ public enum DumpLayout {
             case .threads: "THREADS"
             case .attach: "ATTACH"
             case .memory: "MEMORY"
+            case .scan: "SCAN"
             case .end: "END"
             }
         }
@@ -85,6 +87,11 @@ public enum DumpLayout {
     public static let attachRecordSize = UInt64(SW_FORMAT_ATTACH_SIZE)
     public static let attachHeapKnown: UInt32 = SW_ATTACH_HEAP_KNOWN
     public static let memoryRecordSize = Int(SW_FORMAT_MEMORY_SIZE)
+    public static let scanRecordSize = UInt64(SW_FORMAT_SCAN_SIZE)
+    public static let scanLive: UInt32 = SW_SCAN_LIVE
+    public static let scanAsked: UInt32 = SW_SCAN_ASKED
+    public static let scanDone: UInt32 = SW_SCAN_DONE
+    public static let holderRecordSize = UInt64(SW_FORMAT_HOLDER_SIZE)
     static let moduleRecordMinimum = UInt64(SW_FORMAT_MODULE_MINIMUM)
     static let segmentRecordSize = UInt64(SW_FORMAT_SEGMENT_SIZE)
 }
@@ -104,6 +111,8 @@ public typealias RawThreads = sw_format_threads
 public typealias RawThreadSite = sw_format_thread_site
 public typealias RawAttach = sw_format_attach
 public typealias RawMemory = sw_format_memory
+public typealias RawScan = sw_format_scan
+public typealias RawHolder = sw_format_holder
 
 /// The MEMORY record's constants (swheap_format.h).
 public enum MemoryRecord {

@@ -63,6 +63,30 @@ extension DumpParser {
                           heapBeforeBytes: raw.flags & DumpLayout.attachHeapKnown != 0 ? raw.heap_before_bytes : nil)
     }
 
+    /// SCAN: the latest scan with verdicts and its per-stack figures, or a failed try.
+    mutating func scan(header: DumpHeader) throws(DumpError) -> (ScanRecord, [LiveCell], [ScanHolder]) {
+        let name = DumpLayout.Tag.scan.name
+        try need(DumpLayout.scanRecordSize, in: name)
+        let raw = base.loadUnaligned(fromByteOffset: offset, as: RawScan.self)
+        offset += Int(DumpLayout.scanRecordSize)
+        try check(DumpValidation.check(raw, header: header))
+        let record = ScanRecord(wallNs: raw.wall_ns, pauseNs: raw.pause_ns, durationNs: raw.duration_ns,
+                                isLive: raw.flags & DumpLayout.scanLive != 0, wasAsked: raw.flags & DumpLayout.scanAsked != 0,
+                                fallback: raw.flags & DumpLayout.scanDone != 0 ? nil : ScanFallback(raw: raw.fallback) ?? .unknown(0),
+                                epoch: UInt64(raw.epoch), cpuMicroseconds: raw.cpu_us)
+        let sites = try fixedRecords(in: .scan, as: RawCohort.self, size: DumpLayout.cohortRecordSize,
+                                     check: { DumpValidation.checkScanSite($0, index: $1) }) { raw in
+            LiveCell(stackID: raw.stack_id, birthEpoch: 0, liveObjects: raw.live_objects, liveBytes: raw.live_bytes,
+                     unreferencedObjects: raw.unref_objects, unreferencedBytes: raw.unref_bytes)
+        }
+        let holders = try fixedRecords(in: .scan, as: RawHolder.self, size: DumpLayout.holderRecordSize,
+                                       check: { DumpValidation.checkHolder($0, index: $1) }) { raw in
+            ScanHolder(stackID: raw.stack_id, kind: ScanHolder.Kind(code: raw.kind) ?? .global,
+                       thread: ScanHolder.Kind(code: raw.kind) == .global ? nil : raw.tid, blocksBetween: raw.depth, address: raw.address)
+        }
+        return (record, sites, holders)
+    }
+
     /// COHORTS: live objects per (stack, birth cohort).
     mutating func cohorts(dumpEpoch: UInt64) throws(DumpError) -> [LiveCell] {
         try fixedRecords(in: .cohorts, as: RawCohort.self, size: DumpLayout.cohortRecordSize,

@@ -78,7 +78,7 @@ struct DumpParser {
     }
 
     static let version1Sections: [DumpLayout.Tag] = [.exe, .cmdline, .modules, .stacks, .live, .end]
-    static let epochSections: [DumpLayout.Tag] = [.exe, .cmdline, .log, .attach, .cohorts, .threads, .memory, .end]
+    static let epochSections: [DumpLayout.Tag] = [.exe, .cmdline, .log, .attach, .cohorts, .threads, .memory, .scan, .end]
     static let chunkSections: [DumpLayout.Tag] = [.stacks, .modules, .alloc, .end]
 
     /// Reads sections from here to the end; tags outside `known` are skipped as unknown.
@@ -121,6 +121,7 @@ struct DumpParser {
                 case .threads: dump.threads = try section.threadCensus()
                 case .attach: dump.header.attach = try section.attach(header: dump.header)
                 case .memory: dump.memory = try section.memory()
+                case .scan: (dump.header.scan, dump.scanSites, dump.scanHolders) = try section.scan(header: dump.header)
                 case .alloc, .end: break
                 }
             }

@@ -55,6 +55,24 @@ enum DumpValidation {
         return nil
     }
 
+    static func check(_ raw: RawScan, header: DumpHeader) -> DumpError.Problem? {
+        let known = DumpLayout.scanLive | DumpLayout.scanAsked | DumpLayout.scanDone
+        if raw.flags & ~known != 0 {
+            return .invalidField(field: "SCAN flags", value: "0x" + String(raw.flags, radix: 16), rule: "only bits 0-2 are defined")
+        }
+        if UInt64(raw.epoch) > header.epoch {
+            return .invalidField(field: "SCAN epoch", value: "\(raw.epoch)", rule: "must not be after the dump's epoch \(header.epoch)")
+        }
+        if UInt64(raw.epoch) == header.epoch && (raw.flags & DumpLayout.scanDone != 0) != header.isScanned {
+            return .invalidField(field: "SCAN flags", value: "0x" + String(raw.flags, radix: 16),
+                                 rule: "a scan of this dump is done exactly when the header says scanned (\(header.isScanned))")
+        }
+        if raw.pause_ns > raw.duration_ns {
+            return .invalidField(field: "SCAN pause_ns", value: "\(raw.pause_ns)", rule: "must not exceed duration_ns \(raw.duration_ns)")
+        }
+        return nil
+    }
+
     static func check(_ raw: RawSegment, module: Int) -> DumpError.Problem? {
         if raw.start > raw.end {
             return .invalidField(field: "MODULES module \(module) segment start", value: hex(raw.start),
@@ -118,6 +136,29 @@ enum DumpValidation {
         }
         if let broken = liveFigures(record, raw.live_objects, raw.live_bytes, raw.unref_objects, raw.unref_bytes) {
             return broken
+        }
+        return raw.stack_id == 0 ? .zeroStackID : nil
+    }
+
+    /// A SCAN per-stack record: a COHORTS record with birth 0 and figures that agree. (Stacks the
+    /// image never logged are left out when the store applies them.)
+    static func checkScanSite(_ raw: RawCohort, index: Int) -> DumpError.Problem? {
+        let record = { "SCAN record \(index) (stack \(raw.stack_id))" }
+        if raw.birth_first != 0 || raw.birth_last != 0 {
+            return .invalidField(field: "\(record()) birth_first..birth_last", value: "\(raw.birth_first)..\(raw.birth_last)",
+                                 rule: "must be 0..0")
+        }
+        if let broken = liveFigures(record, raw.live_objects, raw.live_bytes, raw.unref_objects, raw.unref_bytes) {
+            return broken
+        }
+        return raw.stack_id == 0 ? .zeroStackID : nil
+    }
+
+    /// A SCAN holder record: a known kind and a stack id. (Holders of stacks the image never
+    /// logged are left out when the store applies them.)
+    static func checkHolder(_ raw: RawHolder, index: Int) -> DumpError.Problem? {
+        if ScanHolder.Kind(code: raw.kind) == nil {
+            return .invalidField(field: "SCAN holder \(index) (stack \(raw.stack_id)) kind", value: "\(raw.kind)", rule: "must be 1 to 4")
         }
         return raw.stack_id == 0 ? .zeroStackID : nil
     }

@@ -115,6 +115,9 @@ public struct DumpHeader: Hashable, Sendable {
     /// v2, from the ATTACH section: the shim was attached to the process while it ran
     /// (`swheap attach`); nil for a process started under the shim.
     public var attach: AttachInfo?
+    /// v2, from the SCAN section: the scan whose verdicts this dump carries (or one that
+    /// failed); nil for a dump no scan was tried in, or written before the section existed.
+    public var scan: ScanRecord?
 
     public init(version: UInt32 = DumpLayout.oldestVersion, isFinal: Bool = false, isScanned: Bool = false, isTruncated: Bool = false,
                 heapTraversed: Bool = false, isDeflated: Bool = false, pid: Int32, parentPID: Int32, epoch: UInt64, wallTimeNs: UInt64, monotonicNs: UInt64,
@@ -127,6 +130,52 @@ public struct DumpHeader: Hashable, Sendable {
     }
     /// Seconds since the shim started in this process.
     public var elapsedSeconds: Double { Double(monotonicNs &- startMonotonicNs) / 1e9 }
+}
+
+/// The SCAN section: a reachability scan, at exit or while the process ran.
+public struct ScanRecord: Hashable, Sendable {
+    /// CLOCK_REALTIME when it began.
+    public var wallNs: UInt64
+    /// How long the process's other threads were stopped, and the whole scan.
+    public var pauseNs: UInt64
+    public var durationNs: UInt64
+    /// A live scan (SWHEAP_SCAN_INTERVAL or `swheap scan`), not the exit scan.
+    public var isLive: Bool
+    /// Asked for by `swheap scan`.
+    public var wasAsked: Bool
+    /// Why it found no verdicts; nil when it did.
+    public var fallback: ScanFallback?
+    /// The dump (epoch number) it ran in.
+    public var epoch: UInt64
+    /// CPU time it took, in µs: the copy's for a live scan, the scanning thread's at exit.
+    public var cpuMicroseconds: UInt32
+
+    public init(wallNs: UInt64, pauseNs: UInt64, durationNs: UInt64, isLive: Bool, wasAsked: Bool = false,
+                fallback: ScanFallback? = nil, epoch: UInt64, cpuMicroseconds: UInt32 = 0) {
+        self.wallNs = wallNs; self.pauseNs = pauseNs; self.durationNs = durationNs
+        self.isLive = isLive; self.wasAsked = wasAsked; self.fallback = fallback; self.epoch = epoch
+        self.cpuMicroseconds = cpuMicroseconds
+    }
+}
+
+/// Where the shortest path from the roots to a referenced stack's nearest sampled block begins
+/// (a SCAN holder record).
+public struct ScanHolder: Hashable, Sendable {
+    public enum Kind: String, Sendable {
+        case global, stack, tls, register
+    }
+    public var stackID: UInt32
+    public var kind: Kind
+    /// The thread whose stack, TLS or register holds it; nil for a global.
+    public var thread: UInt32?
+    /// Heap blocks between the root and the sampled block (0: the root points at it).
+    public var blocksBetween: UInt32
+    /// The root word's address; for a register, 8 times its number in the saved context.
+    public var address: UInt64
+
+    public init(stackID: UInt32, kind: Kind, thread: UInt32?, blocksBetween: UInt32, address: UInt64) {
+        self.stackID = stackID; self.kind = kind; self.thread = thread; self.blocksBetween = blocksBetween; self.address = address
+    }
 }
 
 /// The ATTACH section: profiling began while the process was already running (`swheap
@@ -171,6 +220,12 @@ public struct Dump: Sendable {
     public var threads: ThreadCensus?
     /// v2: the MEMORY record (nil when the shim that wrote the dump did not take one).
     public var memory: MemoryPicture?
+    /// v2, SCAN: per stack, live and unreferenced figures as of `header.scan` (the latest scan
+    /// that found verdicts, carried by every later dump); empty without one.
+    public var scanSites: [LiveCell] = []
+    /// v2, SCAN: per stack that was referenced, where the shortest path to its nearest sampled
+    /// block begins; sorted by stack id.
+    public var scanHolders: [ScanHolder] = []
 
     public init(header: DumpHeader, executable: String, commandLine: [String], modules: [Module],
                 stacks: [StackRecord], live: [LiveCell], log: LogReference? = nil, threads: ThreadCensus? = nil,

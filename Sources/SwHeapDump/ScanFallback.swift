@@ -5,7 +5,7 @@
 
 import CSwHeapFormat
 
-public enum ScanFallback: Sendable, Equatable {
+public enum ScanFallback: Sendable, Hashable {
     case otherAllocator
     case noMemory
     case noSignal
@@ -15,6 +15,11 @@ public enum ScanFallback: Sendable, Equatable {
     case heapNotUnderstood
     case sampledNotInHeap
     case arenaNotFound
+    /// A live scan: the copy of the process that scans could not be made, or ended without
+    /// verdicts.
+    case copyFailed
+    /// A live scan: the process runs under a seccomp filter, so it is not copied.
+    case seccomp
     /// Not a fallback: the conservative scan would have read this many MiB, more than
     /// SWHEAP_SCAN_MAX_BYTES allows, so no scan ran (`DumpHeader.scanSkipped`).
     case overBudget(mebibytes: UInt32)
@@ -36,7 +41,28 @@ public enum ScanFallback: Sendable, Equatable {
         case SW_FALLBACK_SAMPLED: self = .sampledNotInHeap
         case SW_FALLBACK_ARENA: self = .arenaNotFound
         case SW_FALLBACK_BUDGET: self = .overBudget(mebibytes: tid)
+        case SW_FALLBACK_COPY: self = .copyFailed
+        case SW_FALLBACK_SECCOMP: self = .seccomp
         default: self = .unknown(raw)
+        }
+    }
+
+    /// The code the shim writes for it (what `init(raw:)` reads).
+    public var raw: UInt32 {
+        switch self {
+        case .otherAllocator: SW_FALLBACK_ALLOCATOR
+        case .noMemory: SW_FALLBACK_MEMORY
+        case .noSignal: SW_FALLBACK_SIGNAL
+        case .threadDidNotStop(let tid): SW_FALLBACK_THREAD | (tid ?? 0) << 8
+        case .threadsKeptStarting: SW_FALLBACK_THREADS
+        case .mapsUnreadable: SW_FALLBACK_MAPS
+        case .heapNotUnderstood: SW_FALLBACK_HEAP
+        case .sampledNotInHeap: SW_FALLBACK_SAMPLED
+        case .arenaNotFound: SW_FALLBACK_ARENA
+        case .copyFailed: SW_FALLBACK_COPY
+        case .seccomp: SW_FALLBACK_SECCOMP
+        case .overBudget(let mebibytes): SW_FALLBACK_BUDGET | mebibytes << 8
+        case .unknown(let raw): raw
         }
     }
 
@@ -53,6 +79,12 @@ public enum ScanFallback: Sendable, Equatable {
         case .heapNotUnderstood: return "glibc's chunk headers were not understood (a heap layout the walker does not know, or a corrupted heap)"
         case .sampledNotInHeap: return "sampled objects were not where the chunk walk found chunks"
         case .arenaNotFound: return "glibc's main arena was not found in libc's data"
+        case .copyFailed:
+            return "the copy of the process that scans could not be made or ended without verdicts (a process limit, "
+                + "or killed)"
+        case .seccomp:
+            return "the process runs under a seccomp filter, which may kill a process that forks, so it is not copied "
+                + "to scan live (the exit scan still runs)"
         case .overBudget(let mebibytes):
             return "the conservative scan would read \(mebibytes) MiB of memory, more than SWHEAP_SCAN_MAX_BYTES "
                 + "allows (default 256 MiB; raise it to scan)"
@@ -71,5 +103,28 @@ extension DumpHeader {
     public var scanSkipped: ScanFallback? {
         guard isFinal, !isScanned, let reason = ScanFallback(raw: scanFallback), case .overBudget = reason else { return nil }
         return reason
+    }
+}
+
+extension ScanHolder.Kind {
+    /// From a SCAN holder record's kind (SW_HOLDER_*); nil for a code this reader does not know.
+    public init?(code: UInt32) {
+        switch code {
+        case SW_HOLDER_GLOBAL: self = .global
+        case SW_HOLDER_STACK: self = .stack
+        case SW_HOLDER_TLS: self = .tls
+        case SW_HOLDER_REGISTER: self = .register
+        default: return nil
+        }
+    }
+
+    /// The code the shim writes.
+    public var code: UInt32 {
+        switch self {
+        case .global: SW_HOLDER_GLOBAL
+        case .stack: SW_HOLDER_STACK
+        case .tls: SW_HOLDER_TLS
+        case .register: SW_HOLDER_REGISTER
+        }
     }
 }

@@ -88,6 +88,9 @@ enum Quantity {
         return hours > 0 ? "\(hours)h\(two(minutes))m\(two(secs))s" : "\(minutes)m\(two(secs))s"
     }
 
+    /// A duration in ns as milliseconds with one decimal: 4_061_000 → "4.1 ms".
+    static func milliseconds(_ ns: UInt64) -> String { tenths(Double(ns) / 1e6) + " ms" }
+
     /// 0.97 → "0.97": two decimals, always both digits.
     static func hundredths(_ value: Double) -> String {
         let hundredths = Int(saturating: value * 100)

@@ -24,7 +24,7 @@ enum ReasonText {
         let names = root.members.prefix(3).map(\.site).joined(separator: ", ") + (root.members.count > 3 ? ", …" : "")
         var text = "\(root.members.count) sites growing together (\(names)) under this caller"
         if let unreferenced = root.unreferencedBytes, unreferenced > 0 {
-            text += "; \(Quantity.bytes(unreferenced)) unreferenced at exit"
+            text += "; \(Quantity.bytes(unreferenced)) unreferenced \(scanPhrase(root.liveScanEpoch))"
         }
         return text
     }
@@ -32,9 +32,14 @@ enum ReasonText {
     static func reason(for a: SiteAssessment) -> String {
         var parts: [String] = [shapeReason(a)]
         if let unreferenced = a.unreferencedBytes, unreferenced > 0 {
-            parts.append("\(Quantity.bytes(unreferenced)) unreferenced at exit")
+            parts.append("\(Quantity.bytes(unreferenced)) unreferenced \(scanPhrase(a.liveScanEpoch))")
         }
         return parts.joined(separator: "; ")
+    }
+
+    /// When the unreferenced figures were found: "at exit", or "at the live scan of epoch 7".
+    static func scanPhrase(_ liveScanEpoch: UInt64?) -> String {
+        liveScanEpoch.map { "at the live scan of epoch \($0)" } ?? "at exit"
     }
 
     private static func shapeReason(_ a: SiteAssessment) -> String {

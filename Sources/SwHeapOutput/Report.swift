@@ -16,6 +16,13 @@ public struct ProcessReport: Sendable {
     public var listed: [SiteVerdict]
     /// Which exit scan produced the unreferenced figures, when there was one.
     public var exitScan: String?
+    /// The live scan the unreferenced figures come from (when they do not come from the exit
+    /// scan), or why the latest live scan found none.
+    public var liveScan: String?
+    /// The scan record the latest dump carries (`ProcessHeap.scan`).
+    public var scan: ScanRecord?
+    /// What holds each listed site that the scan found referenced, by the site's stack id.
+    public var heldBy: [UInt32: HeldBy] = [:]
     /// Why the exit scan fell back to the conservative scan, when it did and the shim said.
     public var scanFallback: String?
     /// The epoch the live figures are taken at (`ShownEpochText`), when known.
@@ -40,6 +47,11 @@ public struct ProcessReport: Sendable {
         exitScan = !process.isScanned ? process.epochs.last?.scanSkipped.map { "skipped: \($0.description)" } : process.heapTraversed
             ? "heap traversed from the roots (LeakSanitizer's rules): unreferenced = unreachable"
             : "conservative fallback (\(scanFallback ?? "heap not understood or a thread did not stop")): unreferenced figures are lower bounds"
+        scan = process.scan?.record
+        heldBy = HeldBy.describe(listed, process: process)
+        if let scan = process.scan, scan.record.isLive {
+            liveScan = scan.foundVerdicts ? Self.liveScanText(scan.record) : "failed: \(scan.record.fallback?.description ?? "")"
+        }
         memory = MemoryAssessment.assess(process: process, ranking: ranking)
     }
 
@@ -115,6 +127,13 @@ public struct ProcessReport: Sendable {
         return text
     }
 
+    /// "epoch 7, 2026-12-07 05:45:12 UTC (threads paused 4.1 ms, scan 0.19 s), heap traversed from the roots".
+    static func liveScanText(_ record: ScanRecord) -> String {
+        "epoch \(record.epoch), \(readableUTC(record.wallNs)) (threads paused \(Quantity.milliseconds(record.pauseNs)), "
+            + "scan \(record.durationNs < 1_000_000_000 ? Quantity.milliseconds(record.durationNs) : Quantity.seconds(Double(record.durationNs) / 1e9))\(record.wasAsked ? ", asked by swheap scan" : "")): "
+            + "heap traversed from the roots (LeakSanitizer's rules); unreferenced figures are as of then"
+    }
+
     /// "2026-12-07 05:45:12 UTC".
     static func readableUTC(_ ns: UInt64) -> String {
         let iso = AttachInfo.utcText(ns)  // 2026-12-07T05:45:12.345Z
@@ -129,11 +148,12 @@ public struct ProcessReport: Sendable {
                 ? "only \(timeline.count) dump(s): no trend, verdicts rest on the exit-time scan (leaked-at-exit or stable)"
                 : "only \(timeline.count) dump(s) and no exit-time scan: no trend and no leak evidence"
         }
+        let evidence = timeline.liveScanEpoch.map { "unreferenced figures from the live scan of epoch \($0)" } ?? "no exit-time scan"
         if !timeline.endsWithFinalDump, attach?.detachedWallNs != nil {
-            return "detached while the process ran (swheap detach): no exit-time scan, trends up to epoch \(timeline.epochNumbers.last ?? 0)"
+            return "detached while the process ran (swheap detach): \(evidence), trends up to epoch \(timeline.epochNumbers.last ?? 0)"
         }
         if !timeline.endsWithFinalDump {
-            return "no final dump (process still running or killed): no exit-time scan, trends up to epoch \(timeline.epochNumbers.last ?? 0)"
+            return "no final dump (process still running or killed): \(evidence), trends up to epoch \(timeline.epochNumbers.last ?? 0)"
         }
         if !timeline.lastEpochScanned { return "final dump was not scanned: no unreferenced figures" }
         return nil

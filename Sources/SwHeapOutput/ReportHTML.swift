@@ -148,7 +148,8 @@ public enum ReportHTML {
                      live: Quantity.bytes(verdict.liveBytes),
                      growth: Quantity.growth(verdict),
                      unreferenced: verdict.unreferencedBytes.map { Quantity.bytes($0) } ?? "-",
-                     reason: verdict.reason, stack: verdict.stack.frames.map(\.displayText),
+                     reason: verdict.reason + (report.heldBy[verdict.stackID].map { "; held by " + $0.text } ?? ""),
+                     stack: verdict.stack.frames.map(\.displayText),
                      series: series(verdict.stacks.compactMap { stacks[$0.stackID]?.liveBytes }).map(finite))
         }
         let bySite = Dictionary(sites.map { ($0.rank, $0) }, uniquingKeysWith: { first, _ in first })
@@ -175,7 +176,7 @@ public enum ReportHTML {
             summary: "pid \(report.pid), \(epochs) epoch\(epochs == 1 ? "" : "s"), \(Quantity.bytes(process.epochs.isEmpty ? 0 : finite(process.totals[process.shownEpoch.index].liveBytes))) live at "
                 + (report.shownEpoch ?? "the last")
                 + (process.rate == 1 ? ", every allocation recorded" : ", sampled every \(process.rate) bytes"),
-            note: [report.evidenceNote, report.attachNote].compactMap { $0 }.joined(separator: "; ").nilIfEmpty,
+            note: [report.evidenceNote, report.liveScan.map { "live scan: \($0)" }, report.attachNote].compactMap { $0 }.joined(separator: "; ").nilIfEmpty,
             times: times, total: total,
             xticks: niceTicks(upTo: times.last ?? 0).map { Tick(v: $0, l: Quantity.seconds($0)) },
             yticks: niceTicks(upTo: highest, binary: true).map { Tick(v: $0, l: Quantity.bytes($0)) },

@@ -4,6 +4,7 @@
 import Foundation
 import SwHeapDump
 import SwHeapRanking
+import SwHeapSymbols
 
 public enum ReportJSON {
     /// Bumped when a key changes meaning (keys are only ever added within a version).
@@ -54,6 +55,7 @@ public enum ReportJSON {
         var threads: Threads?
         var attach: Attach?
         var memory: Memory?
+        var scan: Scan?
 
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: Keys.self)
@@ -70,11 +72,25 @@ public enum ReportJSON {
             try c.encode(suspects, forKey: .suspects)
             try c.encode(threads, forKey: .threads)  // null: the dumps have no thread census
             try c.encode(memory, forKey: .memory)  // null: no dump has a MEMORY record (an older shim)
+            try c.encode(scan, forKey: .scan)  // null: no dump carries a SCAN record
         }
         enum Keys: String, CodingKey {
             case pid, parent_pid, command, executable, epochs, final, scanned, scan_fallback, note, live_bytes
-            case suppressed_sites, suppressed_bytes, top_verdict, growth_bytes_per_s, roots, suspects, threads, attach, memory
+            case suppressed_sites, suppressed_bytes, top_verdict, growth_bytes_per_s, roots, suspects, threads, attach, memory, scan
         }
+    }
+
+    /// The scan the unreferenced figures come from (or, without verdicts, the try that failed).
+    struct Scan: Encodable {
+        var kind: String  // "exit" or "live"
+        var epoch: UInt64
+        var at: String
+        var pause_ms: Double
+        var duration_s: Double
+        var cpu_s: Double
+        var asked: Bool
+        var verdicts: Bool
+        var fallback: String?
     }
 
     /// What RSS is made of: the verdict, the figures of the dump it rests on, and every dump's
@@ -238,6 +254,7 @@ public enum ReportJSON {
         var location: String?
         var samples: Double?
         var stacks: [Stack]
+        var held_by: HeldByJSON?
 
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: Keys.self)
@@ -252,11 +269,23 @@ public enum ReportJSON {
             // Explicit nulls: "not scanned" must not read as "0 bytes unreferenced".
             try c.encode(unreferenced_bytes, forKey: .unreferenced_bytes)
             try c.encode(referenced_bytes, forKey: .referenced_bytes)
+            try c.encode(held_by, forKey: .held_by)  // null: unreferenced, not scanned, or no root recorded
         }
         enum Keys: String, CodingKey {
             case rank, site, stack, verdict, shape, suspect, score, reason, inuse_bytes, growth_bytes_per_s, growth_epochs
-            case unreferenced_bytes, referenced_bytes, location, samples, stacks
+            case unreferenced_bytes, referenced_bytes, location, samples, stacks, held_by
         }
+    }
+
+    /// Where the shortest path from the roots to the site's nearest sampled block began.
+    struct HeldByJSON: Encodable {
+        var kind: String
+        var name: String?
+        var module: String?
+        var thread: UInt32?
+        var address: String
+        var blocks_between: UInt32
+        var text: String
     }
 
     /// One call path of a site.
@@ -287,21 +316,27 @@ public enum ReportJSON {
         let timeline = report.ranking.timeline
         return Process(pid: report.pid, parent_pid: report.parentPID, command: report.command,
                        executable: report.executable, epochs: report.epochCount,
-                       final: timeline.endsWithFinalDump, scanned: timeline.lastEpochScanned,
+                       final: timeline.endsWithFinalDump, scanned: timeline.isScanned,
                        scan_fallback: report.scanFallback,
                        note: report.evidenceNote, live_bytes: whole(report.ranking.liveBytes),
                        suppressed_sites: report.suppressedCount, suppressed_bytes: whole(report.suppressedBytes),
                        top_verdict: report.topVerdict.rawValue,
                        growth_bytes_per_s: finite((report.growthBytesPerSecond * 10).rounded() / 10),
                        roots: report.ranking.roots.map(root),
-                       suspects: report.listed.map(suspect),
+                       suspects: report.listed.map { suspect($0, heldBy: report.heldBy[$0.stackID]) },
                        threads: report.ranking.threads.map(threads),
                        attach: report.attach.map { a in
                            Attach(attached_at: AttachInfo.utcText(a.attachedWallNs),
                                   detached_at: a.detachedWallNs.map(AttachInfo.utcText),
                                   heap_before_bytes: a.heapBeforeBytes)
                        },
-                       memory: report.memory.map(memory))
+                       memory: report.memory.map(memory),
+                       scan: report.scan.map { s in
+                           Scan(kind: s.isLive ? "live" : "exit", epoch: s.epoch, at: AttachInfo.utcText(s.wallNs),
+                                pause_ms: (Double(s.pauseNs) / 1e5).rounded() / 10, duration_s: (Double(s.durationNs) / 1e6).rounded() / 1e3,
+                                cpu_s: (Double(s.cpuMicroseconds) / 1e3).rounded() / 1e3,
+                                asked: s.wasAsked, verdicts: s.fallback == nil, fallback: s.fallback?.description)
+                       })
     }
 
     static func threads(_ t: ThreadRanking) -> Threads {
@@ -348,7 +383,7 @@ public enum ReportJSON {
              unreferenced_bytes: r.unreferencedBytes.map(whole))
     }
 
-    static func suspect(_ v: SiteVerdict) -> Suspect {
+    static func suspect(_ v: SiteVerdict, heldBy: HeldBy? = nil) -> Suspect {
         Suspect(rank: v.rank, site: v.site, stack: v.stack.frames.map(\.displayText),
                 verdict: v.verdict.rawValue, shape: v.shape.rawValue, suspect: v.isSuspect,
                 score: finite((v.score * 100).rounded() / 100), reason: v.reason,
@@ -359,6 +394,10 @@ public enum ReportJSON {
                 stacks: v.stacks.map { child in
                     Stack(stack_id: child.stackID, stack: child.stack.frames.map(\.displayText),
                           inuse_bytes: whole(child.liveBytes), unreferenced_bytes: child.unreferencedBytes.map(whole))
+                },
+                held_by: heldBy.map {
+                    HeldByJSON(kind: $0.kind.rawValue, name: $0.name, module: $0.module, thread: $0.thread,
+                               address: FunctionName.hexAddress($0.address), blocks_between: $0.blocksBetween, text: $0.text)
                 })
     }
 

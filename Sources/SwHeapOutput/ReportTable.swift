@@ -53,6 +53,7 @@ public struct ReportTable {
         if let note = report.evidenceNote { out += "  note: \(note)\n" }
         if let attach = report.attachNote { out += "  \(attach)\n" }
         if let scan = report.exitScan { out += "  exit scan: \(scan)\n" }
+        if let scan = report.liveScan { out += "  live scan: \(scan)\n" }
         if let memory = report.memory { out += self.memory(memory) }
         if report.suppressedCount > 0 {
             out += style.dim("  \(report.suppressedCount) site(s), \(Quantity.bytes(report.suppressedBytes)) live, hidden by suppressions") + "\n"
@@ -110,6 +111,7 @@ public struct ReportTable {
         let stacks = report.listed.filter(\.isSuspect).prefix(stacksShown)
         for v in stacks {
             out += "\n  #\(v.rank) \(style.verdict(v.verdict, text: v.verdict.rawValue)) \(v.site)  score \(Quantity.hundredths(v.score))\n"
+            if let held = report.heldBy[v.stackID] { out += "    held by \(held.text)\n" }
             for (index, child) in v.stacks.prefix(stacksShown).enumerated() {
                 if v.stacks.count > 1 {
                     out += "    stack \(index + 1) of \(v.stacks.count), \(Quantity.bytes(child.liveBytes)) live:\n"

@@ -63,7 +63,8 @@ public enum LeakRanker {
         var verdicts = zip(groups, assessments).map { group, assessment -> SiteVerdict in
             let stacks = group.members.map { member in
                 SiteStack(stackID: member.history.stackID, stack: member.stack, liveBytes: member.history.liveBytes(shownIn: timeline),
-                          unreferencedBytes: timeline.lastEpochScanned ? member.history.unreferencedBytes.last : nil)
+                          unreferencedBytes: member.history.figuresAtScan(in: timeline)?.unreferencedBytes,
+                          heldBy: member.history.heldBy)
             }.sorted { ($0.liveBytes, $1.stackID) > ($1.liveBytes, $0.stackID) }
             let score = LeakScore.score(
                 assessment, growthShare: totalGrowth > 0 ? assessment.grownBytes / totalGrowth : 0,

@@ -20,6 +20,8 @@ public struct LeakRoot: Sendable {
     public var score: Double { members.map(\.score).max() ?? 0 }
     public var liveBytes: Double { members.reduce(0) { $0 + $1.liveBytes } }
     public var growthBytesPerSecond: Double { members.reduce(0) { $0 + $1.growthBytesPerSecond } }
+    /// The epoch of the live scan the unreferenced figures come from; nil: the exit scan's.
+    public var liveScanEpoch: UInt64? { members.first?.assessment.liveScanEpoch }
     /// Nil when the last dump was not scanned.
     public var unreferencedBytes: Double? {
         members.contains { $0.unreferencedBytes == nil } ? nil : members.reduce(0) { $0 + ($1.unreferencedBytes ?? 0) }

@@ -11,17 +11,23 @@ public struct ShapeClassifier: Sendable {
 
     public func assess(_ site: SiteHistory, timeline: EpochTimeline) -> SiteAssessment {
         let n = min(timeline.count, site.liveBytes.count)
-        let unreferenced = timeline.lastEpochScanned ? site.unreferencedBytes.last : nil
+        let scan = site.figuresAtScan(in: timeline)
+        let unreferenced = scan?.unreferencedBytes
         var assessment = SiteAssessment(
             shape: .exitOnly, verdict: .stable, trend: nil, survival: nil, epochCount: n,
             turningEpoch: nil, growthBytesPerSecond: 0, liveBytes: site.liveBytes(shownIn: timeline),
             liveObjects: site.liveObjects(shownIn: timeline), unreferencedBytes: unreferenced, grownBytes: 0)
         assessment.samplingRate = timeline.samplingRate
-        if timeline.shownEpochIndex != timeline.count - 1 {
+        // Shares are of what was live at the scan (at exit, or a live scan before the last dump).
+        if let scan, timeline.scannedIndex != timeline.shownEpochIndex {
+            assessment.exitLiveBytes = scan.liveBytes
+            assessment.exitLiveObjects = scan.liveObjects
+        } else if scan == nil, timeline.shownEpochIndex != timeline.count - 1 {
             assessment.exitLiveBytes = site.liveBytes.last ?? 0
             assessment.exitLiveObjects = site.liveObjects.last ?? 0
         }
-        if timeline.lastEpochScanned { assessment.unreferencedObjects = site.unreferencedObjects.last }
+        assessment.unreferencedObjects = scan?.unreferencedObjects
+        if scan != nil { assessment.liveScanEpoch = timeline.liveScanEpoch }
         assessment.samplesNeeded = thresholds.minimumShapeSamples
         assessment.epochsNeeded = thresholds.minimumEpochsForGrowth
 

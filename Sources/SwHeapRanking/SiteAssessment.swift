@@ -26,6 +26,8 @@ public struct SiteAssessment: Hashable, Sendable {
     public var peakSamples: Double?
     /// The sampling rate the samples were taken at (bytes), for "what would settle it".
     public var samplingRate: Double = 1
+    /// The unreferenced figures are from a live scan in this epoch, not from the exit scan.
+    public var liveScanEpoch: UInt64? = nil
     /// The samples a bounded shape needs (`RankingThresholds.minimumShapeSamples`).
     public var samplesNeeded: Double = 0
     /// The analysed epochs a growth verdict needs (`RankingThresholds.minimumEpochsForGrowth`).

@@ -13,6 +13,8 @@ public struct SiteStack: Sendable {
     /// Live and unreferenced bytes of this stack at the last epoch.
     public var liveBytes: Double
     public var unreferencedBytes: Double?
+    /// Where the shortest path to this stack's nearest referenced block began at the scan.
+    public var heldBy: ScanHolder? = nil
 }
 
 extension StackNames {
@@ -76,6 +78,8 @@ enum SiteGrouping {
             sum.liveObjects = sum.liveObjects + member.liveObjects
             sum.unreferencedBytes = sum.unreferencedBytes + member.unreferencedBytes
             sum.unreferencedObjects = sum.unreferencedObjects + member.unreferencedObjects
+            if sum.atScan != nil || member.atScan != nil { sum.atScan = (sum.atScan ?? ScanFigures()) + (member.atScan ?? ScanFigures()) }
+            if let held = member.heldBy, held.blocksBetween < sum.heldBy?.blocksBetween ?? .max { sum.heldBy = held }
             sum.births += member.births
         }
         return sum

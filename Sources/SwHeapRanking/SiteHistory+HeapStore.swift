@@ -6,9 +6,15 @@ extension EpochTimeline {
     public init(process: ProcessHeap) {
         self.init(elapsedSeconds: process.epochs.map(\.elapsedSeconds),
                   epochNumbers: process.epochs.map(\.epoch),
-                  endsWithFinalDump: process.isFinal, lastEpochScanned: process.isScanned,
-                  samplingRate: Double(max(process.rate, 1)))
+                  endsWithFinalDump: process.isFinal, samplingRate: Double(max(process.rate, 1)))
         shownIndex = process.shownEpoch.index
+        if let scan = process.scan, scan.foundVerdicts {
+            carriedScan = true
+            liveScanEpoch = scan.record.isLive ? scan.record.epoch : nil
+            scannedIndex = process.epochIndex(ofEpoch: scan.record.epoch)
+        } else {
+            scannedIndex = process.scannedEpochIndex
+        }
     }
 }
 
@@ -17,5 +23,10 @@ extension SiteHistory {
         self.init(stackID: site.stackID, liveBytes: site.liveBytes, liveObjects: site.liveObjects,
                   unreferencedBytes: site.unreferencedBytes, unreferencedObjects: site.unreferencedObjects,
                   births: site.births)
+        heldBy = site.heldBy
+        atScan = site.atScan.map {
+            ScanFigures(liveBytes: $0.liveBytes, liveObjects: $0.liveObjects, unreferencedBytes: $0.unreferencedBytes,
+                        unreferencedObjects: $0.unreferencedObjects)
+        }
     }
 }

@@ -12,8 +12,9 @@ public struct EpochTimeline: Hashable, Sendable {
     public var epochNumbers: [UInt64]
     /// The last epoch is the dump written at exit.
     public var endsWithFinalDump: Bool
-    /// The last epoch carries unreferenced figures (the shim scanned memory for pointers).
-    public var lastEpochScanned: Bool
+    /// The index of the latest epoch that carries unreferenced figures (the shim's scan for
+    /// pointers, at exit or while the process ran); nil: none does.
+    public var scannedIndex: Int?
     /// Mean bytes between samples (1 = every allocation recorded): sets the noise of estimates.
     public var samplingRate: Double
     /// The epoch whose live figures a site is shown with (`ShownEpoch`: the last dump before
@@ -26,8 +27,24 @@ public struct EpochTimeline: Hashable, Sendable {
         self.samplingRate = samplingRate
         self.epochNumbers = epochNumbers ?? elapsedSeconds.indices.map { UInt64($0 + 1) }
         self.endsWithFinalDump = endsWithFinalDump
-        self.lastEpochScanned = lastEpochScanned
+        self.scannedIndex = lastEpochScanned && !elapsedSeconds.isEmpty ? elapsedSeconds.count - 1 : nil
     }
+
+    /// The last epoch carries unreferenced figures; setting it makes the last epoch the scanned one.
+    public var lastEpochScanned: Bool {
+        get { scannedIndex != nil && scannedIndex == count - 1 }
+        set { scannedIndex = newValue && count > 0 ? count - 1 : nil }
+    }
+
+    /// The sites' figures at the scan come from the scan's own record (`SiteHistory.atScan`,
+    /// carried by every dump after a scan), not from an epoch's series: the scan's epoch may be
+    /// one retention removed (`scannedIndex` is then nil).
+    public var carriedScan = false
+    /// With a carried scan that ran while the process did: the epoch it ran in.
+    public var liveScanEpoch: UInt64? = nil
+
+    /// Whether the sites have figures from a scan.
+    public var isScanned: Bool { carriedScan || (scannedIndex.map { $0 >= 0 && $0 < count } ?? false) }
 
     public var count: Int { elapsedSeconds.count }
 
@@ -57,6 +74,20 @@ public struct SiteHistory: Hashable, Sendable {
     public var unreferencedObjects: EpochSeries
     /// The LIVE cells of the site, `epochIndex` aligned with the timeline.
     public var births: [LiveCell]
+    /// Live and unreferenced figures at the scan, with a carried scan (`EpochTimeline.carriedScan`;
+    /// nil: the site held nothing then).
+    public var atScan: ScanFigures? = nil
+    /// Where the shortest path to the site's nearest referenced block began at the scan.
+    public var heldBy: ScanHolder? = nil
+
+    /// What the scan found of this site: from `atScan` with a carried scan, else from the
+    /// scanned epoch's series; nil when the timeline has no scan.
+    public func figuresAtScan(in timeline: EpochTimeline) -> ScanFigures? {
+        if timeline.carriedScan { return atScan ?? ScanFigures() }
+        guard let i = timeline.scannedIndex, i >= 0, i < liveBytes.count, i < unreferencedBytes.count else { return nil }
+        return ScanFigures(liveBytes: liveBytes[i], liveObjects: liveObjects[i], unreferencedBytes: unreferencedBytes[i],
+                           unreferencedObjects: i < unreferencedObjects.count ? unreferencedObjects[i] : 0)
+    }
 
     public init(stackID: UInt32, liveBytes: EpochSeries, liveObjects: EpochSeries? = nil,
                 unreferencedBytes: EpochSeries? = nil, unreferencedObjects: EpochSeries? = nil, births: [LiveCell] = []) {
@@ -86,5 +117,24 @@ public struct SiteHistory: Hashable, Sendable {
     public func liveObjects(shownIn timeline: EpochTimeline) -> Double {
         let i = timeline.shownEpochIndex
         return liveObjects.indices.contains(i) ? liveObjects[i] : (liveObjects.last ?? 0)
+    }
+}
+
+/// One site as a scan found it: what was live, and what of it nothing referenced.
+public struct ScanFigures: Hashable, Sendable {
+    public var liveBytes: Double = 0
+    public var liveObjects: Double = 0
+    public var unreferencedBytes: Double = 0
+    public var unreferencedObjects: Double = 0
+
+    public init(liveBytes: Double = 0, liveObjects: Double = 0, unreferencedBytes: Double = 0, unreferencedObjects: Double = 0) {
+        self.liveBytes = liveBytes; self.liveObjects = liveObjects
+        self.unreferencedBytes = unreferencedBytes; self.unreferencedObjects = unreferencedObjects
+    }
+
+    static func + (a: ScanFigures, b: ScanFigures) -> ScanFigures {
+        ScanFigures(liveBytes: a.liveBytes + b.liveBytes, liveObjects: a.liveObjects + b.liveObjects,
+                    unreferencedBytes: a.unreferencedBytes + b.unreferencedBytes,
+                    unreferencedObjects: a.unreferencedObjects + b.unreferencedObjects)
     }
 }

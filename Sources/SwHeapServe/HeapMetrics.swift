@@ -2,7 +2,10 @@
 // (a fresh registry per change, so series of sites that left the top findings disappear):
 //   swheap_live_bytes, swheap_live_objects, swheap_allocated_bytes, swheap_epochs   per process
 //   swheap_site_live_bytes, swheap_site_growth_bytes_per_second,
-//   swheap_site_unreferenced_bytes                                                  per finding
+//   swheap_site_unreferenced_bytes (as of the latest scan, at exit or live)         per finding
+//   swheap_scan_timestamp_seconds, swheap_scan_pause_seconds,
+//   swheap_scan_duration_seconds (labelled kind="exit"|"live")   per process, of the scan the
+//     unreferenced figures come from
 //   swheap_site_verdict                                                             per finding, = 1
 //   swheap_threads{state="running"|"exited_unjoined"}, swheap_thread_stack_bytes    per process
 //   swheap_site_threads{state=...}, swheap_thread_site_verdict       per top thread creation site
@@ -77,13 +80,22 @@ enum HeapMetrics {
             gauge(registry, "swheap_allocated_bytes", "Estimated bytes allocated since the process started.", labels, last.allocBytes)
             gauge(registry, "swheap_epochs", "Dumps written by the process.", labels, Double(process.epochs.count))
             if let memory = report.memory { memoryGauges(registry, memory, labels) }
+            if let scan = process.scan, scan.foundVerdicts {
+                let scanLabels = labels + [("kind", scan.record.isLive ? "live" : "exit")]
+                gauge(registry, "swheap_scan_timestamp_seconds", "When the scan the unreferenced figures come from began (Unix time).",
+                      scanLabels, Double(scan.record.wallNs) / 1e9)
+                gauge(registry, "swheap_scan_pause_seconds", "How long that scan stopped the process's threads.",
+                      scanLabels, Double(scan.record.pauseNs) / 1e9)
+                gauge(registry, "swheap_scan_duration_seconds", "How long that scan took in all.",
+                      scanLabels, Double(scan.record.durationNs) / 1e9)
+            }
             for site in siteSeries(report.listed) {
                 let siteLabels = labels + [("site", site.site)]
                 gauge(registry, "swheap_site_live_bytes", "Estimated live bytes of a top finding.", siteLabels, site.liveBytes)
                 gauge(registry, "swheap_site_growth_bytes_per_second", "Growth rate of a top finding's live bytes.",
                       siteLabels, site.growthBytesPerSecond)
                 if let unreferenced = site.unreferencedBytes {
-                    gauge(registry, "swheap_site_unreferenced_bytes", "Live bytes of a top finding that nothing referenced at exit.",
+                    gauge(registry, "swheap_site_unreferenced_bytes", "Live bytes of a top finding that nothing referenced at the latest scan (at exit, or live).",
                           siteLabels, unreferenced)
                 }
                 gauge(registry, "swheap_site_verdict",

@@ -87,8 +87,15 @@ public struct ProcessHeap: Sendable {
     public var isFinal: Bool { epochs.last?.isFinal ?? false }
     /// The latest dump has valid unreferenced figures.
     public var isScanned: Bool { epochs.last?.isScanned ?? false }
-    /// The latest dump's scan traversed the heap from the roots (not the conservative fallback).
-    public var heapTraversed: Bool { epochs.last.map { $0.isScanned && $0.heapTraversed } ?? false }
+    /// The latest dump with valid unreferenced figures: the exit scan's, or else the last live
+    /// scan's (SWHEAP_SCAN_INTERVAL, `swheap scan`); nil when no dump has any.
+    public var scannedEpochIndex: Int? { epochs.lastIndex { $0.isScanned } }
+    /// That scan traversed the heap from the roots (not the conservative fallback).
+    public var heapTraversed: Bool { scannedEpochIndex.map { epochs[$0].heapTraversed } ?? false }
+    /// The scan the latest dump carries (SCAN section): the latest that found verdicts, at
+    /// exit or live, whose per-site figures are each `Site.atScan`; or, when none found any,
+    /// the try that failed (`record.fallback`). Nil for dumps without the section.
+    public var scan: ProcessScan?
     /// Some dump hit a full shim table, so its figures are lower bounds.
     public var isTruncated: Bool { epochs.contains { $0.isTruncated } }
     /// Profiling began while the process ran (`swheap attach`): as the latest dump says.
@@ -102,6 +109,20 @@ public struct ProcessHeap: Sendable {
             if epochs[mid].epoch < epoch { low = mid + 1 } else { high = mid }
         }
         return low < epochs.count && epochs[low].epoch == epoch ? low : nil
+    }
+}
+
+/// The scan a process's latest dump carries.
+public struct ProcessScan: Hashable, Sendable {
+    public var record: ScanRecord
+    /// Sums over the sites at the scan.
+    public var liveBytes: Double
+    public var unreferencedBytes: Double
+    /// It found verdicts (they are in `Site.atScan`).
+    public var foundVerdicts: Bool { record.fallback == nil }
+
+    public init(record: ScanRecord, liveBytes: Double = 0, unreferencedBytes: Double = 0) {
+        self.record = record; self.liveBytes = liveBytes; self.unreferencedBytes = unreferencedBytes
     }
 }
 
@@ -133,6 +154,12 @@ public struct Site: Sendable {
     public var unreferencedBytes: EpochSeries
     /// The LIVE cells of this stack in every dump (`epochIndex` set), sorted by epoch index then birth epoch.
     public var births: [LiveCell]
+    /// Live and unreferenced figures at the process's scan (`ProcessHeap.scan`); nil when it
+    /// held nothing then, or no scan carried figures.
+    public var atScan: LiveCell?
+    /// Where the shortest path from the roots to this stack's nearest sampled block began at
+    /// that scan; nil when nothing referenced it, or no root was recorded.
+    public var heldBy: ScanHolder?
 
     public init(stackID: UInt32, frames: [UInt64], allocObjects: EpochSeries, allocBytes: EpochSeries,
                 liveObjects: EpochSeries, liveBytes: EpochSeries, unreferencedObjects: EpochSeries,

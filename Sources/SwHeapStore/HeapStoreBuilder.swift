@@ -18,6 +18,9 @@ struct ProcessHeapBuilder {
     private var columns: [SiteColumns] = []
     /// The LIVE buckets of each dump, with the site each belongs to.
     private var births: [[(site: Int, cell: LiveCell)]] = []
+    /// The SCAN figures of the latest dump that has them.
+    private var scanSites: [LiveCell] = []
+    private var scanHolders: [ScanHolder] = []
 
     private struct ModuleKey: Hashable {
         var path: String
@@ -102,6 +105,12 @@ struct ProcessHeapBuilder {
         heap.memory.append(dump.memory)
         heap.files.append(file)
         heap.threads.append(dump.threads)
+        if let scan = dump.header.scan {
+            scanSites = dump.scanSites
+            scanHolders = dump.scanHolders
+            heap.scan = ProcessScan(record: scan, liveBytes: scanSites.reduce(0) { $0 + $1.liveBytes },
+                                    unreferencedBytes: scanSites.reduce(0) { $0 + $1.unreferencedBytes })
+        }
         heap.parentPID = dump.header.parentPID
         heap.rate = dump.header.rate
         heap.maxDepth = dump.header.maxDepth
@@ -169,6 +178,12 @@ struct ProcessHeapBuilder {
                              unreferencedBytes: column.unreferencedBytes, births: cells)
             built.sortBirthsIfNeeded()
             heap.sites.append(built)
+        }
+        for cell in scanSites {
+            if let site = siteIndex[cell.stackID] { heap.sites[site].atScan = cell }
+        }
+        for holder in scanHolders {
+            if let site = siteIndex[holder.stackID] { heap.sites[site].heldBy = holder }
         }
         for index in 0..<n {
             heap.totals[index].allocObjects += allocObjectTotals[index]

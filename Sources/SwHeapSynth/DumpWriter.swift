@@ -136,6 +136,22 @@ public enum DumpWriter {
         if let memory = dump.memory {
             body.section(.memory) { $0.record(memoryRecord(memory)) }
         }
+        if let scan = dump.header.scan {
+            body.section(.scan) { section in
+                section.record(scanRecord(scan))
+                section.u32(UInt32(dump.scanSites.count))
+                for cell in dump.scanSites.sorted(by: { $0.stackID < $1.stackID }) {
+                    section.record(RawCohort(stack_id: cell.stackID, birth_first: 0, birth_last: 0, reserved: 0,
+                                             live_objects: cell.liveObjects, live_bytes: cell.liveBytes,
+                                             unref_objects: cell.unreferencedObjects, unref_bytes: cell.unreferencedBytes))
+                }
+                section.u32(UInt32(dump.scanHolders.count))
+                for holder in dump.scanHolders.sorted(by: { $0.stackID < $1.stackID }) {
+                    section.record(RawHolder(stack_id: holder.stackID, kind: holder.kind.code, tid: holder.thread ?? 0,
+                                             depth: holder.blocksBetween, address: holder.address))
+                }
+            }
+        }
         for extra in extraSections {
             body.sectionHeader(tag: extra.tag, length: UInt64(extra.body.count))
             body.raw(extra.body)
@@ -166,6 +182,15 @@ public enum DumpWriter {
             }
         }
         return merged
+    }
+
+    /// The SCAN record the shim would write for `scan`.
+    public static func scanRecord(_ scan: ScanRecord) -> RawScan {
+        var flags: UInt32 = scan.fallback == nil ? DumpLayout.scanDone : 0
+        if scan.isLive { flags |= DumpLayout.scanLive }
+        if scan.wasAsked { flags |= DumpLayout.scanAsked }
+        return RawScan(wall_ns: scan.wallNs, pause_ns: scan.pauseNs, duration_ns: scan.durationNs, flags: flags,
+                       fallback: scan.fallback?.raw ?? 0, epoch: UInt32(clamping: scan.epoch), cpu_us: scan.cpuMicroseconds)
     }
 
     /// The MEMORY record the shim would write for `memory` (version 1): a figure that is nil is
