@@ -7,6 +7,8 @@
  * sleepers: nanosleep(1 ms) per iteration; waiters: a 1 ms timed condition-variable wait.
  * The main thread sleeps (a service's idle main thread), or with `busymain` churns too, so
  * that every thread is working and the one borrowed is a working one.
+ * With HEAP_MIB=N in the environment it first builds a heap of N MiB in 1 KiB blocks, all
+ * reachable from one array (bench/live-scan scans it).
  * At the end: "gap KIND THREAD END_NS GAP_NS" lines, then "iterations N". */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -100,6 +102,13 @@ int main(int argc, char **argv) {
     const char *kinds[3] = {"busy", "sleeper", "waiter"};
     int busy_main = argc > 5 && strcmp(argv[5], "busymain") == 0;
     int n = counts[0] + counts[1] + counts[2];
+    const char *heap_mib = getenv("HEAP_MIB");
+    size_t blocks = heap_mib ? (size_t)atol(heap_mib) * 1024 : 0;
+    void **heap = blocks ? malloc(blocks * sizeof *heap) : NULL;
+    for (size_t i = 0; heap && i < blocks; i++) {
+        heap[i] = malloc(1024 - 16);
+        memset(heap[i], (int)i, 1024 - 16);
+    }
     thread_log *logs = calloc((size_t)n + 1, sizeof *logs);
     pthread_t *threads = calloc((size_t)n, sizeof *threads);
     for (int k = 0, t = 0; k < 3; k++)
@@ -133,5 +142,6 @@ int main(int argc, char **argv) {
         for (int g = 0; g < logs[t].count; g++)
             printf("gap %s %d %llu %llu\n", logs[t].kind, t, (unsigned long long)logs[t].ends[g], (unsigned long long)logs[t].gaps[g]);
     printf("iterations %lu\n", iterations + (busy_main ? logs[n].iterations : 0));
+    if (heap) printf("heap %zu\n", blocks + (heap[blocks - 1] != NULL));
     return 0;
 }

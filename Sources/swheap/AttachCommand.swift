@@ -54,6 +54,7 @@ struct AttachCommand: ParsableCommand {
         if let rate = profiling.rate { settings.append("rate=\(rate)") }
         if let depth = profiling.depth { settings.append("depth=\(depth)") }
         if let maxBytes = profiling.maxBytes { settings.append("max_bytes=\(maxBytes)") }
+        if let scanInterval = profiling.scanInterval { settings.append("scan_interval_ns=\(UInt64((scanInterval * 1e9).rounded()))") }
         let limit = duration.flatMap(Duration.seconds)
 
         // Ctrl-C and SIGTERM from here on mean "detach", never "leave it half attached".
@@ -305,6 +306,8 @@ enum Show {
         while v >= 1024 && unit < units.count - 1 { v /= 1024; unit += 1 }
         return unit == 0 ? "\(value) B" : String(format: "%.1f %@", v, units[unit])
     }
+
+    static func milliseconds(_ value: Double) -> String { String(format: "%.1f ms", value) }
 
     static func seconds(_ value: Double) -> String {
         if value < 60 { return value == value.rounded() ? "\(Int(value))s" : String(format: "%.2gs", value) }

@@ -20,7 +20,15 @@ struct ProfilingOptions: ParsableArguments {
                                valueName: "bytes"))
     var maxBytes: UInt64?
 
+    @Option(name: .customLong("scan-interval"),
+            help: ArgumentHelp("Seconds between live scans for unreferenced memory (SWHEAP_SCAN_INTERVAL; default 600); 0 scans only when asked (swheap scan).",
+                               valueName: "seconds"))
+    var scanInterval: Double?
+
     func validate() throws {
+        if let scanInterval, !(scanInterval == 0 || (scanInterval >= 0.01 && scanInterval <= 1e9)) {
+            throw ValidationError("--scan-interval must be 0 or a number of seconds between 0.01 and 1e9.")
+        }
         if let rate, rate < 1 { throw ValidationError("--rate must be at least 1.") }
         if let interval, !(interval >= 0.01 && interval <= 1e9) {
             throw ValidationError("--interval must be a number of seconds between 0.01 and 1e9.")

@@ -48,6 +48,7 @@ struct RunCommand: ParsableCommand {
         if let dir = profiling.dir { environment["SWHEAP_DIR"] = dir }
         if let depth = profiling.depth { environment["SWHEAP_DEPTH"] = String(depth) }
         if let maxBytes = profiling.maxBytes { environment["SWHEAP_MAX_BYTES"] = String(maxBytes) }
+        if let scanInterval = profiling.scanInterval { environment["SWHEAP_SCAN_INTERVAL"] = String(scanInterval) }
 
         let status = try ChildProcess.run(programArguments, environment: environment)
         switch status {

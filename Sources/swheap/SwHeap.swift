@@ -28,6 +28,7 @@ struct SwHeap: AsyncParsableCommand {
         RunCommand.self,
         AttachCommand.self,
         DetachCommand.self,
+        ScanCommand.self,
         DumpsCommand.self,
         SynthCommand.self,
         ReportCommand.self,

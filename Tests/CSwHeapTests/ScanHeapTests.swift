@@ -45,7 +45,7 @@ final class ScanHeapTests: XCTestCase {
         }
         for _ in threads { parked.wait() }
         var world = sw_world()
-        XCTAssertTrue(sw_world_stop(&world, 2_000_000_000))
+        XCTAssertTrue(sw_world_stop(&world, 2_000_000_000, false))
         let stopped = (0..<world.n).filter { sw_world_stopped(&world, $0) }.map { world.threads[$0] }
         XCTAssertGreaterThanOrEqual(stopped.count, 3)
         var maps = sw_map_list()
@@ -69,7 +69,7 @@ final class ScanHeapTests: XCTestCase {
         }
         sleeper.start()
         parked.wait()
-        XCTAssertTrue(sw_world_stop(&world, 2_000_000_000))
+        XCTAssertTrue(sw_world_stop(&world, 2_000_000_000, false))
         XCTAssertTrue((0..<world.n).contains { sw_world_asleep(&world, $0) && world.threads[$0].sp != 0 })
         sw_world_release(&world)
 
@@ -87,7 +87,7 @@ final class ScanHeapTests: XCTestCase {
         spinner.start()
         parked.wait()
         let start = Date()
-        XCTAssertFalse(sw_world_stop(&world, 200_000_000))
+        XCTAssertFalse(sw_world_stop(&world, 200_000_000, false))
         sw_world_release(&world)
         XCTAssertLessThan(Date().timeIntervalSince(start), 30, "the stop has a deadline")
         spinning.stop.store(true, ordering: .relaxed)
@@ -149,6 +149,7 @@ final class ScanHeapTests: XCTestCase {
                 let lo = UInt(bitPattern: words.baseAddress)
                 sw_flood_range(&flood, lo, lo + UInt(words.count * MemoryLayout<UInt>.stride))
             }
+            sw_flood_drain(&flood)
             sw_flood_end(&flood)
             for k in watched.indices { watched[k].reached = index.reached[watched[k].chunk] & 1 == 1 }
         }

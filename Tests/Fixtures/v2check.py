@@ -4,7 +4,8 @@
 Every epoch file must be complete and stand alone with its log up to the length it names:
 each cohort's stack in the log, modules logged, the birth cohorts as sw_cohort_of gives them;
 its MEMORY record, when there is one, of a known version and size, with no figure that was
-not taken, and a sampled heap that is the COHORTS total.
+not taken, and a sampled heap that is the COHORTS total; its SCAN section, when there is one,
+a scan of this epoch or an earlier one, its stacks and holders sorted and in the log.
 Any violation: one line on stderr and exit status 1. Written from FORMAT.md, not from the
 shim's code, so the two can disagree."""
 import json, os, re, struct, sys, zlib
@@ -20,6 +21,13 @@ THREAD_SITE = struct.Struct("<IIQQQQQ")
 TAG_EXE, TAG_CMDLINE, TAG_MODULES, TAG_STACKS, TAG_LIVE, TAG_LOG, TAG_COHORTS, TAG_ALLOC, TAG_END = 1, 2, 3, 4, 5, 6, 7, 8, 0xFFFFFFFF
 TAG_THREADS = 9
 TAG_MEMORY = 10
+TAG_SCAN = 12
+# SCAN: began at, pause, duration (ns), flags, fallback, epoch, CPU us (40 bytes); then u32 count
+# and COHORTS-shaped records (birth 0); then u32 count and holders: stack, kind, tid, depth, address.
+SCAN = struct.Struct("<QQQIIII")
+HOLDER = struct.Struct("<IIIIQ")
+SCAN_LIVE, SCAN_ASKED, SCAN_DONE = 1, 2, 4
+FLAG_SCANNED = 2
 # MEMORY version 1: version, size, allocator, valid, rss, file, anon, in use, free, held,
 # arenas, reserved, allocator ns, sampled live bytes, 8 allocator figures (152 bytes).
 MEMORY = struct.Struct("<IIII6QIIQd8Q")
@@ -144,7 +152,7 @@ def read_epoch(directory, name, logs):
             fail(f"{path}: body does not inflate: {e}")
     order = [tag for tag, _ in sections(body, path)]
     secs = dict(sections(body, path))
-    if set(secs) - {TAG_THREADS, TAG_MEMORY} != {TAG_EXE, TAG_CMDLINE, TAG_LOG, TAG_COHORTS, TAG_END}:
+    if set(secs) - {TAG_THREADS, TAG_MEMORY, TAG_SCAN} != {TAG_EXE, TAG_CMDLINE, TAG_LOG, TAG_COHORTS, TAG_END}:
         fail(f"{path}: sections {sorted(secs)}")
     log_length, name_len = struct.unpack_from("<QI", secs[TAG_LOG], 0)
     log_name = secs[TAG_LOG][12:12 + name_len].decode()
@@ -178,12 +186,52 @@ def read_epoch(directory, name, logs):
         fail(f"{path}: cohorts not sorted by stack and birth")
     threads = read_threads(secs[TAG_THREADS], path, log) if TAG_THREADS in secs else None
     memory = read_memory(path, secs[TAG_MEMORY], live_bytes) if TAG_MEMORY in secs else None
+    scan = read_scan(path, secs[TAG_SCAN], epoch, flags, log) if TAG_SCAN in secs else None
     return {"file": name, "pid": pid, "epoch": epoch, "flags": flags, "rate": rate, "log": log_name,
             "log_length": log_length, "stacks": len(log.stacks), "modules": log.modules,
             "alloc_objects": sum(v[0] for v in log.alloc.values()),
             "alloc_bytes": sum(v[1] for v in log.alloc.values()),
             "live_objects": live_objects, "live_bytes": live_bytes, "unref_bytes": unref_bytes,
-            "cohorts": cohorts, "threads": threads, "memory": memory}
+            "cohorts": cohorts, "threads": threads, "memory": memory, "scan": scan}
+
+
+def read_scan(path, body, epoch, flags, log):
+    """SCAN (optional): the latest scan with verdicts, carried, or a failed try."""
+    if len(body) < SCAN.size + 4:
+        fail(f"{path}: SCAN shorter than its record")
+    wall, pause, duration, scan_flags, fallback, scan_epoch, cpu_us = SCAN.unpack_from(body, 0)
+    done = bool(scan_flags & SCAN_DONE)
+    if scan_flags & ~7 or scan_epoch > epoch or pause > duration:
+        fail(f"{path}: SCAN flags {scan_flags}, epoch {scan_epoch} of {epoch}, pause {pause} of {duration}")
+    if scan_epoch == epoch and done != bool(flags & FLAG_SCANNED):
+        fail(f"{path}: SCAN of this epoch done={done}, header scanned={bool(flags & FLAG_SCANNED)}")
+    at = SCAN.size
+    (n,) = struct.unpack_from("<I", body, at)
+    at += 4
+    sites = []
+    for i in range(n):
+        sid, first, last, _, lo, lb, uo, ub = COHORT.unpack_from(body, at)
+        at += COHORT.size
+        if first or last or sid not in log.stacks or not (0 <= uo <= lo and 0 <= ub <= lb):
+            fail(f"{path}: SCAN stack record {i} (stack {sid}) is not one of its log's, or its figures disagree")
+        sites.append([sid, lo, lb, uo, ub])
+    (m,) = struct.unpack_from("<I", body, at)
+    at += 4
+    holders = []
+    for i in range(m):
+        sid, kind, tid, depth, address = HOLDER.unpack_from(body, at)
+        at += HOLDER.size
+        if sid not in log.stacks or not 1 <= kind <= 4 or (kind == 1) != (tid == 0):
+            fail(f"{path}: SCAN holder {i} (stack {sid}, kind {kind}, thread {tid})")
+        holders.append([sid, kind, tid, depth, address])
+    if at != len(body):
+        fail(f"{path}: SCAN has {len(body) - at} bytes after its holders")
+    if [s[0] for s in sites] != sorted({s[0] for s in sites}) or [h[0] for h in holders] != sorted({h[0] for h in holders}):
+        fail(f"{path}: SCAN stacks or holders not sorted by stack id")
+    if not done and (sites or holders):
+        fail(f"{path}: a failed SCAN with stacks")
+    return {"epoch": scan_epoch, "live": bool(scan_flags & SCAN_LIVE), "asked": bool(scan_flags & SCAN_ASKED),
+            "done": done, "fallback": fallback, "cpu_us": cpu_us, "sites": sites, "holders": holders}
 
 
 def read_threads(tb, path, log):

@@ -10,9 +10,9 @@ final class FormatLayoutTests: XCTestCase {
         XCTAssertEqual(DumpLayout.magic, Array("SWHEAPD1".utf8))
         XCTAssertEqual(DumpLayout.version, 2, "the shim writes v2")
         XCTAssertEqual([DumpLayout.flagFinal, DumpLayout.flagScanned, DumpLayout.flagTruncated], [1, 2, 4])
-        XCTAssertEqual(DumpLayout.Tag.allCases.map(\.rawValue), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0xFFFF_FFFF])
+        XCTAssertEqual(DumpLayout.Tag.allCases.map(\.rawValue), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0xFFFF_FFFF])
         XCTAssertEqual(DumpLayout.Tag.allCases.map(\.name),
-                       ["EXE", "CMDLINE", "MODULES", "STACKS", "LIVE", "LOG", "COHORTS", "ALLOC", "THREADS", "MEMORY", "ATTACH", "END"])
+                       ["EXE", "CMDLINE", "MODULES", "STACKS", "LIVE", "LOG", "COHORTS", "ALLOC", "THREADS", "MEMORY", "ATTACH", "SCAN", "END"])
         XCTAssertEqual(DumpLayout.Tag(rawValue: 4), .stacks)
         XCTAssertEqual(DumpLayout.Tag(rawValue: 9), .threads)
         XCTAssertEqual(DumpLayout.logMagic, Array("SWHEAPL2".utf8))
@@ -29,6 +29,9 @@ final class FormatLayoutTests: XCTestCase {
         XCTAssertEqual(try format.fixedSize(under: "Sections"), DumpLayout.sectionHeaderSize)
         XCTAssertEqual(try format.fixedSize(under: "COHORTS"), Int(DumpLayout.cohortRecordSize))
         XCTAssertEqual(try format.fixedSize(under: "ATTACH"), Int(DumpLayout.attachRecordSize))
+        // SCAN: the record and its u32 count, then per-stack COHORTS records.
+        XCTAssertEqual(try format.fixedSize(under: "SCAN"), Int(DumpLayout.scanRecordSize) + 4)
+        XCTAssertEqual(try format.fixedSize(under: "SCAN", table: 1), Int(DumpLayout.holderRecordSize))
         XCTAssertEqual(try format.fixedSize(under: "Stack log", table: 0), DumpLayout.logHeaderSize)
         XCTAssertEqual(try format.fixedSize(under: "Stack log", table: 1), DumpLayout.logChunkSize)
         XCTAssertEqual(try format.fixedSize(under: "MODULES"), Int(DumpLayout.moduleRecordMinimum))
