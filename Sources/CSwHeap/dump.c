@@ -15,6 +15,7 @@
 #include "sw_os.h"
 #include "sw_retention.h"
 #include "sw_scan_exit.h"
+#include "sw_scan_paths.h"
 #include "sw_state.h"
 #include "swheap_format.h"
 
@@ -85,16 +86,13 @@ bool sw_dump_write(bool final, bool ask_allocator, uint32_t live_scan, sw_format
     /* With no sampled object live there is nothing to find unreferenced: no fallback. */
     sw_scan_mode mode = n ? SW_SCAN_CONSERVATIVE : SW_SCAN_REACHABILITY;
     uint32_t fallback = SW_FALLBACK_NONE;
-    size_t holder_bytes = n ? (n * (sizeof(sw_holder) + sizeof(uint16_t)) + 4095) & ~(size_t)4095 : 0;
-    sw_holder *holder = NULL; /* per object: where its shortest path from the roots begins */
-    uint16_t *depth = NULL;
+    sw_scan_paths paths = {0}; /* holders and components; without them, the verdicts stand */
     if (scanned && n) {
         sw_scan_timing timing = {0};
         unreferenced = sw_os_map(unref_bytes, false);
-        holder = sw_os_map(holder_bytes, true); /* without it, no holders: the verdicts stand */
-        depth = holder ? (uint16_t *)(holder + n) : NULL;
+        sw_scan_paths_init(&paths, entries, n);
         if (!unreferenced) fallback = SW_FALLBACK_MEMORY;
-        else mode = sw_scan_mark_unreferenced(entries, n, unreferenced, sw.config.scan_max_bytes, holder, depth, live, &timing,
+        else mode = sw_scan_mark_unreferenced(entries, n, unreferenced, sw.config.scan_max_bytes, &paths, live, &timing,
                                               &fallback);
         if (!unreferenced || mode == SW_SCAN_SKIPPED) scanned = false;
         scan.pause_ns = timing.pause_ns, scan.duration_ns = timing.duration_ns;
@@ -107,9 +105,11 @@ bool sw_dump_write(bool final, bool ask_allocator, uint32_t live_scan, sw_format
     sw_buffer failed_scan = {0};
     if (scanned) {
         sw_buf_free(&carried_scan);
-        sw_encode_scan(&carried_scan, &scan, sw.config.rate, entries, n, n ? unreferenced : NULL, holder, depth);
+        sw_scan_found found = {.holder = paths.holder, .component = paths.component, .ids = (size_t)paths.max_id + 1,
+                               .step = paths.step, .nsteps = paths.nsteps ? (size_t)*paths.nsteps : 0};
+        sw_encode_scan(&carried_scan, &scan, sw.config.rate, entries, n, n ? unreferenced : NULL, paths.base ? &found : NULL);
     } else if (tried && !carried_scan.len) {
-        sw_encode_scan(&failed_scan, &scan, sw.config.rate, entries, n, NULL, NULL, NULL);
+        sw_encode_scan(&failed_scan, &scan, sw.config.rate, entries, n, NULL, NULL);
     }
     const sw_buffer *scan_body = carried_scan.len && !carried_scan.failed ? &carried_scan
                                  : failed_scan.len && !failed_scan.failed ? &failed_scan : NULL;
@@ -169,6 +169,6 @@ bool sw_dump_write(bool final, bool ask_allocator, uint32_t live_scan, sw_format
     sw_buf_free(&failed_scan);
     sw_buf_free(&snapshot);
     if (unreferenced) sw_os_unmap(unreferenced, unref_bytes);
-    if (holder) sw_os_unmap(holder, holder_bytes);
+    sw_scan_paths_free(&paths);
     return ok;
 }

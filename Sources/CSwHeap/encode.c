@@ -112,44 +112,29 @@ static void write_sections(sw_buffer *out, const sw_dump_meta *m, const sw_snaps
     write_section(out, SW_TAG_END, NULL, 0);
 }
 
-/* Per stack, the holder of its nearest referenced entry, in a table indexed by stack id (ids
- * are dense from 1): written in id order, sorted without a sort. */
-static void write_holders(sw_buffer *out, const sw_snapshot_entry *entries, size_t n, const bool *unreferenced,
-                          const sw_holder *holder, const uint16_t *depth) {
-    uint32_t max_id = 0;
-    for (size_t i = 0; i < n; i++)
-        if (entries[i].stack_id > max_id) max_id = entries[i].stack_id;
-    size_t bytes = ((size_t)max_id + 1) * sizeof(sw_format_holder);
-    sw_format_holder *by_id = holder && n ? sw_os_map(bytes, true) : NULL;
-    if (!by_id) {
-        sw_buf_u32(out, 0);
-        return;
-    }
+/* u32 count, then those of `count` records whose first field, the stack id, is set. */
+static void write_by_id(sw_buffer *out, const void *records, size_t count, size_t size) {
+    const char *at = records;
     uint32_t used = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (unreferenced[i] || !holder[i].kind) continue;
-        sw_format_holder *h = &by_id[entries[i].stack_id];
-        if (h->stack_id && h->depth <= depth[i]) continue;
-        used += !h->stack_id;
-        *h = (sw_format_holder){.stack_id = entries[i].stack_id, .kind = holder[i].kind, .tid = holder[i].tid,
-                                .depth = depth[i], .address = holder[i].address};
-    }
+    for (size_t i = 0; i < count; i++) used += *(const uint32_t *)(at + i * size) != 0;
     sw_buf_u32(out, used);
-    for (uint32_t id = 1; id <= max_id; id++)
-        if (by_id[id].stack_id) sw_buf_put(out, &by_id[id], sizeof by_id[id]);
-    sw_os_unmap(by_id, bytes);
+    for (size_t i = 0; i < count; i++)
+        if (*(const uint32_t *)(at + i * size)) sw_buf_put(out, at + i * size, size);
 }
 
 bool sw_encode_scan(sw_buffer *out, const sw_format_scan *scan, uint64_t rate, const sw_snapshot_entry *entries, size_t n,
-                    const bool *unreferenced, const sw_holder *holder, const uint16_t *depth) {
+                    const bool *unreferenced, const sw_scan_found *found) {
     sw_buf_put(out, scan, sizeof *scan);
-    if (unreferenced) {
-        write_cohorts(out, rate, 0, entries, n, unreferenced, true);
-        write_holders(out, entries, n, unreferenced, holder, depth);
-    } else {
-        sw_buf_u32(out, 0);
-        sw_buf_u32(out, 0);
+    if (unreferenced) write_cohorts(out, rate, 0, entries, n, unreferenced, true);
+    else sw_buf_u32(out, 0);
+    if (!unreferenced || !found || !found->holder) {
+        for (int i = 0; i < 3; i++) sw_buf_u32(out, 0); /* holders, steps, components */
+        return !out->failed;
     }
+    write_by_id(out, found->holder, found->ids, sizeof *found->holder);
+    sw_buf_u32(out, (uint32_t)found->nsteps);
+    sw_buf_put(out, found->step, found->nsteps * sizeof *found->step);
+    write_by_id(out, found->component, found->ids * SW_STACK_COMPONENTS, sizeof *found->component);
     return !out->failed;
 }
 

@@ -11,12 +11,11 @@
 #include "swheap_format.h"
 
 sw_scan_mode sw_scan_mark_unreferenced(sw_snapshot_entry *objects, size_t n, bool *unreferenced, uint64_t max_bytes,
-                                       sw_holder *holder, uint16_t *depth, bool live, sw_scan_timing *timing,
-                                       uint32_t *fallback) {
+                                       sw_scan_paths *paths, bool live, sw_scan_timing *timing, uint32_t *fallback) {
     *fallback = SW_FALLBACK_NONE;
     *timing = (sw_scan_timing){0};
     if (!sw_allocator_is_glibc()) *fallback = SW_FALLBACK_ALLOCATOR;
-    else if (sw_scan_reachability(objects, n, unreferenced, holder, depth, live, timing, fallback)) return SW_SCAN_REACHABILITY;
+    else if (sw_scan_reachability(objects, n, unreferenced, paths, live, timing, fallback)) return SW_SCAN_REACHABILITY;
     if (live) return SW_SCAN_SKIPPED; /* the fallback reads memory that running threads change */
     uint64_t would_read;
     if (sw_scan_conservatively(objects, n, unreferenced, max_bytes, &would_read)) return SW_SCAN_CONSERVATIVE;

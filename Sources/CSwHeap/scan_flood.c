@@ -21,17 +21,24 @@ bool sw_flood_begin(sw_flood *f, sw_chunk_index *ix, size_t remaining) {
     return f->work && f->buffer && f->windows;
 }
 
+static void unmap_holders(sw_flood *f) {
+    size_t n = f->ix->n + 1;
+    if (f->holder_of) sw_os_unmap(f->holder_of, n * sizeof *f->holder_of);
+    if (f->depth) sw_os_unmap(f->depth, n * sizeof *f->depth);
+    if (f->pred) sw_os_unmap(f->pred, n * sizeof *f->pred);
+    if (f->holders) sw_os_unmap(f->holders, SW_FLOOD_HOLDERS * sizeof *f->holders);
+    f->holder_of = NULL, f->depth = NULL, f->pred = NULL, f->holders = NULL, f->holders_cap = 0;
+}
+
 bool sw_flood_track_holders(sw_flood *f) {
     size_t n = f->ix->n + 1;
     f->holder_of = sw_os_map(n * sizeof *f->holder_of, true);
     f->depth = sw_os_map(n * sizeof *f->depth, true);
+    f->pred = sw_os_map(n * sizeof *f->pred, true);
     f->holders = sw_os_map(SW_FLOOD_HOLDERS * sizeof *f->holders, true);
     f->holders_cap = SW_FLOOD_HOLDERS;
-    if (f->holder_of && f->depth && f->holders) return true;
-    if (f->holder_of) sw_os_unmap(f->holder_of, n * sizeof *f->holder_of);
-    if (f->depth) sw_os_unmap(f->depth, n * sizeof *f->depth);
-    if (f->holders) sw_os_unmap(f->holders, SW_FLOOD_HOLDERS * sizeof *f->holders);
-    f->holder_of = NULL, f->depth = NULL, f->holders = NULL, f->holders_cap = 0;
+    if (f->holder_of && f->depth && f->pred && f->holders) return true;
+    unmap_holders(f);
     return false;
 }
 
@@ -39,21 +46,18 @@ void sw_flood_root(sw_flood *f, uint32_t kind, uint32_t tid) { f->root_kind = ki
 
 void sw_flood_end(sw_flood *f) {
     if (!f->ix) return; /* never begun */
-    size_t n = f->ix->n + 1;
-    if (f->holder_of) sw_os_unmap(f->holder_of, n * sizeof *f->holder_of);
-    if (f->depth) sw_os_unmap(f->depth, n * sizeof *f->depth);
-    if (f->holders) sw_os_unmap(f->holders, SW_FLOOD_HOLDERS * sizeof *f->holders);
-    f->holder_of = NULL, f->depth = NULL, f->holders = NULL;
+    unmap_holders(f);
     if (f->work) sw_os_unmap(f->work, (f->ix->n + 1) * sizeof(size_t));
     if (f->buffer) sw_os_unmap(f->buffer, SW_SCAN_CHUNK);
     if (f->windows) sw_os_unmap(f->windows, SW_FLOOD_WINDOW_BYTES);
     f->work = NULL, f->buffer = NULL, f->windows = NULL;
 }
 
-/* Who reached chunk c first: the chunk being scanned (one more on its path), or the root word
- * at `word`. */
+/* Who reached chunk c first: the chunk being scanned (one more on its path, and its
+ * predecessor), or the root word at `word`. */
 static void note_holder(sw_flood *f, size_t c, uintptr_t word) {
     if (f->source >= 0) {
+        f->pred[c] = (uint32_t)f->source + 1;
         f->holder_of[c] = f->holder_of[f->source];
         f->depth[c] = f->depth[f->source] < UINT16_MAX ? f->depth[f->source] + 1 : UINT16_MAX;
         return;
@@ -74,19 +78,22 @@ static void reach(sw_flood *f, size_t c, uintptr_t word) {
 
 void sw_flood_reach(sw_flood *f, size_t c) { reach(f, c, 0); }
 
+long sw_chunk_pointed_at(const sw_chunk_index *ix, uintptr_t v) {
+    if (v < ix->min || v >= ix->max) return -1;
+    long c = sw_chunk_at(ix, v);
+    /* The next chunk's header (its prev_size field, the last 8 bytes of an unsampled
+     * heap chunk's usable size, which ends 8 past a 16-byte boundary; an mmapped chunk
+     * ends on a page): glibc's own pointers name chunks by their headers (bins' fd/bk,
+     * large bins' fd_nextsize/bk_nextsize), and stale copies of them stay in payloads
+     * never written since the chunk was free. Such a word names the next chunk, not
+     * this one. A sampled chunk ends at its requested end: no such word. */
+    if (c >= 0 && v == ix->end[c] - 8 && (v & 15) == 0 && !(ix->reached[c] & 2)) return -1;
+    return c;
+}
+
 static void mark_words(sw_flood *f, const uintptr_t *w, size_t n) {
-    const sw_chunk_index *ix = f->ix;
     for (size_t i = 0; i < n; i++) {
-        uintptr_t v = w[i];
-        if (v < ix->min || v >= ix->max) continue;
-        long c = sw_chunk_at(ix, v);
-        /* The next chunk's header (its prev_size field, the last 8 bytes of an unsampled
-         * heap chunk's usable size, which ends 8 past a 16-byte boundary; an mmapped chunk
-         * ends on a page): glibc's own pointers name chunks by their headers (bins' fd/bk,
-         * large bins' fd_nextsize/bk_nextsize), and stale copies of them stay in payloads
-         * never written since the chunk was free. Such a word names the next chunk, not
-         * this one. A sampled chunk ends at its requested end: no such word. */
-        if (c >= 0 && v == ix->end[c] - 8 && (v & 15) == 0 && !(ix->reached[c] & 2)) continue;
+        long c = sw_chunk_pointed_at(f->ix, w[i]);
         if (c >= 0) reach(f, (size_t)c, f->source_at + i * sizeof *w);
     }
 }

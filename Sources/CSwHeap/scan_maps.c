@@ -46,7 +46,7 @@ bool sw_maps_parse(sw_map_list *list, const char *text, size_t len) {
             sw_maps_free(list);
             return false;
         }
-        m.readable = p[0] == 'r', m.writable = p[1] == 'w';
+        m.readable = p[0] == 'r', m.writable = p[1] == 'w', m.executable = p[2] == 'x';
         /* the name starts after five space-separated fields: perms offset dev inode */
         int fields = 0;
         while (p < eol && fields < 4) {

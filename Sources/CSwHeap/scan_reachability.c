@@ -14,6 +14,7 @@
 #define UNW_LOCAL_ONLY
 #include "sw_os.h"
 #include "sw_scan_heap.h"
+#include "sw_scan_paths.h"
 #include "sw_scan_read.h"
 #include "sw_scan_reachability.h"
 #include "sw_state.h"
@@ -36,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { MAX_RANGES = 4096, MAX_SKIP = SW_LIVE_STRIPES + 64 };
+enum { MAX_RANGES = 4096, MAX_SKIP = SW_LIVE_STRIPES + 64, MAX_TLS_MODULES = 64 };
 #define STOP_TIMEOUT_NS 1000000000ull
 
 typedef struct {
@@ -46,10 +47,13 @@ typedef struct {
     uintptr_t exit_regs[8];        /* and its callee-saved registers */
     size_t nexit_regs;
     size_t tls_size;               /* glibc's static TLS size, 0 when unknown */
+    size_t tls_below;              /* how far below the thread pointer the modules' static TLS begins, 0 when unknown */
     sw_range libc[4];              /* libc's writable segments, where the main arena lives */
     size_t nlibc;
     sw_range skip[MAX_SKIP];       /* the shim's own memory, the main arena */
     size_t nskip;
+    sw_tls_module tls[MAX_TLS_MODULES]; /* modules' static TLS, to name a TLS holder */
+    size_t ntls;
 } sw_roots;
 
 static int add_module(struct dl_phdr_info *info, size_t size, void *ctx) {
@@ -63,6 +67,12 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *ctx) {
         if (ph->p_type == PT_LOAD && self >= lo && self < lo + ph->p_memsz) mine = true;
     }
     if (mine) return 0; /* the shim's own data is not a root */
+    for (int i = 0; i < info->dlpi_phnum && info->dlpi_tls_data && r->ntls < MAX_TLS_MODULES; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_TLS)
+            r->tls[r->ntls++] = (sw_tls_module){.image = info->dlpi_addr + ph->p_vaddr, .size = ph->p_memsz,
+                                                .below_tp = sw_thread_pointer() - (uintptr_t)info->dlpi_tls_data};
+    }
     for (int i = 0; i < info->dlpi_phnum && r->nmodules < MAX_RANGES; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W)) continue;
@@ -156,14 +166,20 @@ static void flood_except(sw_flood *f, const sw_roots *r, uintptr_t lo, uintptr_t
 }
 
 /* Static TLS and the thread descriptor around the thread pointer (x86-64: TLS below,
- * the descriptor above), within the mapping that holds them. */
-static void flood_tls(sw_flood *f, const sw_roots *r, const sw_map_list *maps, uintptr_t tp) {
+ * the descriptor above), within the mapping that holds them. A thread made by
+ * pthread_create has its stack right below them, in the same mapping, nearer than glibc's
+ * static TLS size (which counts the surplus kept for modules loaded later): the range starts
+ * at the lowest module's block, and nothing below the stack pointer `sp` is live. */
+static void flood_tls(sw_flood *f, const sw_roots *r, const sw_map_list *maps, uintptr_t tp, uintptr_t sp) {
     const sw_mapping *m = sw_maps_find(maps, tp);
-    if (!m || !r->tls_size) {
-        if (m) flood_except(f, r, m->lo, m->hi); /* size unknown: the whole mapping */
+    if (!m) return;
+    uintptr_t floor = sp > m->lo && sp < tp ? sp : m->lo;
+    if (!r->tls_size) {
+        flood_except(f, r, floor, m->hi); /* size unknown: the whole mapping */
         return;
     }
-    uintptr_t lo = tp - r->tls_size > m->lo && tp > r->tls_size ? tp - r->tls_size : m->lo;
+    size_t below = r->tls_below ? r->tls_below : r->tls_size;
+    uintptr_t lo = tp - below > floor && tp > below ? tp - below : floor;
     uintptr_t hi = m->hi - tp > r->tls_size + 4096 ? tp + r->tls_size + 4096 : m->hi;
     flood_except(f, r, lo, hi);
 }
@@ -229,8 +245,7 @@ typedef struct {
     sw_snapshot_entry *objects;
     size_t n;
     bool *unreferenced;
-    sw_holder *holder; /* per object, where its shortest path begins (kind 0: none); may be NULL */
-    uint16_t *depth;   /* ... and the heap blocks before it on that path */
+    sw_scan_paths *paths; /* holders and components to find; may be NULL */
     bool live; /* on the writer thread, in a copy of the process: this thread is no root */
 } sw_stopped_scan;
 
@@ -284,18 +299,19 @@ static bool scan_stopped(sw_stopped_scan *s, uint32_t *fallback) {
         sort_ranges(r->skip, r->nskip);
     }
     if (ok) {
-        if (s->holder) sw_flood_track_holders(&f); /* without it, verdicts all the same */
+        if (s->paths) sw_flood_track_holders(&f); /* without it, verdicts all the same */
         sw_flood_root(&f, SW_HOLDER_GLOBAL, 0);
         for (size_t i = 0; i < r->nmodules; i++) flood_except(&f, r, r->modules[i].lo, r->modules[i].hi);
         if (!s->live) { /* the exiting thread: live from the caller of exit() up */
             uint32_t self = (uint32_t)syscall(SYS_gettid);
+            uintptr_t sp = r->exit_sp ? r->exit_sp : here;
+            sw_flood_root(&f, SW_HOLDER_TLS, self); /* first: a thread's TLS may lie atop its stack */
+            flood_tls(&f, r, &maps, sw_thread_pointer(), sp);
+            flood_dtv(&f, r, sw_thread_pointer());
+            sw_flood_root(&f, SW_HOLDER_STACK, self);
+            flood_stack(&f, r, &maps, sp);
             sw_flood_root(&f, SW_HOLDER_REGISTER, self);
             sw_flood_words(&f, r->exit_regs, r->nexit_regs);
-            sw_flood_root(&f, SW_HOLDER_STACK, self);
-            flood_stack(&f, r, &maps, r->exit_sp ? r->exit_sp : here);
-            sw_flood_root(&f, SW_HOLDER_TLS, self);
-            flood_tls(&f, r, &maps, sw_thread_pointer());
-            flood_dtv(&f, r, sw_thread_pointer());
         }
         for (size_t i = 0; i < world->n; i++) {
             sw_stopped_thread *t = &world->threads[i];
@@ -303,21 +319,19 @@ static bool scan_stopped(sw_stopped_scan *s, uint32_t *fallback) {
             sw_flood_root(&f, SW_HOLDER_STACK, tid);
             if (sw_world_asleep(world, i)) flood_stack(&f, r, &maps, t->sp); /* its TLS is at the top */
             if (!sw_world_stopped(world, i)) continue;
+            sw_flood_root(&f, SW_HOLDER_TLS, tid);
+            flood_tls(&f, r, &maps, t->tp, t->sp);
+            flood_dtv(&f, r, t->tp);
+            sw_flood_root(&f, SW_HOLDER_STACK, tid);
             flood_stack(&f, r, &maps, t->sp);
             sw_flood_root(&f, SW_HOLDER_REGISTER, tid);
             sw_flood_words(&f, t->regs, t->nregs);
-            sw_flood_root(&f, SW_HOLDER_TLS, tid);
-            flood_tls(&f, r, &maps, t->tp);
-            flood_dtv(&f, r, t->tp);
         }
         sw_flood_drain(&f);
-        for (size_t i = 0; i < s->n; i++) {
-            long c = chunk_of[i];
-            s->unreferenced[i] = c >= 0 && !(ix.reached[c] & 1);
-            if (!s->holder || c < 0 || s->unreferenced[i] || !f.holder_of || !f.holder_of[c]) continue;
-            s->holder[i] = f.holders[f.holder_of[c] - 1];
-            s->depth[i] = f.depth[c];
-        }
+        for (size_t i = 0; i < s->n; i++) s->unreferenced[i] = chunk_of[i] >= 0 && !(ix.reached[chunk_of[i]] & 1);
+        sw_path_names names = {.world = world, .self_tid = s->live ? 0 : (uint32_t)syscall(SYS_gettid),
+                               .self_sp = r->exit_sp ? r->exit_sp : here, .tls = r->tls, .ntls = r->ntls, .maps = &maps};
+        if (s->paths) sw_scan_paths_fill(s->paths, &f, chunk_of, s->objects, s->n, s->unreferenced, &names);
     }
     sw_flood_end(&f);
     if (chunk_of) sw_os_unmap(chunk_of, chunk_of_bytes);
@@ -376,24 +390,22 @@ static bool under_seccomp_filter(void) {
  * nor reaps it), lets the others run on at once and waits for the copy's verdicts. */
 static bool scan_live(sw_stopped_scan *s, uint64_t stop_began, sw_scan_timing *timing, uint32_t *fallback) {
     bool *unreferenced = s->unreferenced;
-    sw_holder *holder = s->holder;
-    uint16_t *depth = s->depth;
-    /* result, then the holders and depths (aligned), then the flags */
-    size_t holder_bytes = holder ? s->n * (sizeof *holder + sizeof *depth) : 0;
-    size_t shared_bytes = (sizeof(sw_child_result) + holder_bytes + s->n + 4095) & ~(size_t)4095;
-    sw_child_result *result = mmap(NULL, shared_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (result == MAP_FAILED) {
+    sw_scan_paths *paths = s->paths, copy_paths = paths ? *paths : (sw_scan_paths){0};
+    /* the paths' arrays (page-sized), then the result, then the flags */
+    size_t paths_bytes = paths ? paths->bytes : 0;
+    size_t shared_bytes = (paths_bytes + sizeof(sw_child_result) + s->n + 4095) & ~(size_t)4095;
+    char *shared = mmap(NULL, shared_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) {
         timing->pause_ns = sw_world_release(s->world) - stop_began;
         *fallback = SW_FALLBACK_MEMORY;
         return false;
     }
-    sw_holder *copy_holder = holder ? (sw_holder *)(result + 1) : NULL;
-    uint16_t *copy_depth = holder ? (uint16_t *)(copy_holder + s->n) : NULL;
-    bool *copy_unreferenced = (bool *)((char *)(result + 1) + holder_bytes);
+    sw_child_result *result = (sw_child_result *)(shared + paths_bytes);
+    bool *copy_unreferenced = (bool *)(result + 1);
+    if (paths) sw_scan_paths_bind(&copy_paths, shared);
     s->unreferenced = copy_unreferenced;
-    s->holder = copy_holder;
-    s->depth = copy_depth;
-    add_skip(s->r, result, shared_bytes);
+    s->paths = paths ? &copy_paths : NULL;
+    add_skip(s->r, shared, shared_bytes);
     pid_t parent = getpid();
     long child = syscall(SYS_clone, 0ul, NULL, NULL, NULL, NULL);
     if (child == 0) {
@@ -422,15 +434,14 @@ static bool scan_live(sw_stopped_scan *s, uint64_t stop_began, sw_scan_timing *t
             ok = __atomic_load_n(&result->ok, __ATOMIC_ACQUIRE) == 1;
             *fallback = result->fallback;
             if (ok) memcpy(unreferenced, copy_unreferenced, s->n);
-            if (ok && holder) memcpy(holder, copy_holder, s->n * sizeof *holder), memcpy(depth, copy_depth, s->n * sizeof *depth);
+            if (ok && paths) memcpy(paths->base, shared, paths_bytes);
         }
     }
-    munmap(result, shared_bytes);
+    munmap(shared, shared_bytes);
     return ok;
 }
 
-bool sw_scan_reachability(sw_snapshot_entry *objects, size_t n, bool *unreferenced, sw_holder *holder, uint16_t *depth,
-                          bool live, sw_scan_timing *timing, uint32_t *fallback) {
+bool sw_scan_reachability(sw_snapshot_entry *objects, size_t n, bool *unreferenced, sw_scan_paths *paths, bool live, sw_scan_timing *timing, uint32_t *fallback) {
     sw_roots r = {0};
     size_t module_bytes = MAX_RANGES * sizeof(sw_range);
     r.modules = sw_os_map(module_bytes, false);
@@ -450,6 +461,8 @@ bool sw_scan_reachability(sw_snapshot_entry *objects, size_t n, bool *unreferenc
         size_t align;
         tls_info(&r.tls_size, &align);
     }
+    for (size_t i = 0; i < r.ntls; i++) /* dynamic TLS (a module loaded later) is a heap block, not here */
+        if (r.tls[i].below_tp <= r.tls_size && r.tls[i].below_tp > r.tls_below) r.tls_below = r.tls[i].below_tp;
 
     sw_world world;
     uint64_t began = sw_now_ns(CLOCK_MONOTONIC), cpu_began = sw_now_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -462,9 +475,9 @@ bool sw_scan_reachability(sw_snapshot_entry *objects, size_t n, bool *unreferenc
     add_skip(&r, unreferenced, n);
     add_skip(&r, r.modules, module_bytes);
     add_skip(&r, world.threads, world.bytes);
-    if (holder) add_skip(&r, holder, n * sizeof *holder), add_skip(&r, depth, n * sizeof *depth);
+    if (paths) add_skip(&r, paths->base, paths->bytes);
     sw_stopped_scan s = {.r = &r, .world = &world, .objects = objects, .n = n, .unreferenced = unreferenced,
-                         .holder = holder, .depth = holder ? depth : NULL, .live = live};
+                         .paths = paths && paths->base ? paths : NULL, .live = live};
     if (ok && live) {
         ok = scan_live(&s, began, timing, fallback);
     } else {

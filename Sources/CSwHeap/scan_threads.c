@@ -44,17 +44,19 @@ uintptr_t sw_thread_pointer(void) {
 #endif
 }
 
-static size_t copy_registers(const ucontext_t *uc, uintptr_t *regs, uintptr_t *sp) {
+static size_t copy_registers(const ucontext_t *uc, uintptr_t *regs, uintptr_t *sp, uintptr_t *pc) {
 #if defined(__x86_64__)
     for (int i = 0; i < NGREG && i < SW_THREAD_REGS; i++) regs[i] = (uintptr_t)uc->uc_mcontext.gregs[i];
     *sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    *pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     return NGREG < SW_THREAD_REGS ? NGREG : SW_THREAD_REGS;
 #elif defined(__aarch64__)
     for (int i = 0; i < 31 && i < SW_THREAD_REGS; i++) regs[i] = (uintptr_t)uc->uc_mcontext.regs[i];
     *sp = (uintptr_t)uc->uc_mcontext.sp;
+    *pc = (uintptr_t)uc->uc_mcontext.pc;
     return 31;
 #else
-    (void)uc, (void)regs, *sp = 0;
+    (void)uc, (void)regs, *sp = 0, *pc = 0;
     return 0;
 #endif
 }
@@ -69,7 +71,7 @@ static void on_stop(int sig, siginfo_t *info, void *context) {
     for (size_t i = 0; w && i < w->n; i++)
         if (w->threads[i].tid == me && atomic_load(&w->threads[i].state) == 0) t = &w->threads[i];
     if (t) {
-        t->nregs = copy_registers(context, t->regs, &t->sp);
+        t->nregs = copy_registers(context, t->regs, &t->sp, &t->pc);
         t->tp = sw_thread_pointer();
         atomic_store(&t->state, 1);
         atomic_fetch_add(&answered, 1);

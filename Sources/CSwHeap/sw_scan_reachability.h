@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "sw_scan_heap.h"
+#include "sw_scan_paths.h"
 #include "sw_snapshot.h"
 
 typedef struct {
@@ -22,10 +23,10 @@ typedef struct {
  * while their registers are taken and the process is copied (a fork with no handlers run and
  * no SIGCHLD); the copy scans while they run on, and the caller waits for its verdicts.
  * Without `live`, at exit: the others stay stopped for the whole scan, and the calling
- * thread's stack counts from the caller of exit(). With `holder` (and `depth`, n each), every
- * referenced object gets where its shortest path from the roots begins and how many heap
- * blocks lie before it (kind 0: no root recorded). */
-bool sw_scan_reachability(sw_snapshot_entry *entries, size_t n, bool *unreferenced, sw_holder *holder, uint16_t *depth,
-                          bool live, sw_scan_timing *timing, uint32_t *fallback);
+ * thread's stack counts from the caller of exit(). With `paths` (sw_scan_paths_init), every
+ * referenced stack gets the shortest path from a root to its nearest block, and every
+ * unreferenced one the components its blocks belong to. */
+bool sw_scan_reachability(sw_snapshot_entry *entries, size_t n, bool *unreferenced, sw_scan_paths *paths, bool live,
+                          sw_scan_timing *timing, uint32_t *fallback);
 
 #endif

@@ -92,6 +92,8 @@ public enum DumpLayout {
     public static let scanAsked: UInt32 = SW_SCAN_ASKED
     public static let scanDone: UInt32 = SW_SCAN_DONE
     public static let holderRecordSize = UInt64(SW_FORMAT_HOLDER_SIZE)
+    public static let stepRecordSize = UInt64(SW_FORMAT_STEP_SIZE)
+    public static let componentRecordSize = UInt64(SW_FORMAT_COMPONENT_SIZE)
     static let moduleRecordMinimum = UInt64(SW_FORMAT_MODULE_MINIMUM)
     static let segmentRecordSize = UInt64(SW_FORMAT_SEGMENT_SIZE)
 }
@@ -113,6 +115,8 @@ public typealias RawAttach = sw_format_attach
 public typealias RawMemory = sw_format_memory
 public typealias RawScan = sw_format_scan
 public typealias RawHolder = sw_format_holder
+public typealias RawStep = sw_format_step
+public typealias RawComponent = sw_format_component
 
 /// The MEMORY record's constants (swheap_format.h).
 public enum MemoryRecord {

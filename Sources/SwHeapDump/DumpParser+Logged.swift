@@ -64,7 +64,7 @@ extension DumpParser {
     }
 
     /// SCAN: the latest scan with verdicts and its per-stack figures, or a failed try.
-    mutating func scan(header: DumpHeader) throws(DumpError) -> (ScanRecord, [LiveCell], [ScanHolder]) {
+    mutating func scan(header: DumpHeader) throws(DumpError) -> (ScanRecord, [LiveCell], [ScanHolder], [UInt32: [UInt32]]) {
         let name = DumpLayout.Tag.scan.name
         try need(DumpLayout.scanRecordSize, in: name)
         let raw = base.loadUnaligned(fromByteOffset: offset, as: RawScan.self)
@@ -79,12 +79,25 @@ extension DumpParser {
             LiveCell(stackID: raw.stack_id, birthEpoch: 0, liveObjects: raw.live_objects, liveBytes: raw.live_bytes,
                      unreferencedObjects: raw.unref_objects, unreferencedBytes: raw.unref_bytes)
         }
-        let holders = try fixedRecords(in: .scan, as: RawHolder.self, size: DumpLayout.holderRecordSize,
+        var holders = try fixedRecords(in: .scan, as: RawHolder.self, size: DumpLayout.holderRecordSize,
                                        check: { DumpValidation.checkHolder($0, index: $1) }) { raw in
             ScanHolder(stackID: raw.stack_id, kind: ScanHolder.Kind(code: raw.kind) ?? .global,
-                       thread: ScanHolder.Kind(code: raw.kind) == .global ? nil : raw.tid, blocksBetween: raw.depth, address: raw.address)
+                       thread: ScanHolder.Kind(code: raw.kind) == .global ? nil : raw.tid, blocksBetween: raw.depth,
+                       address: raw.address, context: raw.context == 0 ? nil : raw.context)
         }
-        return (record, sites, holders)
+        let holderAt = Dictionary(holders.enumerated().map { ($1.stackID, $0) }, uniquingKeysWith: { first, _ in first })
+        let steps = try fixedRecords(in: .scan, as: RawStep.self, size: DumpLayout.stepRecordSize,
+                                     check: { DumpValidation.checkStep($0, index: $1, holders: holderAt) }) { raw in
+            (raw.stack_id, ScanStep(index: raw.index, blockStack: raw.block_stack == 0 ? nil : raw.block_stack,
+                                    address: raw.address, size: raw.size, offset: raw.offset))
+        }
+        for (stackID, step) in steps { holders[holderAt[stackID]!].steps.append(step) }
+        var components: [UInt32: [UInt32]] = [:]
+        for raw in try fixedRecords(in: .scan, as: RawComponent.self, size: DumpLayout.componentRecordSize,
+                                    check: { DumpValidation.checkComponent($0, index: $1) }, { $0 }) {
+            components[raw.stack_id, default: []].append(raw.component)
+        }
+        return (record, sites, holders, components)
     }
 
     /// COHORTS: live objects per (stack, birth cohort).

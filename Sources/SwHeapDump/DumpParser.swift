@@ -121,7 +121,7 @@ struct DumpParser {
                 case .threads: dump.threads = try section.threadCensus()
                 case .attach: dump.header.attach = try section.attach(header: dump.header)
                 case .memory: dump.memory = try section.memory()
-                case .scan: (dump.header.scan, dump.scanSites, dump.scanHolders) = try section.scan(header: dump.header)
+                case .scan: (dump.header.scan, dump.scanSites, dump.scanHolders, dump.scanComponents) = try section.scan(header: dump.header)
                 case .alloc, .end: break
                 }
             }

@@ -163,6 +163,19 @@ enum DumpValidation {
         return raw.stack_id == 0 ? .zeroStackID : nil
     }
 
+    /// A SCAN path step: it belongs to a holder listed before it.
+    static func checkStep(_ raw: RawStep, index: Int, holders: [UInt32: Int]) -> DumpError.Problem? {
+        if holders[raw.stack_id] == nil {
+            return .invalidField(field: "SCAN step \(index) stack", value: "\(raw.stack_id)", rule: "must be a listed holder's")
+        }
+        return nil
+    }
+
+    /// A SCAN component record: a stack id.
+    static func checkComponent(_ raw: RawComponent, index: Int) -> DumpError.Problem? {
+        raw.stack_id == 0 ? .zeroStackID : nil
+    }
+
     static func check(_ raw: RawStackFrames, index: Int) -> DumpError.Problem? {
         let record = { "STACKS record \(index) (stack \(raw.stack_id))" }  // built only when a rule is broken
         if raw.stack_id == 0 { return .zeroStackID }

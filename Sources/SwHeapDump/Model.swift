@@ -172,9 +172,33 @@ public struct ScanHolder: Hashable, Sendable {
     public var blocksBetween: UInt32
     /// The root word's address; for a register, 8 times its number in the saved context.
     public var address: UInt64
+    /// Stack or register: a code address in the function whose frame holds the root; TLS: the
+    /// variable's address in its module's TLS image; nil when unknown.
+    public var context: UInt64?
+    /// The heap blocks between the root and the stack's block, in path order (a long path keeps
+    /// its first and last few: see `ScanStep.index`).
+    public var steps: [ScanStep]
 
-    public init(stackID: UInt32, kind: Kind, thread: UInt32?, blocksBetween: UInt32, address: UInt64) {
+    public init(stackID: UInt32, kind: Kind, thread: UInt32?, blocksBetween: UInt32, address: UInt64,
+                context: UInt64? = nil, steps: [ScanStep] = []) {
         self.stackID = stackID; self.kind = kind; self.thread = thread; self.blocksBetween = blocksBetween; self.address = address
+        self.context = context; self.steps = steps
+    }
+}
+
+/// A heap block on a holder's path (a SCAN step record).
+public struct ScanStep: Hashable, Sendable {
+    /// The place on the path: 0 is the block the root points into.
+    public var index: UInt32
+    /// The stack of the sampled object this block is; nil for a block not sampled.
+    public var blockStack: UInt32?
+    public var address: UInt64
+    public var size: UInt64
+    /// Where in the block the word pointing at the next block lies.
+    public var offset: UInt64
+
+    public init(index: UInt32, blockStack: UInt32?, address: UInt64, size: UInt64, offset: UInt64) {
+        self.index = index; self.blockStack = blockStack; self.address = address; self.size = size; self.offset = offset
     }
 }
 
@@ -226,6 +250,9 @@ public struct Dump: Sendable {
     /// v2, SCAN: per stack that was referenced, where the shortest path to its nearest sampled
     /// block begins; sorted by stack id.
     public var scanHolders: [ScanHolder] = []
+    /// v2, SCAN: per stack with unreferenced blocks, the unreferenced components they belong to
+    /// (numbers shared by the stacks of one component within this scan); sorted by stack id.
+    public var scanComponents: [UInt32: [UInt32]] = [:]
 
     public init(header: DumpHeader, executable: String, commandLine: [String], modules: [Module],
                 stacks: [StackRecord], live: [LiveCell], log: LogReference? = nil, threads: ThreadCensus? = nil,

@@ -1,7 +1,7 @@
-// What holds a referenced suspect, as the report shows it: the root where the shortest path
-// from the roots to the site's nearest sampled block began at the latest scan (a global by
-// its symbol and module, or a thread's stack, TLS or register), and how many heap blocks lie
-// between. The blocks between are counted, not named yet.
+// What holds a referenced suspect, as the report shows it: the shortest path from a root to
+// the site's nearest sampled block at the latest scan. The root is named (a global by its
+// symbol, a TLS variable by its symbol, a stack or register by the thread and the function
+// whose frame holds it); the heap blocks between by the site that allocated them, when sampled.
 
 import SwHeapDump
 import SwHeapRanking
@@ -10,43 +10,93 @@ import SwHeapSymbols
 
 public struct HeldBy: Hashable, Sendable {
     public var kind: ScanHolder.Kind
-    /// A global's symbol, when a symbol table names it.
+    /// A global's or TLS variable's symbol; for a stack or register, the frame's function.
     public var name: String?
-    /// The module a global lies in (its file name).
+    /// The module a global or TLS variable lies in (its file name).
     public var module: String?
     public var thread: UInt32?
     public var address: UInt64
     public var blocksBetween: UInt32
+    /// The heap blocks between, in path order; a long path keeps its first and last few.
+    public var steps: [Step]
 
-    /// "global cache_table (server)", "the stack of thread 4242", then " through 2 heap blocks".
-    public var text: String {
-        var root: String
+    /// A heap block on the path.
+    public struct Step: Hashable, Sendable {
+        public var index: UInt32
+        /// The site that allocated the block, when it is a sampled object.
+        public var site: String?
+        public var size: UInt64
+        /// Where in the block the pointer to the next block lies.
+        public var offset: UInt64
+    }
+
+    /// The root alone: "global cache_table (server)", "the stack of thread 4242 (in worker)".
+    public var rootText: String {
+        let thread = "thread \(self.thread ?? 0)"
+        let function = name.map { " (in \($0))" } ?? ""
         switch kind {
-        case .global: root = "global " + (name ?? "at " + FunctionName.hexAddress(address)) + (module.map { " (\($0))" } ?? "")
-        case .stack: root = "the stack of thread \(thread ?? 0)"
-        case .tls: root = "the thread-local storage of thread \(thread ?? 0)"
-        case .register: root = "a register of thread \(thread ?? 0)"
-        }
-        switch blocksBetween {
-        case 0: return root
-        case 1: return root + " through 1 heap block"
-        default: return root + " through \(blocksBetween) heap blocks"
+        case .global: return "global " + (name ?? "at " + FunctionName.hexAddress(address)) + (module.map { " (\($0))" } ?? "")
+        case .tls: return name.map { "thread-local \($0) of \(thread)" + (module.map { " (\($0))" } ?? "") }
+            ?? "the thread-local storage of \(thread)"
+        case .stack: return "the stack of \(thread)" + function
+        case .register: return "a register of \(thread)" + function
         }
     }
 
+    /// "global cache_table (server) → Cache::grow block +16 → this site", with the blocks a
+    /// long path leaves out counted.
+    public var text: String {
+        var parts = [rootText]
+        var next: UInt32 = 0
+        for step in steps {
+            if step.index > next { parts.append(Self.omitted(step.index - next)) }
+            let block = step.site.map { "\($0) block" } ?? "unsampled \(Quantity.bytes(Double(step.size))) block"
+            parts.append(block + (step.offset > 0 ? " +\(step.offset)" : ""))
+            next = step.index + 1
+        }
+        if blocksBetween > next { parts.append(Self.omitted(blocksBetween - next)) }
+        parts.append("this site")
+        return parts.joined(separator: " → ")
+    }
+
+    static func omitted(_ count: UInt32) -> String { count == 1 ? "1 more block" : "\(count) more blocks" }
+
     /// The holders of the listed sites of `process`, keyed by the site's stack id: each the
-    /// nearest of its stacks'. Globals are named from their module's symbol table, read once.
-    static func describe(_ sites: [SiteVerdict], process: ProcessHeap) -> [UInt32: HeldBy] {
+    /// nearest of its stacks'. Roots are named from their module's symbol tables, read once;
+    /// blocks by the site of their stack among `sites`.
+    static func describe(_ listed: [SiteVerdict], sites: [SiteVerdict], process: ProcessHeap) -> [UInt32: HeldBy] {
         var tables: [String: ELFSymbolTable?] = [:]
+        func table(_ module: Module) -> ELFSymbolTable? {
+            if tables[module.path] == nil { tables[module.path] = ELFSymbolTable(module: module) }
+            return tables[module.path]!
+        }
+        func moduleName(_ module: Module) -> String { String(module.path.split(separator: "/").last ?? Substring(module.path)) }
+        var siteOf: [UInt32: String] = [:]
+        for site in sites { for stack in site.stacks { siteOf[stack.stackID] = site.site } }
         var result: [UInt32: HeldBy] = [:]
-        for site in sites {
+        for site in listed {
             guard let holder = site.stacks.compactMap(\.heldBy).min(by: { $0.blocksBetween < $1.blocksBetween }) else { continue }
             var held = HeldBy(kind: holder.kind, name: nil, module: nil, thread: holder.thread, address: holder.address,
-                              blocksBetween: holder.blocksBetween)
-            if holder.kind == .global, let module = process.modules.first(where: { $0.contains(holder.address) }) {
-                held.module = String(module.path.split(separator: "/").last ?? Substring(module.path))
-                if tables[module.path] == nil { tables[module.path] = ELFSymbolTable(module: module) }
-                held.name = tables[module.path]??.global(at: holder.address)
+                              blocksBetween: holder.blocksBetween,
+                              steps: holder.steps.map {
+                                  Step(index: $0.index, site: $0.blockStack.flatMap { siteOf[$0] }, size: $0.size, offset: $0.offset)
+                              })
+            switch holder.kind {
+            case .global:
+                if let module = process.modules.first(where: { $0.contains(holder.address) }) {
+                    held.module = moduleName(module)
+                    held.name = table(module)?.global(at: holder.address)
+                }
+            case .tls:
+                if let at = holder.context, let module = process.modules.first(where: { $0.contains(at) }) {
+                    held.name = table(module)?.threadLocal(at: at)
+                    if held.name != nil { held.module = moduleName(module) }
+                }
+            case .stack, .register:
+                // A return address lies just past its call: look up the byte before it.
+                if let at = holder.context, let module = process.modules.first(where: { $0.contains(at) }) {
+                    held.name = table(module)?.function(at: at - 1)
+                }
             }
             result[site.stackID] = held
         }

@@ -22,7 +22,12 @@ extension LeakRoot {
 enum ReasonText {
     static func reason(for root: LeakRoot) -> String {
         let names = root.members.prefix(3).map(\.site).joined(separator: ", ") + (root.members.count > 3 ? ", …" : "")
-        var text = "\(root.members.count) sites growing together (\(names)) under this caller"
+        var text = "\(root.members.count) sites growing together (\(names)) "
+        switch root.basis {
+        case .caller: text += "under this caller"
+        case .holder: text += "held by the same \(root.members.first?.stacks.compactMap(\.heldBy).first?.blocksBetween ?? 0 > 0 ? "block" : "root")"
+        case .component: text += "in one unreferenced structure"
+        }
         if let unreferenced = root.unreferencedBytes, unreferenced > 0 {
             text += "; \(Quantity.bytes(unreferenced)) unreferenced \(scanPhrase(root.liveScanEpoch))"
         }

@@ -48,7 +48,7 @@ public struct ProcessReport: Sendable {
             ? "heap traversed from the roots (LeakSanitizer's rules): unreferenced = unreachable"
             : "conservative fallback (\(scanFallback ?? "heap not understood or a thread did not stop")): unreferenced figures are lower bounds"
         scan = process.scan?.record
-        heldBy = HeldBy.describe(listed, process: process)
+        heldBy = HeldBy.describe(listed, sites: ranking.sites, process: process)
         if let scan = process.scan, scan.record.isLive {
             liveScan = scan.foundVerdicts ? Self.liveScanText(scan.record) : "failed: \(scan.record.fallback?.description ?? "")"
         }

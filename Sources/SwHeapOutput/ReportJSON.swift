@@ -220,6 +220,7 @@ public enum ReportJSON {
     /// Sites growing together under a common caller; `sites` are the members' ranks.
     struct Root: Encodable {
         var caller: String
+        var basis: String
         var sites: [Int]
         var score: Double
         var reason: String
@@ -229,12 +230,13 @@ public enum ReportJSON {
 
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: Keys.self)
-            try c.encode(caller, forKey: .caller); try c.encode(sites, forKey: .sites); try c.encode(score, forKey: .score)
+            try c.encode(caller, forKey: .caller); try c.encode(basis, forKey: .basis)
+            try c.encode(sites, forKey: .sites); try c.encode(score, forKey: .score)
             try c.encode(reason, forKey: .reason); try c.encode(inuse_bytes, forKey: .inuse_bytes)
             try c.encode(growth_bytes_per_s, forKey: .growth_bytes_per_s)
             try c.encode(unreferenced_bytes, forKey: .unreferenced_bytes)
         }
-        enum Keys: String, CodingKey { case caller, sites, score, reason, inuse_bytes, growth_bytes_per_s, unreferenced_bytes }
+        enum Keys: String, CodingKey { case caller, basis, sites, score, reason, inuse_bytes, growth_bytes_per_s, unreferenced_bytes }
     }
 
     struct Suspect: Encodable {
@@ -254,7 +256,8 @@ public enum ReportJSON {
         var location: String?
         var samples: Double?
         var stacks: [Stack]
-        var held_by: HeldByJSON?
+        var held_by: [HeldByStep]?
+        var held_by_text: String?
 
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: Keys.self)
@@ -270,22 +273,40 @@ public enum ReportJSON {
             try c.encode(unreferenced_bytes, forKey: .unreferenced_bytes)
             try c.encode(referenced_bytes, forKey: .referenced_bytes)
             try c.encode(held_by, forKey: .held_by)  // null: unreferenced, not scanned, or no root recorded
+            try c.encode(held_by_text, forKey: .held_by_text)
         }
         enum Keys: String, CodingKey {
             case rank, site, stack, verdict, shape, suspect, score, reason, inuse_bytes, growth_bytes_per_s, growth_epochs
-            case unreferenced_bytes, referenced_bytes, location, samples, stacks, held_by
+            case unreferenced_bytes, referenced_bytes, location, samples, stacks, held_by, held_by_text
         }
     }
 
-    /// Where the shortest path from the roots to the site's nearest sampled block began.
-    struct HeldByJSON: Encodable {
+    /// One step of the shortest path from a root to the site's nearest sampled block: first the
+    /// root (global, tls, stack or register), then each heap block ("heap"); blocks a long path
+    /// leaves out are one "omitted" step with their count.
+    struct HeldByStep: Encodable {
         var kind: String
         var name: String?
         var module: String?
         var thread: UInt32?
-        var address: String
-        var blocks_between: UInt32
-        var text: String
+        var address: String?
+        var site: String?
+        var offset: UInt64?
+        var size: UInt64?
+        var blocks: UInt32?
+
+        static func path(_ held: HeldBy) -> [HeldByStep] {
+            var path = [HeldByStep(kind: held.kind.rawValue, name: held.name, module: held.module, thread: held.thread,
+                                   address: FunctionName.hexAddress(held.address))]
+            var next: UInt32 = 0
+            for step in held.steps {
+                if step.index > next { path.append(HeldByStep(kind: "omitted", blocks: step.index - next)) }
+                path.append(HeldByStep(kind: "heap", site: step.site, offset: step.offset, size: step.size))
+                next = step.index + 1
+            }
+            if held.blocksBetween > next { path.append(HeldByStep(kind: "omitted", blocks: held.blocksBetween - next)) }
+            return path
+        }
     }
 
     /// One call path of a site.
@@ -378,7 +399,7 @@ public enum ReportJSON {
     }
 
     static func root(_ r: LeakRoot) -> Root {
-        Root(caller: r.caller, sites: r.members.map(\.rank), score: finite((r.score * 100).rounded() / 100), reason: r.reason,
+        Root(caller: r.caller, basis: r.basis.rawValue, sites: r.members.map(\.rank), score: finite((r.score * 100).rounded() / 100), reason: r.reason,
              inuse_bytes: whole(r.liveBytes), growth_bytes_per_s: finite((r.growthBytesPerSecond * 10).rounded() / 10),
              unreferenced_bytes: r.unreferencedBytes.map(whole))
     }
@@ -395,10 +416,7 @@ public enum ReportJSON {
                     Stack(stack_id: child.stackID, stack: child.stack.frames.map(\.displayText),
                           inuse_bytes: whole(child.liveBytes), unreferenced_bytes: child.unreferencedBytes.map(whole))
                 },
-                held_by: heldBy.map {
-                    HeldByJSON(kind: $0.kind.rawValue, name: $0.name, module: $0.module, thread: $0.thread,
-                               address: FunctionName.hexAddress($0.address), blocks_between: $0.blocksBetween, text: $0.text)
-                })
+                held_by: heldBy.map(HeldByStep.path), held_by_text: heldBy?.text)
     }
 
     static func whole(_ value: Double) -> Int64 {

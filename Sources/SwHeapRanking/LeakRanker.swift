@@ -64,7 +64,7 @@ public enum LeakRanker {
             let stacks = group.members.map { member in
                 SiteStack(stackID: member.history.stackID, stack: member.stack, liveBytes: member.history.liveBytes(shownIn: timeline),
                           unreferencedBytes: member.history.figuresAtScan(in: timeline)?.unreferencedBytes,
-                          heldBy: member.history.heldBy)
+                          heldBy: member.history.heldBy, unreferencedComponents: member.history.unreferencedComponents)
             }.sorted { ($0.liveBytes, $1.stackID) > ($1.liveBytes, $0.stackID) }
             let score = LeakScore.score(
                 assessment, growthShare: totalGrowth > 0 ? assessment.grownBytes / totalGrowth : 0,

@@ -1,5 +1,14 @@
-// Leak roots: sites that grow together under a common caller are one finding named by that
-// caller. A Swift retain cycle leaks two objects and what they own from separate allocation
+// Leak roots: sites that make one structure in the heap, or that grow together under a common
+// caller, are one finding.
+//
+// The heap graph first, where a scan recorded it: growing sites whose unreferenced blocks lie
+// in one unreferenced component (a dropped list's head and nodes), or whose referenced blocks
+// have the same holder (the same owning block, or the same root when nothing owns them between)
+// are one finding, whatever their callers. Two bugs under one request handler (a dropped block
+// and a global array grown by realloc) stay two findings. Sites the scan says nothing of (no
+// scan, or no holder recorded) fall back to the callers:
+//
+// A Swift retain cycle leaks two objects and what they own from separate allocation
 // sites; the function that builds the cycle is their common caller and what a person fixes.
 //
 // Sites belong together when all of: both growing (and not suppressed); the caller is a user
@@ -11,10 +20,21 @@
 import SwHeapSymbols
 import SwHeapDump
 
-/// Sites growing together under one caller.
+/// Sites growing together under one caller, or in one structure of the heap.
 public struct LeakRoot: Sendable {
-    /// The common caller's function, without arguments.
+    /// What makes the members one finding.
+    public enum Basis: String, Sendable {
+        /// A common caller (`caller`).
+        case caller
+        /// The same holder at the scan: one owning block, or one root.
+        case holder
+        /// One unreferenced component at the scan.
+        case component
+    }
+    /// The common caller's function, without arguments; for a heap finding without one, the
+    /// strongest member's site.
     public var caller: String
+    public var basis: Basis = .caller
     /// The member sites, strongest first.
     public var members: [SiteVerdict]
     public var score: Double { members.map(\.score).max() ?? 0 }
@@ -54,9 +74,53 @@ enum LeakRoots {
         return distance
     }
 
+    /// What ties a site to others in the heap at the scan: its unreferenced components, else
+    /// its holder (the owning block right before it, else the root word); nil when the scan
+    /// recorded neither.
+    static func heapTies(of site: SiteVerdict) -> [String]? {
+        let components = site.stacks.flatMap(\.unreferencedComponents)
+        if !components.isEmpty { return Set(components).sorted().map { "component \($0)" } }
+        guard let held = site.stacks.compactMap(\.heldBy).min(by: { $0.blocksBetween < $1.blocksBetween }) else { return nil }
+        if held.blocksBetween > 0, let owner = held.steps.last, owner.index + 1 == held.blocksBetween {
+            return ["block \(owner.address)"]
+        }
+        return ["root \(held.kind.rawValue) \(held.thread ?? 0) \(held.address)"]
+    }
+
     /// Roots among `sites` (ranked), given each site's merged live bytes by stack id.
     static func find(_ sites: [SiteVerdict], liveBytes: [UInt32: EpochSeries], thresholds t: RankingThresholds) -> [LeakRoot] {
-        let candidates = sites.filter { $0.verdict == .growing && $0.suppressedBy == nil }
+        let growing = sites.filter { $0.verdict == .growing && $0.suppressedBy == nil }
+        guard growing.count >= 2 else { return [] }
+        let ties = growing.map(heapTies)
+        let heapRoots = byHeap(growing.indices.filter { ties[$0] != nil }.map { (growing[$0], ties[$0]!) }, thresholds: t)
+        let callerRoots = byCaller(growing.indices.filter { ties[$0] == nil }.map { growing[$0] }, liveBytes: liveBytes, thresholds: t)
+        return (heapRoots + callerRoots).sorted { ($0.score, $0.growthBytesPerSecond) > ($1.score, $1.growthBytesPerSecond) }
+    }
+
+    /// Sites sharing a heap tie, transitively: one finding per group of two or more.
+    static func byHeap(_ sites: [(site: SiteVerdict, ties: [String])], thresholds t: RankingThresholds) -> [LeakRoot] {
+        var group = Array(sites.indices)
+        func find(_ i: Int) -> Int { group[i] == i ? i : find(group[i]) }
+        var firstWith: [String: Int] = [:]
+        for (index, entry) in sites.enumerated() {
+            for tie in entry.ties {
+                if let other = firstWith[tie] { group[find(index)] = find(other) } else { firstWith[tie] = index }
+            }
+        }
+        let groups = Dictionary(grouping: sites.indices, by: find).values.filter { $0.count >= 2 }
+        return groups.map { members in
+            let verdicts = members.sorted().map { sites[$0].site }
+            let chains = verdicts.map { callers(of: $0, depth: t.rootCallerDepth) }
+            let shared = chains.dropFirst().reduce(Set(chains[0].keys.filter { chains[0][$0]! > 0 })) { $0.intersection($1.keys) }
+            func far(_ caller: String) -> Int { chains.map { $0[caller]! }.max()! }
+            let caller = shared.min { (far($0), $0) < (far($1), $1) } // the closest to every member
+            let component = sites[members[0]].ties[0].hasPrefix("component")
+            return LeakRoot(caller: caller ?? verdicts[0].site, basis: component ? .component : .holder, members: verdicts)
+        }
+    }
+
+    /// Sites growing together under a common caller.
+    static func byCaller(_ candidates: [SiteVerdict], liveBytes: [UInt32: EpochSeries], thresholds t: RankingThresholds) -> [LeakRoot] {
         guard candidates.count >= 2 else { return [] }
         let chains = candidates.map { callers(of: $0, depth: t.rootCallerDepth) }
         var assigned = Set<Int>()
@@ -84,7 +148,7 @@ enum LeakRoots {
             assigned.formUnion(best.members)
             roots.append(LeakRoot(caller: best.caller, members: best.members.map { candidates[$0] }))
         }
-        return roots.sorted { ($0.score, $0.growthBytesPerSecond) > ($1.score, $1.growthBytesPerSecond) }
+        return roots
     }
 
     /// Same onset and proportional growth: the series scaled to their peak stay within sampling

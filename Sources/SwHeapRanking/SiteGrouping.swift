@@ -15,6 +15,8 @@ public struct SiteStack: Sendable {
     public var unreferencedBytes: Double?
     /// Where the shortest path to this stack's nearest referenced block began at the scan.
     public var heldBy: ScanHolder? = nil
+    /// The unreferenced components this stack's unreferenced blocks belonged to at the scan.
+    public var unreferencedComponents: [UInt32] = []
 }
 
 extension StackNames {
@@ -80,6 +82,7 @@ enum SiteGrouping {
             sum.unreferencedObjects = sum.unreferencedObjects + member.unreferencedObjects
             if sum.atScan != nil || member.atScan != nil { sum.atScan = (sum.atScan ?? ScanFigures()) + (member.atScan ?? ScanFigures()) }
             if let held = member.heldBy, held.blocksBetween < sum.heldBy?.blocksBetween ?? .max { sum.heldBy = held }
+            sum.unreferencedComponents += member.unreferencedComponents.filter { !sum.unreferencedComponents.contains($0) }
             sum.births += member.births
         }
         return sum

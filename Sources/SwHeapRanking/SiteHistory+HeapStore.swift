@@ -24,6 +24,7 @@ extension SiteHistory {
                   unreferencedBytes: site.unreferencedBytes, unreferencedObjects: site.unreferencedObjects,
                   births: site.births)
         heldBy = site.heldBy
+        unreferencedComponents = site.unreferencedComponents
         atScan = site.atScan.map {
             ScanFigures(liveBytes: $0.liveBytes, liveObjects: $0.liveObjects, unreferencedBytes: $0.unreferencedBytes,
                         unreferencedObjects: $0.unreferencedObjects)

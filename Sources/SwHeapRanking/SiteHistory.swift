@@ -79,6 +79,8 @@ public struct SiteHistory: Hashable, Sendable {
     public var atScan: ScanFigures? = nil
     /// Where the shortest path to the site's nearest referenced block began at the scan.
     public var heldBy: ScanHolder? = nil
+    /// The unreferenced components the site's unreferenced blocks belonged to at the scan.
+    public var unreferencedComponents: [UInt32] = []
 
     /// What the scan found of this site: from `atScan` with a carried scan, else from the
     /// scanned epoch's series; nil when the timeline has no scan.

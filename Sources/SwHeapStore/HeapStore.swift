@@ -160,6 +160,9 @@ public struct Site: Sendable {
     /// Where the shortest path from the roots to this stack's nearest sampled block began at
     /// that scan; nil when nothing referenced it, or no root was recorded.
     public var heldBy: ScanHolder?
+    /// The unreferenced components this stack's unreferenced blocks belonged to at that scan
+    /// (numbers shared with the stacks of the same component); empty when none.
+    public var unreferencedComponents: [UInt32] = []
 
     public init(stackID: UInt32, frames: [UInt64], allocObjects: EpochSeries, allocBytes: EpochSeries,
                 liveObjects: EpochSeries, liveBytes: EpochSeries, unreferencedObjects: EpochSeries,

@@ -21,6 +21,7 @@ struct ProcessHeapBuilder {
     /// The SCAN figures of the latest dump that has them.
     private var scanSites: [LiveCell] = []
     private var scanHolders: [ScanHolder] = []
+    private var scanComponents: [UInt32: [UInt32]] = [:]
 
     private struct ModuleKey: Hashable {
         var path: String
@@ -108,6 +109,7 @@ struct ProcessHeapBuilder {
         if let scan = dump.header.scan {
             scanSites = dump.scanSites
             scanHolders = dump.scanHolders
+            scanComponents = dump.scanComponents
             heap.scan = ProcessScan(record: scan, liveBytes: scanSites.reduce(0) { $0 + $1.liveBytes },
                                     unreferencedBytes: scanSites.reduce(0) { $0 + $1.unreferencedBytes })
         }
@@ -184,6 +186,9 @@ struct ProcessHeapBuilder {
         }
         for holder in scanHolders {
             if let site = siteIndex[holder.stackID] { heap.sites[site].heldBy = holder }
+        }
+        for (stackID, components) in scanComponents {
+            if let site = siteIndex[stackID] { heap.sites[site].unreferencedComponents = components }
         }
         for index in 0..<n {
             heap.totals[index].allocObjects += allocObjectTotals[index]

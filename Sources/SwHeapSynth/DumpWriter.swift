@@ -145,10 +145,23 @@ public enum DumpWriter {
                                              live_objects: cell.liveObjects, live_bytes: cell.liveBytes,
                                              unref_objects: cell.unreferencedObjects, unref_bytes: cell.unreferencedBytes))
                 }
-                section.u32(UInt32(dump.scanHolders.count))
-                for holder in dump.scanHolders.sorted(by: { $0.stackID < $1.stackID }) {
+                let holders = dump.scanHolders.sorted(by: { $0.stackID < $1.stackID })
+                section.u32(UInt32(holders.count))
+                for holder in holders {
                     section.record(RawHolder(stack_id: holder.stackID, kind: holder.kind.code, tid: holder.thread ?? 0,
-                                             depth: holder.blocksBetween, address: holder.address))
+                                             depth: holder.blocksBetween, address: holder.address, context: holder.context ?? 0))
+                }
+                section.u32(UInt32(holders.reduce(0) { $0 + $1.steps.count }))
+                for holder in holders {
+                    for step in holder.steps {
+                        section.record(RawStep(stack_id: holder.stackID, index: step.index, block_stack: step.blockStack ?? 0,
+                                               reserved: 0, address: step.address, size: step.size, offset: step.offset))
+                    }
+                }
+                let components = dump.scanComponents.sorted(by: { $0.key < $1.key })
+                section.u32(UInt32(components.reduce(0) { $0 + $1.value.count }))
+                for (stackID, ids) in components {
+                    for id in ids { section.record(RawComponent(stack_id: stackID, component: id)) }
                 }
             }
         }

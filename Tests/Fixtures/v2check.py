@@ -23,9 +23,13 @@ TAG_THREADS = 9
 TAG_MEMORY = 10
 TAG_SCAN = 12
 # SCAN: began at, pause, duration (ns), flags, fallback, epoch, CPU us (40 bytes); then u32 count
-# and COHORTS-shaped records (birth 0); then u32 count and holders: stack, kind, tid, depth, address.
+# and COHORTS-shaped records (birth 0); then u32 count and holders: stack, kind, tid, depth, address,
+# context; then u32 count and path steps: stack, index, block stack, reserved, address, size,
+# offset; then u32 count and components: stack, component.
 SCAN = struct.Struct("<QQQIIII")
-HOLDER = struct.Struct("<IIIIQ")
+HOLDER = struct.Struct("<IIIIQQ")
+STEP = struct.Struct("<IIIIQQQ")
+COMPONENT = struct.Struct("<II")
 SCAN_LIVE, SCAN_ASKED, SCAN_DONE = 1, 2, 4
 FLAG_SCANNED = 2
 # MEMORY version 1: version, size, allocator, valid, rss, file, anon, in use, free, held,
@@ -219,19 +223,44 @@ def read_scan(path, body, epoch, flags, log):
     at += 4
     holders = []
     for i in range(m):
-        sid, kind, tid, depth, address = HOLDER.unpack_from(body, at)
+        sid, kind, tid, depth, address, context = HOLDER.unpack_from(body, at)
         at += HOLDER.size
-        if sid not in log.stacks or not 1 <= kind <= 4 or (kind == 1) != (tid == 0):
-            fail(f"{path}: SCAN holder {i} (stack {sid}, kind {kind}, thread {tid})")
-        holders.append([sid, kind, tid, depth, address])
+        if sid not in log.stacks or not 1 <= kind <= 4 or (kind == 1) != (tid == 0) or (kind == 1 and context):
+            fail(f"{path}: SCAN holder {i} (stack {sid}, kind {kind}, thread {tid}, context {context:#x})")
+        holders.append([sid, kind, tid, depth, address, context, []])
+    by_stack = {h[0]: h for h in holders}
+    (k,) = struct.unpack_from("<I", body, at)
+    at += 4
+    for i in range(k):
+        sid, index, block_stack, reserved, address, size, offset = STEP.unpack_from(body, at)
+        at += STEP.size
+        holder = by_stack.get(sid)
+        steps = holder[6] if holder else None
+        if (holder is None or reserved or index >= holder[3] or (block_stack and block_stack not in log.stacks)
+                or offset >= max(size, 8) or (steps and steps[-1][0] >= index)):
+            fail(f"{path}: SCAN step {i} (stack {sid}, index {index}, block stack {block_stack}, offset {offset} of {size})")
+        steps.append([index, block_stack, address, size, offset])
+    for h in holders:
+        if len(h[6]) != min(h[3], 8):
+            fail(f"{path}: SCAN holder of stack {h[0]}: {len(h[6])} steps for {h[3]} blocks between")
+    (c,) = struct.unpack_from("<I", body, at)
+    at += 4
+    components = []
+    for i in range(c):
+        sid, component = COMPONENT.unpack_from(body, at)
+        at += COMPONENT.size
+        if sid not in log.stacks or (components and (components[-1][0], components[-1][1]) >= (sid, component)):
+            fail(f"{path}: SCAN component {i} (stack {sid}, component {component}) unknown or out of order")
+        components.append([sid, component])
     if at != len(body):
-        fail(f"{path}: SCAN has {len(body) - at} bytes after its holders")
+        fail(f"{path}: SCAN has {len(body) - at} bytes after its components")
     if [s[0] for s in sites] != sorted({s[0] for s in sites}) or [h[0] for h in holders] != sorted({h[0] for h in holders}):
         fail(f"{path}: SCAN stacks or holders not sorted by stack id")
-    if not done and (sites or holders):
+    if not done and (sites or holders or components):
         fail(f"{path}: a failed SCAN with stacks")
     return {"epoch": scan_epoch, "live": bool(scan_flags & SCAN_LIVE), "asked": bool(scan_flags & SCAN_ASKED),
-            "done": done, "fallback": fallback, "cpu_us": cpu_us, "sites": sites, "holders": holders}
+            "done": done, "fallback": fallback, "cpu_us": cpu_us, "sites": sites, "holders": holders,
+            "components": components}
 
 
 def read_threads(tb, path, log):

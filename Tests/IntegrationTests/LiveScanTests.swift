@@ -91,20 +91,21 @@ final class LiveScanTests: XCTestCase {
         let everySite = try AttachHarness.swheap(["report", "--json", "--all", dumps])
         let listed = try XCTUnwrap(((try JSONSerialization.jsonObject(with: Data(everySite.stdout.utf8)) as? [String: Any])?["processes"]
             as? [[String: Any]])?.first?["suspects"] as? [[String: Any]], everySite.stdout)
-        func heldBy(_ site: String) throws -> [String: Any] {
+        func heldBy(_ site: String) throws -> [[String: Any]] {
             let entry = try XCTUnwrap(listed.first { $0["site"] as? String == site }, "\(site) listed")
-            return try XCTUnwrap(entry["held_by"] as? [String: Any], "\(site): \(entry)")
+            return try XCTUnwrap(entry["held_by"] as? [[String: Any]], "\(site): \(entry)")
         }
-        let keptHolder = try heldBy("site_kept")
-        XCTAssertEqual(keptHolder["kind"] as? String, "global")
-        XCTAssertEqual(keptHolder["name"] as? String, "kept", "\(keptHolder)")
-        XCTAssertEqual(keptHolder["module"] as? String, "live_scan")
-        XCTAssertEqual(keptHolder["blocks_between"] as? Int, 1, "kept -> the calloc'd table -> the block")
-        XCTAssertEqual(keptHolder["text"] as? String, "global kept (live_scan) through 1 heap block")
-        let workerHolder = try heldBy("site_worker")
-        XCTAssertTrue(["stack", "tls"].contains(workerHolder["kind"] as? String ?? ""), "\(workerHolder)")
-        XCTAssertNotEqual(workerHolder["thread"] as? Int, Int(service.pid), "the worker's, not the main thread's")
-        XCTAssertEqual(workerHolder["blocks_between"] as? Int, 0)
+        let keptPath = try heldBy("site_kept")
+        XCTAssertEqual(keptPath.count, 2, "kept -> the calloc'd table -> the block: \(keptPath)")
+        XCTAssertEqual(keptPath[0]["kind"] as? String, "global")
+        XCTAssertEqual(keptPath[0]["name"] as? String, "kept", "\(keptPath)")
+        XCTAssertEqual(keptPath[0]["module"] as? String, "live_scan")
+        XCTAssertEqual(keptPath[1]["kind"] as? String, "heap")
+        XCTAssertGreaterThanOrEqual(keptPath[1]["size"] as? Int ?? 0, Self.steps * 8, "the table of STEPS pointers")
+        let workerPath = try heldBy("site_worker")
+        XCTAssertEqual(workerPath.count, 1, "\(workerPath)")
+        XCTAssertTrue(["stack", "tls"].contains(workerPath[0]["kind"] as? String ?? ""), "\(workerPath)")
+        XCTAssertNotEqual(workerPath[0]["thread"] as? Int, Int(service.pid), "the worker's, not the main thread's")
         let droppedEntry = try XCTUnwrap(listed.first { $0["site"] as? String == "site_dropped" })
         XCTAssertTrue(droppedEntry["held_by"] is NSNull, "nothing holds what is unreferenced: \(droppedEntry)")
 
@@ -141,7 +142,7 @@ final class LiveScanTests: XCTestCase {
         XCTAssertEqual(rendered.status, 0, rendered.stderr)
         let page = try String(contentsOfFile: html, encoding: .utf8)
         XCTAssertTrue(page.contains("live scan: epoch \(scan.record.epoch)"), "the HTML says which scan")
-        XCTAssertTrue(page.contains("held by global kept (live_scan) through 1 heap block"), "the HTML says who holds site_kept")
+        XCTAssertTrue(page.contains("held by global kept (live_scan) → "), "the HTML says who holds site_kept")
 
         // /metrics: the unreferenced bytes of the scan and when it ran, which promtool accepts.
         try Harness.requireTools(["curl", "promtool"])

@@ -32,6 +32,8 @@ final class FormatLayoutTests: XCTestCase {
         // SCAN: the record and its u32 count, then per-stack COHORTS records.
         XCTAssertEqual(try format.fixedSize(under: "SCAN"), Int(DumpLayout.scanRecordSize) + 4)
         XCTAssertEqual(try format.fixedSize(under: "SCAN", table: 1), Int(DumpLayout.holderRecordSize))
+        XCTAssertEqual(try format.fixedSize(under: "SCAN", table: 2), Int(DumpLayout.stepRecordSize))
+        XCTAssertEqual(try format.fixedSize(under: "SCAN", table: 3), Int(DumpLayout.componentRecordSize))
         XCTAssertEqual(try format.fixedSize(under: "Stack log", table: 0), DumpLayout.logHeaderSize)
         XCTAssertEqual(try format.fixedSize(under: "Stack log", table: 1), DumpLayout.logChunkSize)
         XCTAssertEqual(try format.fixedSize(under: "MODULES"), Int(DumpLayout.moduleRecordMinimum))

@@ -107,6 +107,34 @@ final class ScanCarriedStoreTests: XCTestCase {
         XCTAssertNil(ranking.sites.first?.unreferencedBytes)
     }
 
+    /// Holders with their path steps, and components, through real files into the store's sites.
+    func testHoldersPathsAndComponentsReachTheSites() throws {
+        var written = dumps(epochs: 6)
+        let path = [ScanStep(index: 0, blockStack: 2, address: 0x5000, size: 64, offset: 8),
+                    ScanStep(index: 1, blockStack: nil, address: 0x6000, size: 32, offset: 16)]
+        for index in 4...5 {
+            written[index].scanHolders = [ScanHolder(stackID: 2, kind: .tls, thread: 77, blocksBetween: 2, address: 0x7f00,
+                                                     context: 0x4010, steps: path)]
+            written[index].scanComponents = [1: [3, 9]]
+        }
+        try write(written)
+        let process = try XCTUnwrap(try HeapStore.load(directory: directory).processes.first)
+        let held = try XCTUnwrap(process.sites.first { $0.stackID == 2 }?.heldBy)
+        XCTAssertEqual(held.kind, .tls)
+        XCTAssertEqual(held.thread, 77)
+        XCTAssertEqual(held.context, 0x4010)
+        XCTAssertEqual(held.steps, path)
+        XCTAssertEqual(process.sites.first { $0.stackID == 1 }?.unreferencedComponents, [3, 9])
+        XCTAssertEqual(process.sites.first { $0.stackID == 2 }?.unreferencedComponents, [])
+    }
+
+    func testAStepOfNoListedHolderIsRejected() {
+        let step = RawStep(stack_id: 3, index: 0, block_stack: 0, reserved: 0, address: 0x5000, size: 64, offset: 8)
+        XCTAssertNil(DumpValidation.checkStep(step, index: 0, holders: [3: 0]))
+        let problem = DumpValidation.checkStep(step, index: 0, holders: [2: 0])
+        XCTAssertTrue("\(String(describing: problem))".contains("SCAN step 0 stack"), "\(String(describing: problem))")
+    }
+
     func testAScanRecordFromTheFutureIsRejected() throws {
         var bad = dumps(epochs: 6)
         bad[5].header.scan?.epoch = 9  // after the dump's own epoch 6

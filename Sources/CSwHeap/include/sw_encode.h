@@ -48,13 +48,24 @@ typedef struct {
 bool sw_encode_dump(sw_buffer *out, const sw_dump_meta *meta, const sw_snapshot_entry *entries, size_t n,
                     const bool *unreferenced);
 
-/* A SCAN section body: `scan`, then the entries summed per stack with unreferenced[i] adding
- * entry i to the unreferenced figures, then per stack with a referenced entry whose holder is
- * known (holder[i].kind != 0) the holder of its entry with the fewest blocks before it
- * (depth[i]; ties to the first); no stacks and no holders without `unreferenced` (a failed
- * scan), no holders without `holder`. */
+/* What a scan found besides the verdicts, as SCAN records: holders and components indexed by
+ * stack id (`ids` of them; stack_id 0 where none, SW_STACK_COMPONENTS slots per id), the
+ * holders' path steps in holder order. */
+typedef struct {
+    const sw_format_holder *holder;
+    const sw_format_component *component;
+    size_t ids;
+    const sw_format_step *step;
+    size_t nsteps;
+} sw_scan_found;
+
+/* SCAN section body (swheap_format.h): the record, then per stack the live figures of
+ * `entries` (weighted by `rate`) as one COHORTS-shaped record with `unreferenced[i]` adding
+ * entry i to the unreferenced figures, then what `found` holds: holders, their path steps and
+ * components. No stacks and no holders without `unreferenced` (a failed scan), none of
+ * `found`'s records without it. */
 bool sw_encode_scan(sw_buffer *out, const sw_format_scan *scan, uint64_t rate, const sw_snapshot_entry *entries, size_t n,
-                    const bool *unreferenced, const sw_holder *holder, const uint16_t *depth);
+                    const bool *unreferenced, const sw_scan_found *found);
 
 /* What the stack log already holds, as of its last complete chunk (encode_log.c). */
 typedef struct {

@@ -34,6 +34,8 @@ bool sw_heap_walk(sw_chunk_index *ix, const sw_map_list *maps, const sw_range *s
 void sw_chunk_index_free(sw_chunk_index *ix);
 /* The chunk whose payload holds v, or -1. */
 long sw_chunk_at(const sw_chunk_index *ix, uintptr_t v);
+/* The chunk a word v found in memory points into, as the flood counts it, or -1. */
+long sw_chunk_pointed_at(const sw_chunk_index *ix, uintptr_t v);
 
 /* Where a chunk's shortest path from the roots begins (SW_HOLDER_* of swheap_format.h). */
 typedef struct {
@@ -47,13 +49,15 @@ typedef struct {
  * the first root and chunk to reach a chunk lie on a shortest path to it. Stops early when
  * every chunk holding a sampled object is reached (`remaining`), since then no verdict can
  * change. With `holder_of` (sw_flood_track_holders), each reached chunk keeps the root its
- * path starts at and how many chunks lie before it on the path. */
+ * path starts at, how many chunks lie before it on the path and the one right before it
+ * (10 bytes per chunk). */
 typedef struct {
     sw_chunk_index *ix;
     size_t *work;
     size_t head, pending; /* the queue: work[head..pending) */
     uint32_t *holder_of;  /* per chunk: index + 1 into holders; 0: none recorded */
     uint16_t *depth;      /* per chunk: chunks before it on its path */
+    uint32_t *pred;       /* per chunk: index + 1 of the chunk before it on its path; 0: a root */
     sw_holder *holders;
     size_t nholders, holders_cap;
     long source;          /* the chunk being scanned, or -1 for a root */

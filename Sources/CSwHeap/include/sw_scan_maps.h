@@ -10,7 +10,7 @@ typedef enum { SW_MAP_ANON, SW_MAP_FILE, SW_MAP_HEAP, SW_MAP_STACK, SW_MAP_SPECI
 
 typedef struct {
     uintptr_t lo, hi;
-    bool readable, writable;
+    bool readable, writable, executable;
     sw_map_kind kind;
 } sw_mapping;
 

@@ -16,7 +16,7 @@
 typedef struct {
     pid_t tid;
     atomic_int state; /* 0 signalled, 1 stopped (fields valid), 2 gone, 3 asleep (only sp valid) */
-    uintptr_t sp, tp;
+    uintptr_t sp, tp, pc;
     uintptr_t regs[SW_THREAD_REGS];
     size_t nregs;
 } sw_stopped_thread;

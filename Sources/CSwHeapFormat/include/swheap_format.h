@@ -139,7 +139,29 @@ typedef struct {
     uint32_t tid;      /* the thread of a stack, TLS or register holder; 0 for a global */
     uint32_t depth;    /* heap blocks between the root and the block */
     uint64_t address;
+    uint64_t context;  /* stack, register: a code address in the frame's function (0: unknown);
+                        * TLS: where the word's variable lies in its module's TLS image; else 0 */
 } sw_format_holder;
+
+/* SCAN path steps: the heap blocks between a holder's root and its stack's block, in order. */
+#define SW_PATH_STEPS 8u /* recorded per path at most: the first and last half when longer */
+typedef struct {
+    uint32_t stack_id;    /* the holder's */
+    uint32_t index;       /* place on the path: 0 is the block the root points into */
+    uint32_t block_stack; /* the stack of the sampled object in this block; 0: not sampled */
+    uint32_t reserved;
+    uint64_t address;     /* the block's payload */
+    uint64_t size;        /* its usable bytes */
+    uint64_t offset;      /* where in it the word pointing at the next block lies */
+} sw_format_step;
+
+/* SCAN components: per stack, the unreferenced components its unreferenced blocks belong to
+ * (blocks linked to each other, whatever the direction, share one), a few at most. */
+#define SW_STACK_COMPONENTS 4u
+typedef struct {
+    uint32_t stack_id;
+    uint32_t component; /* a number shared by the stacks of one component in this scan */
+} sw_format_component;
 #define SW_SCAN_LIVE 1u  /* while the program ran, not at exit */
 #define SW_SCAN_ASKED 2u /* asked for by `swheap scan`, not by the interval */
 #define SW_SCAN_DONE 4u  /* verdicts are valid */
@@ -391,7 +413,9 @@ static inline double sw_sample_probability(double size, double rate) {
 #define SW_FORMAT_ATTACH_SIZE 32u
 #define SW_FORMAT_MEMORY_SIZE 152u /* version 1 */
 #define SW_FORMAT_SCAN_SIZE 40u
-#define SW_FORMAT_HOLDER_SIZE 24u
+#define SW_FORMAT_HOLDER_SIZE 32u
+#define SW_FORMAT_STEP_SIZE 40u
+#define SW_FORMAT_COMPONENT_SIZE 8u
 
 #if !defined(__cplusplus) && !defined(__swift__)
 _Static_assert(sizeof(sw_format_header) == SW_FORMAT_HEADER_SIZE, "header layout");
@@ -418,6 +442,8 @@ _Static_assert(offsetof(sw_format_memory, sampled_live_bytes) == 80, "memory lay
 _Static_assert(offsetof(sw_format_memory, raw) == 88, "memory layout");
 _Static_assert(sizeof(sw_format_scan) == SW_FORMAT_SCAN_SIZE, "scan layout");
 _Static_assert(sizeof(sw_format_holder) == SW_FORMAT_HOLDER_SIZE, "holder layout");
+_Static_assert(sizeof(sw_format_step) == SW_FORMAT_STEP_SIZE, "step layout");
+_Static_assert(sizeof(sw_format_component) == SW_FORMAT_COMPONENT_SIZE, "component layout");
 _Static_assert(sizeof(SW_FORMAT_MAGIC) - 1 == SW_FORMAT_MAGIC_SIZE, "magic");
 _Static_assert(sizeof(SW_LOG_MAGIC) - 1 == SW_FORMAT_MAGIC_SIZE, "log magic");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the format is little-endian, written in host order");
