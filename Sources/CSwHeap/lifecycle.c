@@ -13,6 +13,7 @@
 #include "sw_memory.h"
 #include "sw_next_allocator.h"
 #include "sw_note.h"
+#include "sw_scan_keys.h"
 #include "sw_state.h"
 #include "sw_unwind.h"
 
@@ -91,6 +92,7 @@ void sw_lifecycle_start(void) {
     if (!sw_census_init()) sw_warn(SW_WARN_MEMORY, "cannot map memory for the thread census", NULL, "threads are not counted");
     sw_allocator_is_glibc(); /* look the allocator up now, not inside a later hook */
     sw_memory_init();        /* and its statistics call, for the MEMORY record */
+    if (sw.config.scan) sw_keys_learn(); /* while the program has made few keys (a scan names them) */
     sw_unwind_init(sw.config.frame_pointers);
     sw_stack_cache_init(sw.config.depth);
     own_pid = getpid();
@@ -157,6 +159,7 @@ bool sw_lifecycle_attach(const char **why) {
     atomic_store(&final_claimed, 0);
     own_pid = getpid();
     sw_memory_init(); /* after sw_next_resolve_attached: the allocator the program binds to */
+    if (sw.config.scan) sw_keys_learn();
     sw.start_ns = sw_now_ns(CLOCK_MONOTONIC);
     sw_dump_reset();
     sw_dumper_init();

@@ -6,6 +6,7 @@
  * calls and the shim's own code: it runs in a copy of a threaded process. */
 #define _GNU_SOURCE
 #include "sw_os.h"
+#include "sw_scan_keys.h"
 #include "sw_scan_paths.h"
 #include "sw_scan_read.h"
 
@@ -90,7 +91,9 @@ static uintptr_t frame_function(const sw_path_names *names, uintptr_t at, uintpt
     return pc;
 }
 
-static uintptr_t root_context(const sw_path_names *names, const sw_holder *h) {
+/* The holder's context (swheap_format.h); a TLS word that is a pthread key's value becomes a
+ * KEY holder. */
+static uintptr_t root_context(const sw_path_names *names, const sw_holder *h, uint32_t *kind) {
     bool self = h->tid == names->self_tid;
     const sw_stopped_thread *t = h->kind == SW_HOLDER_GLOBAL || self ? NULL : thread_of(names, h->tid);
     bool stopped = t && atomic_load(&((sw_stopped_thread *)t)->state) == 1;
@@ -101,6 +104,11 @@ static uintptr_t root_context(const sw_path_names *names, const sw_holder *h) {
     case SW_HOLDER_REGISTER: return stopped ? t->pc : 0;
     case SW_HOLDER_TLS: {
         uintptr_t tp = self ? sw_thread_pointer() : stopped ? t->tp : 0;
+        uint64_t key;
+        if (tp && sw_key_at(tp, h->address, &key)) {
+            *kind = SW_HOLDER_KEY;
+            return key;
+        }
         for (size_t i = 0; tp && i < names->ntls; i++) {
             uintptr_t block = tp - names->tls[i].below_tp;
             if (h->address >= block && h->address - block < names->tls[i].size) return names->tls[i].image + (h->address - block);
@@ -179,8 +187,10 @@ static void fill_paths(sw_scan_paths *p, sw_flood *f, const long *chunk_of, cons
             if (!best[id]) continue;
             size_t c = best[id] - 1;
             const sw_holder *h = &f->holders[f->holder_of[c] - 1];
-            p->holder[id] = (sw_format_holder){.stack_id = id, .kind = h->kind, .tid = h->tid, .address = h->address,
-                                               .context = root_context(names, h)};
+            uint32_t kind = h->kind;
+            uintptr_t context = root_context(names, h, &kind);
+            p->holder[id] = (sw_format_holder){.stack_id = id, .kind = kind, .tid = h->tid, .address = h->address,
+                                               .context = context};
             fill_path(p, f, object_in, objects, id, c);
         }
     }

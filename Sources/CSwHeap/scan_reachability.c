@@ -15,6 +15,7 @@
 #include "sw_os.h"
 #include "sw_scan_heap.h"
 #include "sw_scan_paths.h"
+#include "sw_scan_keys.h"
 #include "sw_scan_read.h"
 #include "sw_scan_reachability.h"
 #include "sw_state.h"
@@ -455,6 +456,7 @@ bool sw_scan_reachability(sw_snapshot_entry *objects, size_t n, bool *unreferenc
     }
     /* Everything that may take the loader's lock happens before the others are stopped. */
     dl_iterate_phdr(add_module, &r);
+    if (paths) sw_keys_learn(); /* and the key lock */
     if (!live) find_exit_caller(&r);
     void (*tls_info)(size_t *, size_t *) = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
     if (tls_info) {

@@ -158,7 +158,7 @@ enum DumpValidation {
     /// logged are left out when the store applies them.)
     static func checkHolder(_ raw: RawHolder, index: Int) -> DumpError.Problem? {
         if ScanHolder.Kind(code: raw.kind) == nil {
-            return .invalidField(field: "SCAN holder \(index) (stack \(raw.stack_id)) kind", value: "\(raw.kind)", rule: "must be 1 to 4")
+            return .invalidField(field: "SCAN holder \(index) (stack \(raw.stack_id)) kind", value: "\(raw.kind)", rule: "must be 1 to 5")
         }
         return raw.stack_id == 0 ? .zeroStackID : nil
     }

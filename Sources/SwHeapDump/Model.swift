@@ -163,6 +163,7 @@ public struct ScanRecord: Hashable, Sendable {
 public struct ScanHolder: Hashable, Sendable {
     public enum Kind: String, Sendable {
         case global, stack, tls, register
+        case pthreadKey = "pthread_key"
     }
     public var stackID: UInt32
     public var kind: Kind
@@ -173,8 +174,19 @@ public struct ScanHolder: Hashable, Sendable {
     /// The root word's address; for a register, 8 times its number in the saved context.
     public var address: UInt64
     /// Stack or register: a code address in the function whose frame holds the root; TLS: the
-    /// variable's address in its module's TLS image; nil when unknown.
+    /// variable's address in its module's TLS image; pthread key: the key, or
+    /// `ScanHolder.keyBlock` | the first of a block of 32 keys; nil when unknown.
     public var context: UInt64?
+    public static let keyBlock: UInt64 = DumpLayout.holderKeyBlock
+
+    /// A pthread key holder's key: the key itself, or in a block of keys, the one whose value
+    /// the path's first step is (a block is 32 {sequence, value} pairs of 16 bytes).
+    public var pthreadKey: UInt64? {
+        guard kind == .pthreadKey, let context else { return nil }
+        if context & Self.keyBlock == 0 { return context }
+        guard let first = steps.first, first.index == 0 else { return nil }
+        return (context & ~Self.keyBlock) + first.offset / 16
+    }
     /// The heap blocks between the root and the stack's block, in path order (a long path keeps
     /// its first and last few: see `ScanStep.index`).
     public var steps: [ScanStep]

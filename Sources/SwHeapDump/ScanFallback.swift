@@ -114,6 +114,7 @@ extension ScanHolder.Kind {
         case SW_HOLDER_STACK: self = .stack
         case SW_HOLDER_TLS: self = .tls
         case SW_HOLDER_REGISTER: self = .register
+        case SW_HOLDER_KEY: self = .pthreadKey
         default: return nil
         }
     }
@@ -125,6 +126,7 @@ extension ScanHolder.Kind {
         case .stack: SW_HOLDER_STACK
         case .tls: SW_HOLDER_TLS
         case .register: SW_HOLDER_REGISTER
+        case .pthreadKey: SW_HOLDER_KEY
         }
     }
 }

@@ -10,7 +10,8 @@ import SwHeapSymbols
 
 public struct HeldBy: Hashable, Sendable {
     public var kind: ScanHolder.Kind
-    /// A global's or TLS variable's symbol; for a stack or register, the frame's function.
+    /// A global's or TLS variable's symbol; for a stack or register, the frame's function; for a
+    /// pthread key, its number.
     public var name: String?
     /// The module a global or TLS variable lies in (its file name).
     public var module: String?
@@ -40,6 +41,7 @@ public struct HeldBy: Hashable, Sendable {
             ?? "the thread-local storage of \(thread)"
         case .stack: return "the stack of \(thread)" + function
         case .register: return "a register of \(thread)" + function
+        case .pthreadKey: return name.map { "pthread key \($0) of \(thread)" } ?? "a pthread key of \(thread)"
         }
     }
 
@@ -91,6 +93,13 @@ public struct HeldBy: Hashable, Sendable {
                 if let at = holder.context, let module = process.modules.first(where: { $0.contains(at) }) {
                     held.name = table(module)?.threadLocal(at: at)
                     if held.name != nil { held.module = moduleName(module) }
+                }
+            case .pthreadKey:
+                held.name = holder.pthreadKey.map { "\($0)" }
+                if holder.context.map({ $0 & ScanHolder.keyBlock != 0 }) == true, held.steps.first?.index == 0 {
+                    // The first block is glibc's block of key values: the key names it.
+                    held.steps = held.steps.dropFirst().map { var step = $0; step.index -= 1; return step }
+                    held.blocksBetween -= 1
                 }
             case .stack, .register:
                 // A return address lies just past its call: look up the byte before it.

@@ -8,10 +8,14 @@
  * and each admin request (handle_admin, another caller) register_stream: a block
  * (site_stream) put in the same registry array. And once:
  *   - site_cached blocks in a table reached from the global cache_table;
- *   - in a worker thread, a site_scratch block held only by the thread-local request_scratch
- *     and a site_on_stack block held only by a local of hold_on_stack's frame.
+ *   - in a worker thread, a site_scratch block held only by the thread-local request_scratch,
+ *     a site_keyed block held only as the worker's value of a pthread key, a site_far_keyed
+ *     block as its value of a key above 31 (glibc keeps those in a block of its own), and a
+ *     site_on_stack block held only by a local of hold_on_stack's frame.
  * So: site_cached is held by global cache_table through one block; site_scratch by the
- * thread-local request_scratch; site_on_stack by the worker's stack in hold_on_stack; the
+ * thread-local request_scratch; site_keyed and site_far_keyed by their keys (printed at the
+ * end: "key N far M");
+ * site_on_stack by the worker's stack in hold_on_stack; the
  * list's head and nodes form one unreferenced structure; session and stream share one owner
  * (the registry array); the dropped block and the index share only their caller.
  *
@@ -37,6 +41,7 @@ static void **index_entries;
 static size_t indexed;
 static volatile unsigned long sink;
 static volatile int worker_ready;
+static pthread_key_t session_key, far_key;
 
 __attribute__((noinline)) static void *keep(void *p) {
     __asm__ volatile("" : : "r"(p) : "memory");
@@ -110,7 +115,15 @@ static void pause_ms(int ms) {
 __attribute__((noinline)) static void *site_scratch(void) { return memset(keep(malloc(200)), 7, 200); }
 __attribute__((noinline)) static void *site_on_stack(void) { return memset(keep(malloc(240)), 8, 240); }
 
-__attribute__((noinline)) static void set_scratch(void) { request_scratch = site_scratch(); }
+__attribute__((noinline)) static void *site_keyed(void) { return memset(keep(malloc(176)), 9, 176); }
+
+__attribute__((noinline)) static void *site_far_keyed(void) { return memset(keep(malloc(184)), 10, 184); }
+
+__attribute__((noinline)) static void set_scratch(void) {
+    request_scratch = site_scratch();
+    pthread_setspecific(session_key, site_keyed());
+    pthread_setspecific(far_key, site_far_keyed());
+}
 
 /* Overwrites the stack below the caller's frame: no stale copy of a pointer stays there. */
 __attribute__((noinline)) static void scrub_stack(void) {
@@ -137,6 +150,8 @@ static void *worker(void *unused) {
 
 __attribute__((noinline)) static void run(int steps) {
     registry = keep(calloc(REGISTRY, sizeof *registry));
+    pthread_key_create(&session_key, NULL);
+    for (far_key = 0; far_key < 40;) pthread_key_create(&far_key, NULL); /* past the first 32 */
     make_cache_table();
     pthread_t t;
     pthread_create(&t, NULL, worker, NULL);
@@ -151,6 +166,6 @@ __attribute__((noinline)) static void run(int steps) {
 
 int main(int argc, char **argv) {
     run(argc > 1 ? atoi(argv[1]) : 400);
-    printf("done %zu %zu\n", registered, indexed);
+    printf("done %zu %zu key %u far %u\n", registered, indexed, (unsigned)session_key, (unsigned)far_key);
     exit(0);
 }

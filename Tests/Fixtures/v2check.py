@@ -225,7 +225,7 @@ def read_scan(path, body, epoch, flags, log):
     for i in range(m):
         sid, kind, tid, depth, address, context = HOLDER.unpack_from(body, at)
         at += HOLDER.size
-        if sid not in log.stacks or not 1 <= kind <= 4 or (kind == 1) != (tid == 0) or (kind == 1 and context):
+        if sid not in log.stacks or not 1 <= kind <= 5 or (kind == 1) != (tid == 0) or (kind == 1 and context):
             fail(f"{path}: SCAN holder {i} (stack {sid}, kind {kind}, thread {tid}, context {context:#x})")
         holders.append([sid, kind, tid, depth, address, context, []])
     by_stack = {h[0]: h for h in holders}

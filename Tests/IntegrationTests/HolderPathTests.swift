@@ -1,6 +1,6 @@
 // Who holds each block, and findings grouped by the heap, under the real preload (holders.c at
 // rate 1, the exit scan): holder paths start at a named global (with the block between), a
-// thread-local variable and a stack frame's function; a dropped list's head and nodes are one
+// thread-local variable, a pthread key and a stack frame's function; a dropped list's head and nodes are one
 // finding by their unreferenced structure; blocks of one owner are one finding whatever their
 // callers; and two bugs under one request handler stay two findings.
 
@@ -17,6 +17,8 @@ final class HolderPathTests: XCTestCase {
         var rankOf: [String: Int]
         var text: String
         var html: String
+        /// What the fixture printed: "done SESSIONS INDEXED key K far F".
+        var output: [Substring]
     }
 
     private func profiled() throws -> Report {
@@ -38,7 +40,8 @@ final class HolderPathTests: XCTestCase {
         return Report(suspects: Dictionary(listed.map { ($0["site"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a }),
                       roots: process["roots"] as? [[String: Any]] ?? [],
                       rankOf: Dictionary(listed.map { ($0["site"] as? String ?? "", $0["rank"] as? Int ?? 0) }, uniquingKeysWith: { a, _ in a }),
-                      text: text.stdout, html: try String(contentsOfFile: page, encoding: .utf8))
+                      text: text.stdout, html: try String(contentsOfFile: page, encoding: .utf8),
+                      output: result.stdout.split(separator: " "))
     }
 
     private func path(_ report: Report, _ site: String) throws -> [[String: Any]] {
@@ -71,6 +74,17 @@ final class HolderPathTests: XCTestCase {
         XCTAssertEqual(scratch[0]["name"] as? String, "request_scratch")
         XCTAssertEqual(scratch[0]["module"] as? String, "holders")
         let worker = try XCTUnwrap(scratch[0]["thread"] as? Int)
+
+        // The worker's values of two pthread keys, one kept in its descriptor, one above 31 in a
+        // block glibc allocates (named by the key, not as a step).
+        for (site, key) in [("site_keyed", "key"), ("site_far_keyed", "far")] {
+            let keyed = try path(report, site)
+            let number = try XCTUnwrap(report.output.firstIndex(of: Substring(key)).map { report.output[$0 + 1] }, "\(report.output)")
+            XCTAssertEqual(keyed.count, 1, "\(site): \(keyed)")
+            XCTAssertEqual(keyed[0]["kind"] as? String, "pthread_key", "\(site): \(keyed)")
+            XCTAssertEqual(keyed[0]["name"] as? String, number.trimmingCharacters(in: .whitespacesAndNewlines), site)
+            XCTAssertEqual(keyed[0]["thread"] as? Int, worker)
+        }
 
         // A local of hold_on_stack's frame, on the same worker's stack.
         let onStack = try path(report, "site_on_stack")

@@ -133,6 +133,8 @@ typedef struct {
 #define SW_HOLDER_STACK 2u    /* a word on a thread's stack (address: the word) */
 #define SW_HOLDER_TLS 3u      /* a word in a thread's static TLS or thread descriptor, or its DTV */
 #define SW_HOLDER_REGISTER 4u /* a thread's register (address: 8 times its number in the saved context) */
+#define SW_HOLDER_KEY 5u      /* a thread's pthread key value, in its descriptor (address: the word) */
+#define SW_HOLDER_KEY_BLOCK 0x8000000000000000ull /* a KEY holder's context: a block of 32 keys from this one */
 typedef struct {
     uint32_t stack_id;
     uint32_t kind;     /* SW_HOLDER_* */
@@ -140,7 +142,8 @@ typedef struct {
     uint32_t depth;    /* heap blocks between the root and the block */
     uint64_t address;
     uint64_t context;  /* stack, register: a code address in the frame's function (0: unknown);
-                        * TLS: where the word's variable lies in its module's TLS image; else 0 */
+                        * TLS: where the word's variable lies in its module's TLS image; KEY:
+                        * the key, or SW_HOLDER_KEY_BLOCK | its block's first key; else 0 */
 } sw_format_holder;
 
 /* SCAN path steps: the heap blocks between a holder's root and its stack's block, in order. */
