@@ -90,7 +90,7 @@ bool sw_dump_write(bool final, bool ask_allocator, uint32_t live_scan, sw_format
     if (scanned && n) {
         sw_scan_timing timing = {0};
         unreferenced = sw_os_map(unref_bytes, false);
-        sw_scan_paths_init(&paths, entries, n);
+        sw_scan_paths_init(&paths, entries, n, live);
         if (!unreferenced) fallback = SW_FALLBACK_MEMORY;
         else mode = sw_scan_mark_unreferenced(entries, n, unreferenced, sw.config.scan_max_bytes, &paths, live, &timing,
                                               &fallback);

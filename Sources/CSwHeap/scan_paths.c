@@ -11,6 +11,7 @@
 #include "sw_scan_read.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 #define COMPONENT_READ_MAX ((uint64_t)1 << 30) /* bytes of unreferenced chunks read, at most */
 
@@ -25,7 +26,7 @@ static void bind(sw_scan_paths *p, void *base) {
     p->nsteps = (uint64_t *)(p->step + p->steps_cap);
 }
 
-bool sw_scan_paths_init(sw_scan_paths *p, const sw_snapshot_entry *entries, size_t n) {
+bool sw_scan_paths_init(sw_scan_paths *p, const sw_snapshot_entry *entries, size_t n, bool shared) {
     *p = (sw_scan_paths){0};
     for (size_t i = 0; i < n; i++)
         if (entries[i].stack_id > p->max_id) p->max_id = entries[i].stack_id;
@@ -33,19 +34,20 @@ bool sw_scan_paths_init(sw_scan_paths *p, const sw_snapshot_entry *entries, size
     p->steps_cap = (n < ids ? n : ids) * SW_PATH_STEPS;
     p->bytes = page_round(ids * (sizeof(sw_format_holder) + SW_STACK_COMPONENTS * sizeof(sw_format_component)) +
                           p->steps_cap * sizeof(sw_format_step) + sizeof(uint64_t));
-    void *base = sw_os_map(p->bytes, true);
-    if (!base) {
+    void *base = shared ? mmap(NULL, p->bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+                        : sw_os_map(p->bytes, true);
+    if (!base || base == MAP_FAILED) {
         *p = (sw_scan_paths){0};
         return false;
     }
+    p->shared = shared;
     bind(p, base);
     return true;
 }
 
-void sw_scan_paths_bind(sw_scan_paths *p, void *base) { bind(p, base); }
-
 void sw_scan_paths_free(sw_scan_paths *p) {
-    if (p->base) sw_os_unmap(p->base, p->bytes);
+    if (p->base && p->shared) munmap(p->base, p->bytes);
+    else if (p->base) sw_os_unmap(p->base, p->bytes);
     *p = (sw_scan_paths){0};
 }
 

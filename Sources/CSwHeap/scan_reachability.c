@@ -391,21 +391,18 @@ static bool under_seccomp_filter(void) {
  * nor reaps it), lets the others run on at once and waits for the copy's verdicts. */
 static bool scan_live(sw_stopped_scan *s, uint64_t stop_began, sw_scan_timing *timing, uint32_t *fallback) {
     bool *unreferenced = s->unreferenced;
-    sw_scan_paths *paths = s->paths, copy_paths = paths ? *paths : (sw_scan_paths){0};
-    /* the paths' arrays (page-sized), then the result, then the flags */
-    size_t paths_bytes = paths ? paths->bytes : 0;
-    size_t shared_bytes = (paths_bytes + sizeof(sw_child_result) + s->n + 4095) & ~(size_t)4095;
+    /* the result, then the flags; the paths are shared memory of their own (sw_scan_paths_init) */
+    size_t shared_bytes = (sizeof(sw_child_result) + s->n + 4095) & ~(size_t)4095;
     char *shared = mmap(NULL, shared_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shared == MAP_FAILED) {
         timing->pause_ns = sw_world_release(s->world) - stop_began;
         *fallback = SW_FALLBACK_MEMORY;
         return false;
     }
-    sw_child_result *result = (sw_child_result *)(shared + paths_bytes);
+    sw_child_result *result = (sw_child_result *)shared;
     bool *copy_unreferenced = (bool *)(result + 1);
-    if (paths) sw_scan_paths_bind(&copy_paths, shared);
     s->unreferenced = copy_unreferenced;
-    s->paths = paths ? &copy_paths : NULL;
+    if (s->paths && !s->paths->shared) s->paths = NULL; /* the copy's would be lost */
     add_skip(s->r, shared, shared_bytes);
     pid_t parent = getpid();
     long child = syscall(SYS_clone, 0ul, NULL, NULL, NULL, NULL);
@@ -435,7 +432,6 @@ static bool scan_live(sw_stopped_scan *s, uint64_t stop_began, sw_scan_timing *t
             ok = __atomic_load_n(&result->ok, __ATOMIC_ACQUIRE) == 1;
             *fallback = result->fallback;
             if (ok) memcpy(unreferenced, copy_unreferenced, s->n);
-            if (ok && paths) memcpy(paths->base, shared, paths_bytes);
         }
     }
     munmap(shared, shared_bytes);

@@ -16,10 +16,12 @@
 #include "sw_snapshot.h"
 #include "swheap_format.h"
 
-/* One mapping of `bytes` holds every array, so a copy of the process can hand it back whole. */
+/* One mapping of `bytes` holds every array; `shared` with a copy of the process (a live
+ * scan's), which fills it in for the caller to read. */
 typedef struct {
     void *base;
     size_t bytes;
+    bool shared;
     uint32_t max_id;                /* stack ids run from 1 to max_id */
     size_t steps_cap;
     sw_format_holder *holder;       /* [max_id + 1], by stack id; stack_id 0 where none */
@@ -28,10 +30,9 @@ typedef struct {
     uint64_t *nsteps;
 } sw_scan_paths;
 
-/* Sized for the stacks of `entries`; false when memory cannot be mapped. */
-bool sw_scan_paths_init(sw_scan_paths *p, const sw_snapshot_entry *entries, size_t n);
-/* Points the arrays into another mapping of p->bytes (a copy's shared memory). */
-void sw_scan_paths_bind(sw_scan_paths *p, void *base);
+/* Sized for the stacks of `entries` (pages are touched only as used), shared with copies of
+ * the process when `shared`; false when memory cannot be mapped. */
+bool sw_scan_paths_init(sw_scan_paths *p, const sw_snapshot_entry *entries, size_t n, bool shared);
 void sw_scan_paths_free(sw_scan_paths *p);
 
 /* A module's static TLS: its image (load bias + PT_TLS p_vaddr) and where a thread's block
