@@ -78,19 +78,7 @@ static void reach(sw_flood *f, size_t c, uintptr_t word) {
 
 void sw_flood_reach(sw_flood *f, size_t c) { reach(f, c, 0); }
 
-long sw_chunk_pointed_at(const sw_chunk_index *ix, uintptr_t v) {
-    if (v < ix->min || v >= ix->max) return -1;
-    long c = sw_chunk_at(ix, v);
-    /* The next chunk's header (its prev_size field, the last 8 bytes of an unsampled
-     * heap chunk's usable size, which ends 8 past a 16-byte boundary; an mmapped chunk
-     * ends on a page): glibc's own pointers name chunks by their headers (bins' fd/bk,
-     * large bins' fd_nextsize/bk_nextsize), and stale copies of them stay in payloads
-     * never written since the chunk was free. Such a word names the next chunk, not
-     * this one. A sampled chunk ends at its requested end: no such word. */
-    if (c >= 0 && v == ix->end[c] - 8 && (v & 15) == 0 && !(ix->reached[c] & 2)) return -1;
-    return c;
-}
-
+/* Per word: the hottest loop of a scan. */
 static void mark_words(sw_flood *f, const uintptr_t *w, size_t n) {
     for (size_t i = 0; i < n; i++) {
         long c = sw_chunk_pointed_at(f->ix, w[i]);
@@ -158,6 +146,11 @@ static const char *windowed(sw_flood *f, uintptr_t lo, uintptr_t hi) {
     }
     f->window_lo[i] = f->window_hi[i] = 0;
     return NULL;
+}
+
+const char *sw_flood_payload(sw_flood *f, size_t c) {
+    uintptr_t lo = f->ix->start[c], hi = f->ix->end[c];
+    return hi - lo <= WINDOW / 2 ? windowed(f, lo, hi) : NULL;
 }
 
 void sw_flood_drain(sw_flood *f) {

@@ -13,7 +13,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define COMPONENT_READ_MAX ((uint64_t)1 << 30) /* bytes of unreferenced chunks read, at most */
+/* Components read unreferenced chunks the flood never read: at most as many bytes as the flood
+ * did, or this floor (a dropped structure of a few MiB is always explored whole), so a program
+ * that drops its whole heap at exit sees its scan at most doubled. */
+#define COMPONENT_READ_FLOOR ((uint64_t)32 << 20)
 
 static size_t page_round(size_t bytes) { return (bytes + 4095) & ~(size_t)4095; }
 
@@ -222,12 +225,16 @@ static void explore(sw_flood *f, uint32_t *label, uint32_t *parent, size_t c, ui
     f->work[tail++] = c;
     while (head < tail && *budget) {
         size_t at_chunk = f->work[head++];
+        size_t len = ix->end[at_chunk] - ix->start[at_chunk];
+        const char *payload = sw_flood_payload(f, at_chunk); /* most chunks: no system call */
         for (uintptr_t at = ix->start[at_chunk]; at < ix->end[at_chunk] && *budget;) {
-            size_t want = ix->end[at_chunk] - at < SW_SCAN_CHUNK ? ix->end[at_chunk] - at : SW_SCAN_CHUNK;
-            ssize_t got = sw_scan_read(f->buffer, at, want);
-            if (got <= 0) break;
+            ssize_t got = (ssize_t)len;
+            if (!payload) {
+                got = sw_scan_read(f->buffer, at, ix->end[at_chunk] - at < SW_SCAN_CHUNK ? ix->end[at_chunk] - at : SW_SCAN_CHUNK);
+                if (got <= 0) break;
+            }
             *budget = *budget > (uint64_t)got ? *budget - (uint64_t)got : 0;
-            const uintptr_t *w = (const uintptr_t *)f->buffer;
+            const uintptr_t *w = (const uintptr_t *)(payload ? payload : f->buffer);
             for (size_t i = 0; i < (size_t)got / sizeof *w; i++) {
                 long t = sw_chunk_pointed_at(ix, w[i]);
                 if (t < 0 || ix->reached[t] & 1) continue;
@@ -255,7 +262,7 @@ static void fill_components(sw_scan_paths *p, sw_flood *f, const long *chunk_of,
     size_t label_bytes = page_round((f->ix->n + 1) * sizeof(uint32_t)), parent_bytes = page_round((n + 1) * sizeof(uint32_t));
     uint32_t *label = sw_os_map(label_bytes, true);   /* per chunk: the object whose search reached it + 1 */
     uint32_t *parent = sw_os_map(parent_bytes, true); /* union-find over objects + 1 */
-    uint64_t budget = COMPONENT_READ_MAX;
+    uint64_t budget = f->bytes_read > COMPONENT_READ_FLOOR ? f->bytes_read : COMPONENT_READ_FLOOR;
     if (label && parent) {
         for (uint32_t i = 0; i <= n; i++) parent[i] = i;
         for (size_t i = 0; i < n; i++) {

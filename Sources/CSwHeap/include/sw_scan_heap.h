@@ -34,8 +34,20 @@ bool sw_heap_walk(sw_chunk_index *ix, const sw_map_list *maps, const sw_range *s
 void sw_chunk_index_free(sw_chunk_index *ix);
 /* The chunk whose payload holds v, or -1. */
 long sw_chunk_at(const sw_chunk_index *ix, uintptr_t v);
-/* The chunk a word v found in memory points into, as the flood counts it, or -1. */
-long sw_chunk_pointed_at(const sw_chunk_index *ix, uintptr_t v);
+/* The chunk a word v found in memory points into, as the flood counts it, or -1. Inline: it
+ * runs for every word a scan reads. */
+static inline long sw_chunk_pointed_at(const sw_chunk_index *ix, uintptr_t v) {
+    if (v < ix->min || v >= ix->max) return -1;
+    long c = sw_chunk_at(ix, v);
+    /* The next chunk's header (its prev_size field, the last 8 bytes of an unsampled
+     * heap chunk's usable size, which ends 8 past a 16-byte boundary; an mmapped chunk
+     * ends on a page): glibc's own pointers name chunks by their headers (bins' fd/bk,
+     * large bins' fd_nextsize/bk_nextsize), and stale copies of them stay in payloads
+     * never written since the chunk was free. Such a word names the next chunk, not
+     * this one. A sampled chunk ends at its requested end: no such word. */
+    if (c >= 0 && v == ix->end[c] - 8 && (v & 15) == 0 && !(ix->reached[c] & 2)) return -1;
+    return c;
+}
 
 /* Where a chunk's shortest path from the roots begins (SW_HOLDER_* of swheap_format.h). */
 typedef struct {
@@ -84,6 +96,9 @@ void sw_flood_range(sw_flood *f, uintptr_t lo, uintptr_t hi);
 void sw_flood_words(sw_flood *f, const uintptr_t *words, size_t n);
 /* Once every root is marked: scans the reached chunks, breadth first. */
 void sw_flood_drain(sw_flood *f);
+/* Chunk c's payload, read through the flood's windows (its neighbours come with it), or NULL
+ * for a chunk too big for them or unreadable: then read it with sw_scan_read. */
+const char *sw_flood_payload(sw_flood *f, size_t c);
 /* Marks a chunk reached (a sampled chunk counts down `remaining`) and queues it. */
 void sw_flood_reach(sw_flood *f, size_t chunk);
 void sw_flood_end(sw_flood *f);
