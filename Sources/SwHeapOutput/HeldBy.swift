@@ -45,23 +45,38 @@ public struct HeldBy: Hashable, Sendable {
         }
     }
 
+    /// The heap part of the path in order: each recorded block, and the count of blocks a long
+    /// path leaves out where it leaves them out.
+    public enum Between: Hashable, Sendable {
+        case block(Step)
+        case omitted(UInt32)
+    }
+
+    public var between: [Between] {
+        var parts: [Between] = []
+        var next: UInt32 = 0
+        for step in steps {
+            if step.index > next { parts.append(.omitted(step.index - next)) }
+            parts.append(.block(step))
+            next = step.index + 1
+        }
+        if blocksBetween > next { parts.append(.omitted(blocksBetween - next)) }
+        return parts
+    }
+
     /// "global cache_table (server) → Cache::grow block +16 → this site", with the blocks a
     /// long path leaves out counted.
     public var text: String {
-        var parts = [rootText]
-        var next: UInt32 = 0
-        for step in steps {
-            if step.index > next { parts.append(Self.omitted(step.index - next)) }
-            let block = step.site.map { "\($0) block" } ?? "unsampled \(Quantity.bytes(Double(step.size))) block"
-            parts.append(block + (step.offset > 0 ? " +\(step.offset)" : ""))
-            next = step.index + 1
+        let heap = between.map { part -> String in
+            switch part {
+            case let .omitted(count): return count == 1 ? "1 more block" : "\(count) more blocks"
+            case let .block(step):
+                let block = step.site.map { "\($0) block" } ?? "unsampled \(Quantity.bytes(Double(step.size))) block"
+                return block + (step.offset > 0 ? " +\(step.offset)" : "")
+            }
         }
-        if blocksBetween > next { parts.append(Self.omitted(blocksBetween - next)) }
-        parts.append("this site")
-        return parts.joined(separator: " → ")
+        return ([rootText] + heap + ["this site"]).joined(separator: " → ")
     }
-
-    static func omitted(_ count: UInt32) -> String { count == 1 ? "1 more block" : "\(count) more blocks" }
 
     /// The holders of the listed sites of `process`, keyed by the site's stack id: each the
     /// nearest of its stacks'. Roots are named from their module's symbol tables, read once;

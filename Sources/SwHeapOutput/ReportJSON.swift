@@ -282,8 +282,8 @@ public enum ReportJSON {
     }
 
     /// One step of the shortest path from a root to the site's nearest sampled block: first the
-    /// root (global, tls, stack or register), then each heap block ("heap"); blocks a long path
-    /// leaves out are one "omitted" step with their count.
+    /// root (global, tls, pthread_key, stack or register), then each heap block ("heap"); blocks
+    /// a long path leaves out are one "omitted" step with their count.
     struct HeldByStep: Encodable {
         var kind: String
         var name: String?
@@ -298,13 +298,12 @@ public enum ReportJSON {
         static func path(_ held: HeldBy) -> [HeldByStep] {
             var path = [HeldByStep(kind: held.kind.rawValue, name: held.name, module: held.module, thread: held.thread,
                                    address: FunctionName.hexAddress(held.address))]
-            var next: UInt32 = 0
-            for step in held.steps {
-                if step.index > next { path.append(HeldByStep(kind: "omitted", blocks: step.index - next)) }
-                path.append(HeldByStep(kind: "heap", site: step.site, offset: step.offset, size: step.size))
-                next = step.index + 1
+            for part in held.between {
+                switch part {
+                case let .omitted(count): path.append(HeldByStep(kind: "omitted", blocks: count))
+                case let .block(step): path.append(HeldByStep(kind: "heap", site: step.site, offset: step.offset, size: step.size))
+                }
             }
-            if held.blocksBetween > next { path.append(HeldByStep(kind: "omitted", blocks: held.blocksBetween - next)) }
             return path
         }
     }
