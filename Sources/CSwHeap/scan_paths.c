@@ -126,12 +126,24 @@ static uintptr_t root_context(const sw_path_names *names, const sw_holder *h, ui
 
 /* ---- Paths ------------------------------------------------------------------------------ */
 
-/* Where in chunk `from` the first word pointing into chunk `to` lies (its payload offset). */
-static uint64_t offset_to(sw_flood *f, size_t from, size_t to) {
+/* What paths may cost, whatever the heap: predecessors followed, and bytes read again to find
+ * offsets (a path through a 1 GiB array must not read it once per stack). */
+typedef struct {
+    uint64_t links;
+    uint64_t bytes;
+} path_budget;
+#define PATH_LINKS_MAX ((uint64_t)1 << 26)
+#define PATH_BYTES_MAX ((uint64_t)64 << 20)
+
+/* Where in chunk `from` the first word pointing into chunk `to` lies (its payload offset);
+ * SW_STEP_OFFSET_UNKNOWN once the budget is spent. */
+static uint64_t offset_to(sw_flood *f, size_t from, size_t to, path_budget *budget) {
     const sw_chunk_index *ix = f->ix;
     uintptr_t lo = ix->start[from], hi = ix->end[from];
     for (uintptr_t at = lo; at < hi;) {
         size_t want = hi - at < SW_SCAN_CHUNK ? hi - at : SW_SCAN_CHUNK;
+        if (budget->bytes < want) return SW_STEP_OFFSET_UNKNOWN;
+        budget->bytes -= want;
         ssize_t got = sw_scan_read(f->buffer, at, want);
         if (got <= 0) break;
         const uintptr_t *w = (const uintptr_t *)f->buffer;
@@ -139,7 +151,7 @@ static uint64_t offset_to(sw_flood *f, size_t from, size_t to) {
             if (sw_chunk_pointed_at(ix, w[i]) == (long)to) return at + i * sizeof *w - lo;
         at += (size_t)got;
     }
-    return 0;
+    return SW_STEP_OFFSET_UNKNOWN;
 }
 
 /* Slot of path place `index` among a path's recorded steps (-1: left out). */
@@ -151,9 +163,12 @@ static long slot_of(uint32_t index, uint32_t depth) {
 }
 
 static void fill_path(sw_scan_paths *p, sw_flood *f, const uint32_t *object_in, const sw_snapshot_entry *objects,
-                      uint32_t stack_id, size_t c) {
+                      uint32_t stack_id, size_t c, path_budget *budget) {
+    p->holder[stack_id].depth = f->depth[c]; /* at most 65535: the count when the walk is over budget */
+    if (budget->links < 2 * (uint64_t)f->depth[c] + 2) return;
     uint32_t depth = 0;
     for (uint32_t at = f->pred[c]; at; at = f->pred[at - 1]) depth++;
+    budget->links -= 2 * (uint64_t)depth;
     p->holder[stack_id].depth = depth;
     uint32_t kept = depth < SW_PATH_STEPS ? depth : SW_PATH_STEPS;
     if (!kept || *p->nsteps + kept > p->steps_cap) return;
@@ -168,7 +183,7 @@ static void fill_path(sw_scan_paths *p, sw_flood *f, const uint32_t *object_in, 
         steps[slot] = (sw_format_step){.stack_id = stack_id, .index = index,
                                        .block_stack = object ? objects[object - 1].stack_id : 0,
                                        .address = f->ix->start[chunk], .size = f->ix->end[chunk] - f->ix->start[chunk],
-                                       .offset = offset_to(f, chunk, next)};
+                                       .offset = offset_to(f, chunk, next, budget)};
     }
     *p->nsteps += kept;
 }
@@ -179,6 +194,7 @@ static void fill_paths(sw_scan_paths *p, sw_flood *f, const long *chunk_of, cons
     size_t best_bytes = page_round(ids * sizeof(uint32_t)), in_bytes = page_round(chunks * sizeof(uint32_t));
     uint32_t *best = sw_os_map(best_bytes, true);   /* per stack: its nearest chunk + 1 */
     uint32_t *object_in = sw_os_map(in_bytes, true); /* per chunk: its sampled object + 1 */
+    path_budget budget = {PATH_LINKS_MAX, PATH_BYTES_MAX};
     if (best && object_in) {
         for (size_t i = 0; i < n; i++) {
             long c = chunk_of[i];
@@ -196,7 +212,7 @@ static void fill_paths(sw_scan_paths *p, sw_flood *f, const long *chunk_of, cons
             uintptr_t context = root_context(names, h, &kind);
             p->holder[id] = (sw_format_holder){.stack_id = id, .kind = kind, .tid = h->tid, .address = h->address,
                                                .context = context};
-            fill_path(p, f, object_in, objects, id, c);
+            fill_path(p, f, object_in, objects, id, c, &budget);
         }
     }
     if (best) sw_os_unmap(best, best_bytes);

@@ -94,6 +94,7 @@ public enum DumpLayout {
     public static let holderRecordSize = UInt64(SW_FORMAT_HOLDER_SIZE)
     public static let stepRecordSize = UInt64(SW_FORMAT_STEP_SIZE)
     public static let holderKeyBlock = UInt64(SW_HOLDER_KEY_BLOCK)
+    public static let stepOffsetUnknown = UInt64(SW_STEP_OFFSET_UNKNOWN)
     public static let componentRecordSize = UInt64(SW_FORMAT_COMPONENT_SIZE)
     static let moduleRecordMinimum = UInt64(SW_FORMAT_MODULE_MINIMUM)
     static let segmentRecordSize = UInt64(SW_FORMAT_SEGMENT_SIZE)

@@ -89,7 +89,8 @@ extension DumpParser {
         let steps = try fixedRecords(in: .scan, as: RawStep.self, size: DumpLayout.stepRecordSize,
                                      check: { DumpValidation.checkStep($0, index: $1, holders: holderAt) }) { raw in
             (raw.stack_id, ScanStep(index: raw.index, blockStack: raw.block_stack == 0 ? nil : raw.block_stack,
-                                    address: raw.address, size: raw.size, offset: raw.offset))
+                                    address: raw.address, size: raw.size,
+                                    offset: raw.offset == DumpLayout.stepOffsetUnknown ? nil : raw.offset))
         }
         for (stackID, step) in steps { holders[holderAt[stackID]!].steps.append(step) }
         var components: [UInt32: [UInt32]] = [:]

@@ -184,8 +184,8 @@ public struct ScanHolder: Hashable, Sendable {
     public var pthreadKey: UInt64? {
         guard kind == .pthreadKey, let context else { return nil }
         if context & Self.keyBlock == 0 { return context }
-        guard let first = steps.first, first.index == 0 else { return nil }
-        return (context & ~Self.keyBlock) + first.offset / 16
+        guard let first = steps.first, first.index == 0, let offset = first.offset else { return nil }
+        return (context & ~Self.keyBlock) + offset / 16
     }
     /// The heap blocks between the root and the stack's block, in path order (a long path keeps
     /// its first and last few: see `ScanStep.index`).
@@ -206,10 +206,11 @@ public struct ScanStep: Hashable, Sendable {
     public var blockStack: UInt32?
     public var address: UInt64
     public var size: UInt64
-    /// Where in the block the word pointing at the next block lies.
-    public var offset: UInt64
+    /// Where in the block the word pointing at the next block lies; nil when the scan did not
+    /// look (its budget for paths was spent).
+    public var offset: UInt64?
 
-    public init(index: UInt32, blockStack: UInt32?, address: UInt64, size: UInt64, offset: UInt64) {
+    public init(index: UInt32, blockStack: UInt32?, address: UInt64, size: UInt64, offset: UInt64?) {
         self.index = index; self.blockStack = blockStack; self.address = address; self.size = size; self.offset = offset
     }
 }

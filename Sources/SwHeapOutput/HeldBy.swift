@@ -27,8 +27,8 @@ public struct HeldBy: Hashable, Sendable {
         /// The site that allocated the block, when it is a sampled object.
         public var site: String?
         public var size: UInt64
-        /// Where in the block the pointer to the next block lies.
-        public var offset: UInt64
+        /// Where in the block the pointer to the next block lies; nil when not looked for.
+        public var offset: UInt64?
     }
 
     /// The root alone: "global cache_table (server)", "the stack of thread 4242 (in worker)".
@@ -72,7 +72,7 @@ public struct HeldBy: Hashable, Sendable {
             case let .omitted(count): return count == 1 ? "1 more block" : "\(count) more blocks"
             case let .block(step):
                 let block = step.site.map { "\($0) block" } ?? "unsampled \(Quantity.bytes(Double(step.size))) block"
-                return block + (step.offset > 0 ? " +\(step.offset)" : "")
+                return block + (step.offset.map { $0 > 0 ? " +\($0)" : "" } ?? "")
             }
         }
         return ([rootText] + heap + ["this site"]).joined(separator: " → ")

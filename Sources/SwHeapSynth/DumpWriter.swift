@@ -155,7 +155,8 @@ public enum DumpWriter {
                 for holder in holders {
                     for step in holder.steps {
                         section.record(RawStep(stack_id: holder.stackID, index: step.index, block_stack: step.blockStack ?? 0,
-                                               reserved: 0, address: step.address, size: step.size, offset: step.offset))
+                                               reserved: 0, address: step.address, size: step.size,
+                                               offset: step.offset ?? DumpLayout.stepOffsetUnknown))
                     }
                 }
                 let components = dump.scanComponents.sorted(by: { $0.key < $1.key })

@@ -237,7 +237,7 @@ def read_scan(path, body, epoch, flags, log):
         holder = by_stack.get(sid)
         steps = holder[6] if holder else None
         if (holder is None or reserved or index >= holder[3] or (block_stack and block_stack not in log.stacks)
-                or offset >= max(size, 8) or (steps and steps[-1][0] >= index)):
+                or (offset >= max(size, 8) and offset != 2**64 - 1) or (steps and steps[-1][0] >= index)):
             fail(f"{path}: SCAN step {i} (stack {sid}, index {index}, block stack {block_stack}, offset {offset} of {size})")
         steps.append([index, block_stack, address, size, offset])
     for h in holders:

@@ -155,8 +155,9 @@ typedef struct {
     uint32_t reserved;
     uint64_t address;     /* the block's payload */
     uint64_t size;        /* its usable bytes */
-    uint64_t offset;      /* where in it the word pointing at the next block lies */
+    uint64_t offset;      /* where in it the word pointing at the next block lies (SW_STEP_OFFSET_UNKNOWN) */
 } sw_format_step;
+#define SW_STEP_OFFSET_UNKNOWN 0xFFFFFFFFFFFFFFFFull /* not looked for: the scan's budget for paths was spent */
 
 /* SCAN components: per stack, the unreferenced components its unreferenced blocks belong to
  * (blocks linked to each other, whatever the direction, share one), a few at most. */
