@@ -4,9 +4,10 @@
 // The heap graph first, where a scan recorded it: growing sites whose unreferenced blocks lie
 // in one unreferenced component (a dropped list's head and nodes), or whose referenced blocks
 // have the same holder (the same owning block, or the same root when nothing owns them between)
-// are one finding, whatever their callers. Two bugs under one request handler (a dropped block
-// and a global array grown by realloc) stay two findings. Sites the scan says nothing of (no
-// scan, or no holder recorded) fall back to the callers:
+// are one finding, whatever their callers. The sites left then group by their callers, but
+// never an unreferenced site with a held one: two bugs under one request handler (a dropped
+// block and a global array grown by realloc) stay two findings, while a retain cycle's two
+// sites, too sparsely sampled to share a component, still meet at their caller:
 //
 // A Swift retain cycle leaks two objects and what they own from separate allocation
 // sites; the function that builds the cycle is their common caller and what a person fixes.
@@ -93,8 +94,20 @@ enum LeakRoots {
         guard growing.count >= 2 else { return [] }
         let ties = growing.map(heapTies)
         let heapRoots = byHeap(growing.indices.filter { ties[$0] != nil }.map { (growing[$0], ties[$0]!) }, thresholds: t)
-        let callerRoots = byCaller(growing.indices.filter { ties[$0] == nil }.map { growing[$0] }, liveBytes: liveBytes, thresholds: t)
+        let inHeapRoots = Set(heapRoots.flatMap { $0.members.map(\.stackID) })
+        let callerRoots = byCaller(growing.filter { !inHeapRoots.contains($0.stackID) }, liveBytes: liveBytes, thresholds: t)
         return (heapRoots + callerRoots).sorted { ($0.score, $0.growthBytesPerSecond) > ($1.score, $1.growthBytesPerSecond) }
+    }
+
+    /// What the scan says of a site: unreferenced (some of its blocks are), referenced (held),
+    /// or nothing. Sparse samples rarely put two sampled blocks in one component, so sites the
+    /// heap did not group may still share a caller; but an unreferenced site and a held one
+    /// are two findings whatever their caller (a dropped block beside a global array).
+    enum Evidence { case unreferenced, referenced }
+
+    static func evidence(of site: SiteVerdict) -> Evidence? {
+        guard let ties = heapTies(of: site) else { return nil }
+        return ties.first?.hasPrefix("component") == true ? .unreferenced : .referenced
     }
 
     /// Sites sharing a heap tie, transitively: one finding per group of two or more.
@@ -123,6 +136,7 @@ enum LeakRoots {
     static func byCaller(_ candidates: [SiteVerdict], liveBytes: [UInt32: EpochSeries], thresholds t: RankingThresholds) -> [LeakRoot] {
         guard candidates.count >= 2 else { return [] }
         let chains = candidates.map { callers(of: $0, depth: t.rootCallerDepth) }
+        let evidence = candidates.map(evidence(of:))
         var assigned = Set<Int>()
         var roots: [LeakRoot] = []
         for anchor in candidates.indices where !assigned.contains(anchor) {
@@ -130,12 +144,16 @@ enum LeakRoots {
             // gathers the most sites; among equals, the closest to the sites.
             var best: (caller: String, members: [Int], distance: Int)?
             for (caller, distance) in chains[anchor] where distance > 0 {
-                let members = candidates.indices.filter { other in
+                var members = candidates.indices.filter { other in
                     !assigned.contains(other) && chains[other][caller] != nil
                         && (other == anchor || sameCohort(liveBytes[candidates[anchor].stackID],
                                                           liveBytes[candidates[other].stackID],
                                                           samples: (candidates[anchor].assessment.peakSamples,
                                                                     candidates[other].assessment.peakSamples), t))
+                }
+                // One kind of evidence per finding: the first the members (anchor first) have.
+                if let kind = members.lazy.compactMap({ evidence[$0] }).first {
+                    members = members.filter { evidence[$0] == nil || evidence[$0] == kind }
                 }
                 guard members.count >= 2 else { continue }
                 let far = members.map { chains[$0][caller]! }.max()!
