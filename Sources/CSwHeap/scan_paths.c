@@ -85,15 +85,20 @@ static const sw_stopped_thread *thread_of(const sw_path_names *names, uint32_t t
 }
 
 /* The function whose frame holds stack word `at`: the nearest return address below it (the
- * call that function made), else the thread's program counter (the innermost frame). */
+ * call that function made), else, when the stack pointer is that near, the thread's program
+ * counter (the innermost frame). Looks at most FRAME_SEARCH bytes below the word, read at once:
+ * a word deep in a huge frame stays unnamed rather than cost a scan of the stack per stack. */
+#define FRAME_SEARCH 65536
 static uintptr_t frame_function(const sw_path_names *names, uintptr_t at, uintptr_t sp, uintptr_t pc) {
+    static uintptr_t below[FRAME_SEARCH / sizeof(uintptr_t)]; /* the shim's own memory: no root */
+    at &= ~(uintptr_t)(sizeof(uintptr_t) - 1);
     if (!sp || at < sp) return 0;
-    uintptr_t word;
-    for (uintptr_t w = (at - sizeof word) & ~(uintptr_t)(sizeof word - 1); w >= sp && w < at; w -= sizeof word) {
-        if (sw_scan_read(&word, w, sizeof word) != sizeof word) break;
-        if (after_call(names->maps, word)) return word;
-    }
-    return pc;
+    uintptr_t from = at - sp > FRAME_SEARCH ? at - FRAME_SEARCH : sp;
+    ssize_t got = sw_scan_read(below, from, at - from);
+    if (got != (ssize_t)(at - from)) return 0;
+    for (size_t i = (size_t)got / sizeof *below; i-- > 0;)
+        if (after_call(names->maps, below[i])) return below[i];
+    return from == sp ? pc : 0;
 }
 
 /* The holder's context (swheap_format.h); a TLS word that is a pthread key's value becomes a
