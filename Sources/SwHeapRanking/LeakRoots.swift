@@ -78,14 +78,22 @@ enum LeakRoots {
     /// What ties a site to others in the heap at the scan: its unreferenced components, else
     /// its holder (the owning block right before it, else the root word); nil when the scan
     /// recorded neither.
-    static func heapTies(of site: SiteVerdict) -> [String]? {
+    enum HeapTie: Hashable {
+        case component(UInt32)
+        case owner(block: UInt64)
+        case root(ScanHolder.Kind, thread: UInt32?, address: UInt64)
+
+        var isComponent: Bool { if case .component = self { true } else { false } }
+    }
+
+    static func heapTies(of site: SiteVerdict) -> [HeapTie]? {
         let components = site.stacks.flatMap(\.unreferencedComponents)
-        if !components.isEmpty { return Set(components).sorted().map { "component \($0)" } }
+        if !components.isEmpty { return Set(components).sorted().map(HeapTie.component) }
         guard let held = site.stacks.compactMap(\.heldBy).min(by: { $0.blocksBetween < $1.blocksBetween }) else { return nil }
         if held.blocksBetween > 0, let owner = held.steps.last, owner.index + 1 == held.blocksBetween {
-            return ["block \(owner.address)"]
+            return [.owner(block: owner.address)]
         }
-        return ["root \(held.kind.rawValue) \(held.thread ?? 0) \(held.address)"]
+        return [.root(held.kind, thread: held.thread, address: held.address)]
     }
 
     /// Roots among `sites` (ranked), given each site's merged live bytes by stack id.
@@ -107,14 +115,14 @@ enum LeakRoots {
 
     static func evidence(of site: SiteVerdict) -> Evidence? {
         guard let ties = heapTies(of: site) else { return nil }
-        return ties.first?.hasPrefix("component") == true ? .unreferenced : .referenced
+        return ties.first?.isComponent == true ? .unreferenced : .referenced
     }
 
     /// Sites sharing a heap tie, transitively: one finding per group of two or more.
-    static func byHeap(_ sites: [(site: SiteVerdict, ties: [String])], thresholds t: RankingThresholds) -> [LeakRoot] {
+    static func byHeap(_ sites: [(site: SiteVerdict, ties: [HeapTie])], thresholds t: RankingThresholds) -> [LeakRoot] {
         var group = Array(sites.indices)
         func find(_ i: Int) -> Int { group[i] == i ? i : find(group[i]) }
-        var firstWith: [String: Int] = [:]
+        var firstWith: [HeapTie: Int] = [:]
         for (index, entry) in sites.enumerated() {
             for tie in entry.ties {
                 if let other = firstWith[tie] { group[find(index)] = find(other) } else { firstWith[tie] = index }
@@ -127,7 +135,7 @@ enum LeakRoots {
             let shared = chains.dropFirst().reduce(Set(chains[0].keys.filter { chains[0][$0]! > 0 })) { $0.intersection($1.keys) }
             func far(_ caller: String) -> Int { chains.map { $0[caller]! }.max()! }
             let caller = shared.min { (far($0), $0) < (far($1), $1) } // the closest to every member
-            let component = sites[members[0]].ties[0].hasPrefix("component")
+            let component = sites[members[0]].ties[0].isComponent
             return LeakRoot(caller: caller ?? verdicts[0].site, basis: component ? .component : .holder, members: verdicts)
         }
     }
